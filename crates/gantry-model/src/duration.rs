@@ -15,12 +15,12 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     while !rest.is_empty() {
         let digits = rest.chars().take_while(char::is_ascii_digit).count();
         if digits == 0 {
-            return Err(format!("`{text}` must start with a number, as in `30s`, `10m` or `1h`"));
+            return Err(format!(
+                "`{text}` must start with a number, as in `30s`, `10m` or `1h`"
+            ));
         }
         let (number, after) = rest.split_at(digits);
-        let value: u64 = number
-            .parse()
-            .map_err(|_| format!("`{number}` is too large"))?;
+        let value: u64 = number.parse().map_err(|_| format!("`{number}` is too large"))?;
         let unit_len = after.chars().take_while(char::is_ascii_alphabetic).count();
         let (unit, after) = after.split_at(unit_len);
         let piece = match unit {
@@ -43,11 +43,11 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 /// Formats a duration the way the file writes it, as short as it stays exact.
 pub fn format_duration(duration: Duration) -> String {
     let millis = duration.as_millis();
-    if millis % 3_600_000 == 0 {
+    if millis.is_multiple_of(3_600_000) {
         format!("{}h", millis / 3_600_000)
-    } else if millis % 60_000 == 0 {
+    } else if millis.is_multiple_of(60_000) {
         format!("{}m", millis / 60_000)
-    } else if millis % 1000 == 0 {
+    } else if millis.is_multiple_of(1000) {
         format!("{}s", millis / 1000)
     } else {
         format!("{millis}ms")

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::pipeline::Pipeline;
 use crate::plan::TaskPath;
 
-/// The identity of a run: a UUID (v7, so ids sort by creation time). Also the CDEvents `chainId`.
+/// The identity of a run: a UUID (v7, so ids sort by creation time). Also the `CDEvents` `chainId`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct RunId(pub String);
@@ -41,11 +41,23 @@ pub enum RunEventKind {
     /// The run exists and has its number; the first event of every run.
     RunQueued(Box<RunInfo>),
     RunStarted,
-    StageStarted { stage: String },
-    StageFinished { stage: String, outcome: TaskOutcome },
-    TaskStarted { path: TaskPath, attempt: u32 },
+    StageStarted {
+        stage: String,
+    },
+    StageFinished {
+        stage: String,
+        outcome: TaskOutcome,
+    },
+    TaskStarted {
+        path: TaskPath,
+        attempt: u32,
+    },
     /// One line of a task's output, secrets already masked, without its line ending.
-    TaskOutput { path: TaskPath, stream: LogStream, line: String },
+    TaskOutput {
+        path: TaskPath,
+        stream: LogStream,
+        line: String,
+    },
     TaskFinished {
         path: TaskPath,
         attempt: u32,
@@ -58,7 +70,10 @@ pub enum RunEventKind {
     },
     /// A task that did not run: its `when` was false, or an earlier failure or cancellation
     /// stopped the pipeline before it.
-    TaskSkipped { path: TaskPath, reason: String },
+    TaskSkipped {
+        path: TaskPath,
+        reason: String,
+    },
     /// A file a task produced, collected after the task succeeded.
     ArtifactPackaged {
         path: TaskPath,
@@ -69,7 +84,9 @@ pub enum RunEventKind {
         size: u64,
         sha256: String,
     },
-    RunFinished { result: RunResult },
+    RunFinished {
+        result: RunResult,
+    },
 }
 
 /// What a run is, recorded with its first event.

@@ -100,7 +100,9 @@ impl Task {
     pub fn script(name: impl Into<String>, script: impl Into<String>) -> Self {
         Self {
             name: name.into(),
-            kind: TaskKind::Run { script: script.into() },
+            kind: TaskKind::Run {
+                script: script.into(),
+            },
             env: IndexMap::new(),
             timeout: None,
             retry: 0,
@@ -121,7 +123,9 @@ mod duration_millis {
     #[allow(clippy::ref_option)] // serde's `with` hands us `&Option<_>`
     pub fn serialize<S: Serializer>(value: &Option<Duration>, serializer: S) -> Result<S::Ok, S::Error> {
         match value {
-            Some(duration) => serializer.serialize_some(&u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)),
+            Some(duration) => {
+                serializer.serialize_some(&u64::try_from(duration.as_millis()).unwrap_or(u64::MAX))
+            }
             None => serializer.serialize_none(),
         }
     }
@@ -137,8 +141,11 @@ mod tests {
 
     #[test]
     fn when_matches_branch_globs() {
-        let when = When { branch: vec!["main".into(), "release/*".into()] };
-        let check = |branch: Option<&str>, expect: bool| assert_eq!(when.matches(branch), expect, "{branch:?}");
+        let when = When {
+            branch: vec!["main".into(), "release/*".into()],
+        };
+        let check =
+            |branch: Option<&str>, expect: bool| assert_eq!(when.matches(branch), expect, "{branch:?}");
         check(Some("main"), true);
         check(Some("release/1.2"), true);
         check(Some("feature/x"), false);

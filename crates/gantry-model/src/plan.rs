@@ -16,6 +16,7 @@ use crate::pipeline::{Pipeline, Stage, Task, TaskKind};
 pub struct TaskPath(pub String);
 
 impl TaskPath {
+    #[must_use]
     pub fn child(&self, name: &str) -> Self {
         Self(format!("{}/{name}", self.0))
     }
@@ -157,18 +158,34 @@ enum Target {
 
 impl Plan {
     /// Plans `pipeline` for a run on `branch` (`None`: no branch), restricted to `selection`.
-    pub fn new(pipeline: &Pipeline, branch: Option<&str>, selection: &Selection) -> Result<Self, SelectionError> {
+    pub fn new(
+        pipeline: &Pipeline,
+        branch: Option<&str>,
+        selection: &Selection,
+    ) -> Result<Self, SelectionError> {
         let target = match selection {
             Selection::All => None,
             Selection::To(name) | Selection::Only(name) => Some(resolve(pipeline, name)?),
         };
         let only = matches!(selection, Selection::Only(_));
-        let mut plan = Plan { setup: Vec::new(), stages: Vec::new(), finally: Vec::new() };
+        let mut plan = Plan {
+            setup: Vec::new(),
+            stages: Vec::new(),
+            finally: Vec::new(),
+        };
         if !only {
             let root = TaskPath("setup".to_owned());
-            plan.setup = pipeline.setup.iter().map(|task| plan_node(&root, task, branch, None)).collect();
+            plan.setup = pipeline
+                .setup
+                .iter()
+                .map(|task| plan_node(&root, task, branch, None))
+                .collect();
             let root = TaskPath("finally".to_owned());
-            plan.finally = pipeline.finally.iter().map(|task| plan_node(&root, task, branch, None)).collect();
+            plan.finally = pipeline
+                .finally
+                .iter()
+                .map(|task| plan_node(&root, task, branch, None))
+                .collect();
         }
         for (index, stage) in pipeline.stages.iter().enumerate() {
             let include = match &target {
@@ -210,15 +227,29 @@ fn plan_stage(stage: &Stage, branch: Option<&str>, cut: Option<&TaskPath>, only:
             }
         }
     }
-    PlanStage { name: stage.name.clone(), parallel: stage.parallel, skipped, nodes }
+    PlanStage {
+        name: stage.name.clone(),
+        parallel: stage.parallel,
+        skipped,
+        nodes,
+    }
 }
 
 /// Plans one task under `parent`; `cut` restricts a group to the path of a selection.
-fn plan_node(parent: &TaskPath, task: &Task, branch: Option<&str>, cut: Option<(&TaskPath, bool)>) -> PlanNode {
+fn plan_node(
+    parent: &TaskPath,
+    task: &Task,
+    branch: Option<&str>,
+    cut: Option<(&TaskPath, bool)>,
+) -> PlanNode {
     let path = parent.child(&task.name);
     let skipped = skip_reason(task.when.as_ref(), branch);
     match &task.kind {
-        TaskKind::Run { .. } => PlanNode::Task { path, task: task.clone(), skipped },
+        TaskKind::Run { .. } => PlanNode::Task {
+            path,
+            task: task.clone(),
+            skipped,
+        },
         TaskKind::Group { tasks } => {
             let mut nodes = Vec::new();
             for child in tasks {
@@ -262,7 +293,8 @@ fn resolve(pipeline: &Pipeline, name: &str) -> Result<Target, SelectionError> {
             found.push((stage.name.clone(), Target::Stage(index)));
         }
         let root = TaskPath(stage.name.clone());
-        let mut stack: Vec<(TaskPath, &Task)> = stage.tasks.iter().map(|t| (root.child(&t.name), t)).collect();
+        let mut stack: Vec<(TaskPath, &Task)> =
+            stage.tasks.iter().map(|t| (root.child(&t.name), t)).collect();
         while let Some((path, task)) = stack.pop() {
             every.push(path.0.clone());
             every.push(task.name.clone());
@@ -287,12 +319,18 @@ fn resolve(pipeline: &Pipeline, name: &str) -> Result<Target, SelectionError> {
                 .filter(|(score, _)| *score > 0.8)
                 .max_by(|a, b| a.0.total_cmp(&b.0))
                 .map(|(_, candidate)| format!("did you mean `{candidate}`?"));
-            Err(SelectionError::NotFound { name: name.to_owned(), hint })
+            Err(SelectionError::NotFound {
+                name: name.to_owned(),
+                hint,
+            })
         }
         _ => {
             let mut candidates: Vec<String> = found.into_iter().map(|(path, _)| path).collect();
             candidates.sort();
-            Err(SelectionError::Ambiguous { name: name.to_owned(), candidates })
+            Err(SelectionError::Ambiguous {
+                name: name.to_owned(),
+                candidates,
+            })
         }
     }
 }
@@ -305,16 +343,26 @@ mod tests {
     use crate::pipeline::{Traceability, When};
 
     fn stage(name: &str, parallel: bool, tasks: Vec<Task>) -> Stage {
-        Stage { name: name.into(), parallel, when: None, tasks }
+        Stage {
+            name: name.into(),
+            parallel,
+            when: None,
+            tasks,
+        }
     }
 
     fn group(name: &str, tasks: Vec<Task>) -> Task {
-        Task { kind: TaskKind::Group { tasks }, ..Task::script(name, "") }
+        Task {
+            kind: TaskKind::Group { tasks },
+            ..Task::script(name, "")
+        }
     }
 
     fn pipeline() -> Pipeline {
         let mut deploy_only_main = Task::script("deploy", "true");
-        deploy_only_main.when = Some(When { branch: vec!["main".into()] });
+        deploy_only_main.when = Some(When {
+            branch: vec!["main".into()],
+        });
         Pipeline {
             app: "demo".into(),
             version: "{build}".into(),
@@ -323,13 +371,20 @@ mod tests {
             traceable: Traceability::Optional,
             setup: vec![Task::script("tools", "true")],
             stages: vec![
-                stage("build", false, vec![Task::script("compile", "true"), Task::script("package", "true")]),
+                stage(
+                    "build",
+                    false,
+                    vec![Task::script("compile", "true"), Task::script("package", "true")],
+                ),
                 stage(
                     "test",
                     true,
                     vec![
                         Task::script("unit", "true"),
-                        group("acceptance", vec![Task::script("start", "true"), Task::script("check", "true")]),
+                        group(
+                            "acceptance",
+                            vec![Task::script("start", "true"), Task::script("check", "true")],
+                        ),
                     ],
                 ),
                 stage("ship", false, vec![deploy_only_main]),
@@ -357,15 +412,39 @@ mod tests {
         };
         check(
             Selection::All,
-            &["setup/tools", "build/compile", "build/package", "test/unit", "test/acceptance/start", "test/acceptance/check", "ship/deploy", "finally/notify"],
+            &[
+                "setup/tools",
+                "build/compile",
+                "build/package",
+                "test/unit",
+                "test/acceptance/start",
+                "test/acceptance/check",
+                "ship/deploy",
+                "finally/notify",
+            ],
         );
-        check(Selection::To("build".into()), &["setup/tools", "build/compile", "build/package", "finally/notify"]);
-        check(Selection::To("compile".into()), &["setup/tools", "build/compile", "finally/notify"]);
+        check(
+            Selection::To("build".into()),
+            &["setup/tools", "build/compile", "build/package", "finally/notify"],
+        );
+        check(
+            Selection::To("compile".into()),
+            &["setup/tools", "build/compile", "finally/notify"],
+        );
         check(
             Selection::To("test/acceptance/start".into()),
-            &["setup/tools", "build/compile", "build/package", "test/acceptance/start", "finally/notify"],
+            &[
+                "setup/tools",
+                "build/compile",
+                "build/package",
+                "test/acceptance/start",
+                "finally/notify",
+            ],
         );
-        check(Selection::Only("test".into()), &["test/unit", "test/acceptance/start", "test/acceptance/check"]);
+        check(
+            Selection::Only("test".into()),
+            &["test/unit", "test/acceptance/start", "test/acceptance/check"],
+        );
         check(Selection::Only("check".into()), &["test/acceptance/check"]);
         check(Selection::Only("package".into()), &["build/package"]);
     }

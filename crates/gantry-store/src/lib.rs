@@ -1,1 +1,37 @@
-//! placeholder
+//! The build data repository: build numbers, runs, logs, artifacts and CDEvents, on an embedded
+//! SQLite file (PostgreSQL to come behind the same API).
+//!
+//! Every state change of a run is recorded twice, consistently, in one transaction: as rows that
+//! queries read, and as a CDEvents 0.5.1 event that other tools can read.
+//!
+//! - [`store`]: [`Store`], the public face: open, allocate build numbers, record, recover, query.
+//! - [`recorder`]: what each [`gantry_model::RunEvent`] changes, once per event id.
+//! - [`cdevent`]: how run events are told as CDEvents (public: the server speaks it too).
+//! - [`validation`]: [`validate_cdevent`], against the official schemas compiled in.
+//! - [`query`]: the typed answers ([`RunSummary`], [`RunDetail`], [`LogLine`], ...).
+//! - [`backend`]: which database is open, and the row operations each backend provides;
+//!   [`sqlite`] holds the SQLite SQL, `migrations/sqlite/` its schema.
+//! - [`artifact`]: the content-addressed artifact directory beside the database.
+//! - [`recovery`]: run owners ([`Owner`]) and whether they are still alive.
+//! - [`error`]: [`StoreError`], with the operation or path that failed.
+
+mod artifact;
+mod backend;
+pub mod cdevent;
+mod error;
+pub mod query;
+mod recorder;
+mod recovery;
+mod sqlite;
+mod store;
+mod validation;
+
+pub use cdevent::{RunContext, to_cdevent};
+pub use error::StoreError;
+pub use query::{
+    AppSummary, ArtifactRecord, LogLine, RunDetail, RunFilter, RunLogLine, RunStatus, RunSummary, StageRecord,
+    TaskRecord, TaskStatus,
+};
+pub use recovery::Owner;
+pub use store::Store;
+pub use validation::{CdEventError, known_cdevent_types, validate_cdevent};

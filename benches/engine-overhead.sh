@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Engine overhead: 200 trivial tasks (20 stages of 10 parallel tasks) through `gantry run`, with
+# every event recorded in SQLite, against the same 200 commands through `xargs -P` (the floor),
+# measured in the same run, alternating, several rounds; prints medians, the ratio and the
+# overhead per task.
+#
+#   benches/engine-overhead.sh [ROUNDS]      (default 7)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rounds=${1:-7}
+jobs=$(nproc)
+
+cargo build --release --quiet -p gantry
+gantry=$PWD/target/release/gantry
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+{
+  echo "app: bench"
+  echo "stages:"
+  for stage in $(seq 1 20); do
+    echo "  - name: s$stage"
+    echo "    parallel: true"
+    echo "    tasks:"
+    for task in $(seq 1 10); do
+      echo "      - { name: t$task, run: 'true' }"
+    done
+  done
+} >"$work/gantry.yml"
+
+now() { date +%s%N; }
+
+floor_once() {
+  local start end
+  start=$(now)
+  for _ in $(seq 1 20); do
+    # shellcheck disable=SC2016 # the script is for the inner bash
+    printf 'true\n%.0s' $(seq 1 10) | xargs -P "$jobs" -I{} bash -eo pipefail -c '{}'
+  done
+  end=$(now)
+  echo $(((end - start) / 1000))
+}
+
+gantry_once() {
+  local start end
+  start=$(now)
+  (cd "$work" && CI=true "$gantry" run --jobs "$jobs" >/dev/null)
+  end=$(now)
+  echo $(((end - start) / 1000))
+}
+
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+gantry_once >/dev/null # warm up: create the store, page in the binary
+floors=() runs=()
+for _ in $(seq 1 "$rounds"); do
+  floors+=("$(floor_once)")
+  runs+=("$(gantry_once)")
+done
+floor=$(printf '%s\n' "${floors[@]}" | median)
+run=$(printf '%s\n' "${runs[@]}" | median)
+
+awk -v floor="$floor" -v run="$run" -v jobs="$jobs" -v rounds="$rounds" 'BEGIN {
+  printf "200 tasks, %d jobs, median of %d rounds\n", jobs, rounds
+  printf "xargs -P (floor): %8.1f ms\n", floor / 1000
+  printf "gantry run:       %8.1f ms\n", run / 1000
+  printf "ratio:            %8.2f\n", run / floor
+  printf "overhead per task: %7.2f ms\n", (run - floor) / 1000 / 200
+}'

@@ -1,0 +1,157 @@
+//! The command line, as clap types. Every flag here is documented in `docs/cli.md`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Gantry: pipelines as code, one build data repository, safe deployments.
+#[derive(Debug, Parser)]
+#[command(name = "gantry", version, about, max_term_width = 100)]
+pub struct Cli {
+    /// Run as if gantry was started in DIR.
+    #[arg(short = 'C', value_name = "DIR", global = true)]
+    pub directory: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the pipeline of this repository and record the run.
+    Run(RunArgs),
+    /// Print what would run and in which order; nothing is executed or recorded.
+    Plan(PlanArgs),
+    /// List recorded runs, newest first.
+    History(HistoryArgs),
+    /// Show one run: its stages, tasks, artifacts and traceability.
+    Show(ShowArgs),
+    /// Print the log of a run, or of one of its tasks.
+    Logs(LogsArgs),
+    /// Write a commented starter `gantry.yml` fitted to this repository.
+    Init(InitArgs),
+    /// Print the JSON Schema of the pipeline file.
+    Schema,
+}
+
+/// Where the pipeline file and its library are.
+#[derive(Debug, Args)]
+pub struct PipelineArgs {
+    /// The pipeline file [default: `gantry.yml` or `.gantry.yml` at the repository root].
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    /// The pipeline library: prefab pipelines, fragments and task templates.
+    #[arg(long, value_name = "DIR", env = "GANTRY_LIBRARY")]
+    pub library: Option<PathBuf>,
+}
+
+/// Which part of the pipeline to run.
+#[derive(Debug, Args)]
+pub struct SelectionArgs {
+    /// Run everything up to and including this stage or task (name or `stage/task`).
+    #[arg(long, value_name = "NAME", conflicts_with = "only")]
+    pub to: Option<String>,
+    /// Run just this stage or task (no setup, no finally).
+    #[arg(long, value_name = "NAME")]
+    pub only: Option<String>,
+    /// The branch to plan for [default: the checked-out branch].
+    #[arg(long, value_name = "BRANCH", env = "GANTRY_BRANCH")]
+    pub branch: Option<String>,
+}
+
+/// Where the build data repository is.
+#[derive(Debug, Args)]
+pub struct StoreArgs {
+    /// The build data repository: `sqlite://PATH` or a path [default: `.gantry/gantry.db` at the
+    /// repository root].
+    #[arg(long, value_name = "URL", env = "GANTRY_DB")]
+    pub db: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub pipeline: PipelineArgs,
+    #[command(flatten)]
+    pub selection: SelectionArgs,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Replace every task by a stand-in that succeeds (or fails, with `--fail`).
+    #[arg(long)]
+    pub mock: bool,
+    /// With `--mock`: the stand-in of this task fails (name or path; repeatable).
+    #[arg(long, value_name = "NAME", requires = "mock")]
+    pub fail: Vec<String>,
+    /// Print the run's events as JSON lines on stdout instead of the terminal view.
+    #[arg(long)]
+    pub json: bool,
+    /// How many tasks may run at once [default: the number of CPUs].
+    #[arg(short = 'j', long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: Option<u16>,
+    /// A file of `NAME=VALUE` lines with secret values (else they come from the environment).
+    #[arg(long, value_name = "FILE")]
+    pub secrets_file: Option<PathBuf>,
+    /// Refuse to start unless the run is traceable to a pushed, clean revision.
+    #[arg(long)]
+    pub require_traceable: bool,
+    /// How long a task has to stop after SIGTERM before it is killed.
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration_arg)]
+    pub grace: std::time::Duration,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub pipeline: PipelineArgs,
+    #[command(flatten)]
+    pub selection: SelectionArgs,
+    /// Print the plan as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Only runs of this app.
+    #[arg(long)]
+    pub app: Option<String>,
+    /// How many runs to list.
+    #[arg(long, default_value_t = 20)]
+    pub limit: u32,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// The run: its id (or a unique prefix of it) or `APP#BUILD`.
+    pub run: String,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// The run: its id (or a unique prefix of it) or `APP#BUILD`.
+    pub run: String,
+    /// Only this task (name or path).
+    pub task: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The directory to write `gantry.yml` into.
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
+}
+
+fn parse_duration_arg(text: &str) -> Result<std::time::Duration, String> {
+    gantry_model::parse_duration(text)
+}

@@ -1,0 +1,78 @@
+//! `gantry history`: recorded runs, newest first.
+
+use std::fmt::Write as _;
+
+use gantry_store::{RunFilter, RunSummary};
+
+use crate::args::HistoryArgs;
+use crate::commands::open_store;
+use crate::exit::ExitStatus;
+use crate::reporter::format_seconds;
+
+pub async fn history(args: &HistoryArgs) -> anyhow::Result<ExitStatus> {
+    let store = open_store(&args.store).await?;
+    let filter = RunFilter { app: args.app.clone(), limit: Some(args.limit), ..RunFilter::default() };
+    let runs = store.list_runs(&filter).await?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&runs)?);
+    } else if runs.is_empty() {
+        println!("no runs recorded yet; `gantry run` records one");
+    } else {
+        print!("{}", render(&runs));
+    }
+    Ok(ExitStatus::Success)
+}
+
+/// The runs as a table.
+fn render(runs: &[RunSummary]) -> String {
+    let rows: Vec<[String; 7]> = runs
+        .iter()
+        .map(|run| {
+            [
+                format!("{}#{}", run.app, run.build),
+                run.version.clone(),
+                run.result.to_string(),
+                run.branch.clone().unwrap_or_else(|| "-".to_owned()),
+                run.revision.as_deref().map_or_else(|| "-".to_owned(), |rev| rev.chars().take(7).collect()),
+                if run.traceable { "yes".to_owned() } else { "no".to_owned() },
+                format!(
+                    "{} {}",
+                    run.queued_at.format("%Y-%m-%d %H:%M:%S"),
+                    run.duration_ms
+                        .map(|ms| format_seconds(i64::try_from(ms).unwrap_or(i64::MAX)))
+                        .unwrap_or_default()
+                ),
+            ]
+        })
+        .collect();
+    let header = ["RUN", "VERSION", "RESULT", "BRANCH", "REVISION", "TRACEABLE", "STARTED (UTC) / DURATION"];
+    table(&header, &rows)
+}
+
+/// A plain text table with left-aligned columns.
+pub(crate) fn table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) -> String {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let mut line = |cells: Vec<&str>| {
+        let mut text = String::new();
+        for (index, (cell, width)) in cells.iter().zip(&widths).enumerate() {
+            if index + 1 == cells.len() {
+                text.push_str(cell);
+            } else {
+                let _ = write!(text, "{cell:<width$}  ");
+            }
+        }
+        out.push_str(text.trim_end());
+        out.push('\n');
+    };
+    line(header.to_vec());
+    for row in rows {
+        line(row.iter().map(String::as_str).collect());
+    }
+    out
+}

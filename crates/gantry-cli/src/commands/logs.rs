@@ -1,0 +1,60 @@
+//! `gantry logs RUN [TASK]`: a run's log (every task, prefixed) or one task's, read in pages so
+//! a huge log is never held in memory whole.
+
+use std::io::Write as _;
+
+use crate::args::LogsArgs;
+use crate::commands::{find_run, open_store};
+use crate::exit::{ExitStatus, UsageError};
+
+/// Lines fetched from the store at a time.
+const PAGE: u32 = 5000;
+
+pub async fn logs(args: &LogsArgs) -> anyhow::Result<ExitStatus> {
+    let store = open_store(&args.store).await?;
+    let run = find_run(&store, &args.run).await?;
+    let paths: Vec<String> = match &args.task {
+        Some(task) => {
+            let matches: Vec<&str> = run
+                .tasks
+                .iter()
+                .map(|record| record.path.as_str())
+                .filter(|path| *path == task || path.rsplit('/').next() == Some(task.as_str()))
+                .collect();
+            match matches.as_slice() {
+                [] => {
+                    let known: Vec<&str> = run.tasks.iter().map(|record| record.path.as_str()).collect();
+                    return Err(UsageError::new(format!("run `{}` has no task `{task}`", args.run))
+                        .hint(format!("its tasks are: {}", known.join(", ")))
+                        .into());
+                }
+                [one] => vec![(*one).to_owned()],
+                several if several.contains(&task.as_str()) => vec![task.clone()],
+                several => {
+                    return Err(UsageError::new(format!("`{task}` names several tasks: {}", several.join(", ")))
+                        .hint("use the task's full path")
+                        .into());
+                }
+            }
+        }
+        None => run.tasks.iter().map(|record| record.path.clone()).collect(),
+    };
+    let prefix = args.task.is_none();
+    let mut stdout = std::io::stdout().lock();
+    for path in &paths {
+        let mut after = 0;
+        loop {
+            let lines = store.task_log(&run.summary.id, path, after, PAGE).await?;
+            let Some(last) = lines.last() else { break };
+            after = last.seq;
+            for line in &lines {
+                if prefix {
+                    writeln!(stdout, "{path} │ {}", line.line)?;
+                } else {
+                    writeln!(stdout, "{}", line.line)?;
+                }
+            }
+        }
+    }
+    Ok(ExitStatus::Success)
+}

@@ -1,0 +1,87 @@
+//! `gantry show RUN`: one run with its tasks, artifacts and traceability.
+
+use std::fmt::Write as _;
+
+use gantry_store::RunDetail;
+
+use crate::args::ShowArgs;
+use crate::commands::history::table;
+use crate::commands::{find_run, open_store};
+use crate::exit::ExitStatus;
+use crate::reporter::format_seconds;
+
+pub async fn show(args: &ShowArgs) -> anyhow::Result<ExitStatus> {
+    let store = open_store(&args.store).await?;
+    let run = find_run(&store, &args.run).await?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&run)?);
+    } else {
+        print!("{}", render(&run));
+    }
+    Ok(ExitStatus::Success)
+}
+
+fn render(run: &RunDetail) -> String {
+    let summary = &run.summary;
+    let mut out = String::new();
+    let _ = writeln!(out, "run        {}#{}  ({})", summary.app, summary.build, summary.id);
+    let _ = writeln!(out, "version    {}", summary.version);
+    let _ = writeln!(out, "result     {}", summary.result);
+    let _ = writeln!(out, "revision   {}", summary.revision.as_deref().unwrap_or("-"));
+    let _ = writeln!(out, "branch     {}", summary.branch.as_deref().unwrap_or("-"));
+    let traceable = match (&summary.untraceable_reason, summary.traceable) {
+        (_, true) => "yes".to_owned(),
+        (Some(reason), false) => format!("no: {reason}"),
+        (None, false) => "no".to_owned(),
+    };
+    let _ = writeln!(out, "traceable  {traceable}");
+    let _ = writeln!(out, "queued     {}", summary.queued_at.to_rfc3339());
+    if let Some(ms) = summary.duration_ms {
+        let _ = writeln!(out, "duration   {}", millis(ms));
+    }
+    if summary.mock {
+        let _ = writeln!(out, "mock       yes (stand-in tasks)");
+    }
+    if !run.tasks.is_empty() {
+        let rows: Vec<[String; 5]> = run
+            .tasks
+            .iter()
+            .map(|task| {
+                let mut status = task.status.to_string();
+                if task.allowed_failure {
+                    status.push_str(" (allowed)");
+                }
+                [
+                    task.path.clone(),
+                    status,
+                    task.attempts.to_string(),
+                    task.exit_code.map(|code| code.to_string()).unwrap_or_else(|| "-".to_owned()),
+                    task.duration_ms.map(millis).or_else(|| task.skip_reason.clone()).unwrap_or_default(),
+                ]
+            })
+            .collect();
+        out.push('\n');
+        out.push_str(&table(&["TASK", "RESULT", "ATTEMPTS", "EXIT", "DURATION"], &rows));
+    }
+    if !run.artifacts.is_empty() {
+        let rows: Vec<[String; 4]> = run
+            .artifacts
+            .iter()
+            .map(|artifact| {
+                [
+                    artifact.name.clone(),
+                    artifact.size.to_string(),
+                    format!("sha256:{}", artifact.sha256),
+                    artifact.task_path.clone(),
+                ]
+            })
+            .collect();
+        out.push('\n');
+        out.push_str(&table(&["ARTIFACT", "BYTES", "DIGEST", "TASK"], &rows));
+    }
+    out
+}
+
+fn millis(ms: u64) -> String {
+    format_seconds(i64::try_from(ms).unwrap_or(i64::MAX))
+}

@@ -1,0 +1,113 @@
+//! [`Masker`]: hides secret values in output lines before they become events.
+//!
+//! Output is masked line by line, so a secret whose value spans several lines is registered line
+//! by line as well: each of its non-empty lines is hidden wherever it appears.
+
+use std::ops::Range;
+
+/// What a secret value is replaced with.
+pub const MASK: &str = "***";
+
+/// Replaces every occurrence of every secret value in a line with [`MASK`].
+#[derive(Debug, Clone, Default)]
+pub struct Masker {
+    /// The values to hide, longest first, never empty.
+    values: Vec<String>,
+}
+
+impl Masker {
+    /// A masker for the values of `secrets` (name, value); empty values are ignored.
+    pub fn new(secrets: &[(String, String)]) -> Self {
+        let mut values: Vec<String> = secrets
+            .iter()
+            .flat_map(|(_, value)| value.lines())
+            .map(|line| line.strip_suffix('\r').unwrap_or(line))
+            .filter(|line| !line.is_empty())
+            .map(str::to_owned)
+            .collect();
+        values.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+        values.dedup();
+        Self { values }
+    }
+
+    /// `line` with every occurrence of a secret value replaced by [`MASK`].
+    ///
+    /// Occurrences that overlap (of one value, or of two values sharing text) are hidden as one
+    /// span, so no fragment of either value is left visible.
+    pub fn mask(&self, line: &str) -> String {
+        let mut spans: Vec<Range<usize>> = Vec::new();
+        for value in &self.values {
+            let mut from = 0;
+            while let Some(found) = line[from..].find(value.as_str()) {
+                let start = from + found;
+                spans.push(start..start + value.len());
+                // Step one character, not the whole value, to catch overlapping occurrences.
+                from = start + line[start..].chars().next().map_or(1, char::len_utf8);
+            }
+        }
+        if spans.is_empty() {
+            return line.to_owned();
+        }
+        spans.sort_by_key(|span| span.start);
+        let mut masked = String::with_capacity(line.len());
+        let mut copied = 0;
+        let mut current: Option<Range<usize>> = None;
+        for span in spans {
+            match &mut current {
+                Some(open) if span.start <= open.end => open.end = open.end.max(span.end),
+                _ => {
+                    if let Some(done) = current.take() {
+                        masked.push_str(&line[copied..done.start]);
+                        masked.push_str(MASK);
+                        copied = done.end;
+                    }
+                    current = Some(span);
+                }
+            }
+        }
+        if let Some(done) = current {
+            masked.push_str(&line[copied..done.start]);
+            masked.push_str(MASK);
+            copied = done.end;
+        }
+        masked.push_str(&line[copied..]);
+        masked
+    }
+}
+
+/// `line` with every occurrence of every non-empty secret value replaced by [`MASK`].
+///
+/// Builds a [`Masker`] on each call; keep one when masking many lines.
+pub fn mask(line: &str, secrets: &[(String, String)]) -> String {
+    Masker::new(secrets).mask(line)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masks() {
+        let check = |secrets: &[&str], line: &str, expect: &str| {
+            let secrets: Vec<(String, String)> = secrets
+                .iter()
+                .enumerate()
+                .map(|(index, value)| (format!("S{index}"), (*value).to_owned()))
+                .collect();
+            assert_eq!(mask(line, &secrets), expect, "{secrets:?} {line:?}");
+        };
+        check(&[], "nothing to hide", "nothing to hide");
+        check(&[""], "empty values hide nothing", "empty values hide nothing");
+        check(&["hunter2"], "password=hunter2", "password=***");
+        check(&["hunter2"], "hunter2hunter2 and hunter2", "*** and ***");
+        check(&["aa"], "aaa", "***");
+        check(&["abc", "abcdef"], "x abcdef y abc", "x *** y ***");
+        check(&["abcd", "cdef"], "abcdef", "***");
+        check(&["ab", "cd"], "abcd", "***");
+        check(&["ab", "cd"], "ab cd", "*** ***");
+        check(&["line one\nline two"], "line two is here", "*** is here");
+        check(&["multi\r\nline"], "multi", "***");
+        check(&["ключ"], "значение ключ ключ!", "значение *** ***!");
+        check(&["é"], "ééé", "***");
+    }
+}

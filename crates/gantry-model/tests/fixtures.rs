@@ -1,0 +1,105 @@
+//! The fixture pipelines in `fixtures/pipelines/`, loaded against the fixture library in
+//! `fixtures/library/`: each valid one snapshotted as the pipeline it resolves to (JSON), each
+//! invalid one as the diagnostics it renders.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use gantry_model::{Library, Source, load};
+
+fn fixtures_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures")
+}
+
+/// The `.yml` files of `dir` (relative to `fixtures/`), by name without extension, each as a
+/// `Source` whose path is relative to `fixtures/`.
+fn sources(dir: &str) -> BTreeMap<String, Source> {
+    let root = fixtures_dir();
+    let mut sources = BTreeMap::new();
+    for entry in fs::read_dir(root.join(dir)).unwrap_or_else(|error| panic!("{dir}: {error}")) {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|extension| extension == "yml") {
+            let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+            let text = fs::read_to_string(&path).unwrap();
+            sources.insert(name.clone(), Source::new(format!("{dir}/{name}.yml"), text));
+        }
+    }
+    sources
+}
+
+fn library() -> Library {
+    Library {
+        pipelines: sources("library/pipelines"),
+        fragments: sources("library/fragments"),
+        tasks: sources("library/tasks"),
+    }
+}
+
+fn snapshot_settings(group: &str) -> insta::Settings {
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path(Path::new("snapshots").join(group));
+    settings.set_prepend_module_to_snapshot(false);
+    settings.set_omit_expression(true);
+    settings
+}
+
+#[test]
+fn valid_pipelines_resolve() {
+    let library = library();
+    let fixtures = sources("pipelines/valid");
+    assert!(!fixtures.is_empty());
+    for (name, source) in fixtures {
+        let pipeline = load(&source, &library).unwrap_or_else(|diagnostics| panic!("{name}:\n{diagnostics}"));
+        let mut settings = snapshot_settings("valid");
+        settings.set_input_file(fixtures_dir().join(&source.path));
+        settings.bind(|| insta::assert_json_snapshot!(name, pipeline));
+    }
+}
+
+#[test]
+fn invalid_pipelines_report_every_problem() {
+    let library = library();
+    let fixtures = sources("pipelines/invalid");
+    assert!(!fixtures.is_empty());
+    for (name, source) in fixtures {
+        let Err(diagnostics) = load(&source, &library) else {
+            panic!("{name} loaded, but should not")
+        };
+        assert!(!diagnostics.0.is_empty(), "{name}");
+        let mut settings = snapshot_settings("invalid");
+        settings.set_input_file(fixtures_dir().join(&source.path));
+        settings.bind(|| insta::assert_snapshot!(name, diagnostics.to_string()));
+    }
+}
+
+/// Every library file is used by some fixture, so none goes untested.
+#[test]
+fn every_library_file_is_used() {
+    let fixtures: Vec<String> = sources("pipelines/valid")
+        .into_values()
+        .chain(sources("pipelines/invalid").into_values())
+        .chain(library().pipelines.into_values())
+        .chain(library().fragments.into_values())
+        .map(|source| source.text)
+        .collect();
+    let library = library();
+    let names = library
+        .pipelines
+        .keys()
+        .chain(library.fragments.keys())
+        .chain(library.tasks.keys());
+    for name in names {
+        let used = fixtures.iter().any(|text| {
+            [
+                format!("uses: {name}\n"),
+                format!("ref: {name}\n"),
+                format!("ref: {name} "),
+                format!("type: {name}"),
+            ]
+            .iter()
+            .any(|needle| text.contains(needle.as_str()))
+        });
+        assert!(used, "no fixture uses the library file `{name}`");
+    }
+}

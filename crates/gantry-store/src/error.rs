@@ -1,0 +1,86 @@
+//! [`StoreError`]: everything that can go wrong in the build data repository, with the
+//! operation or the path it concerns.
+
+use std::io;
+use std::path::PathBuf;
+
+use crate::validation::CdEventError;
+
+/// A failed store operation.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("`{url}` is not a database url: {reason}")]
+    InvalidUrl { url: String, reason: String },
+
+    #[error("`{url}`: {what} is not supported yet")]
+    Unsupported { url: String, what: &'static str },
+
+    #[error("failed to create the directory `{}`", path.display())]
+    CreateDir {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+
+    #[error("failed to open the database `{url}`")]
+    Connect {
+        url: String,
+        #[source]
+        source: sqlx::Error,
+    },
+
+    #[error("failed to migrate the database `{url}` to the current schema")]
+    Migrate {
+        url: String,
+        #[source]
+        source: sqlx::migrate::MigrateError,
+    },
+
+    /// A query failed; `operation` says what the store was doing ("record events", ...).
+    #[error("failed to {operation}")]
+    Database {
+        operation: &'static str,
+        #[source]
+        source: sqlx::Error,
+    },
+
+    #[error("run `{run_id}` is not in the store (its `run_queued` event was never recorded)")]
+    UnknownRun { run_id: String },
+
+    #[error("`{query}` matches several runs: {}", candidates.join(", "))]
+    AmbiguousRun { query: String, candidates: Vec<String> },
+
+    /// Reading, copying or writing an artifact file failed.
+    #[error("failed to {operation} `{}`", path.display())]
+    ArtifactIo {
+        operation: &'static str,
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+
+    #[error("artifact `{}` has sha256 {actual}, but its event says {expected}", path.display())]
+    DigestMismatch { path: PathBuf, expected: String, actual: String },
+
+    #[error("`{digest}` is not a sha256 digest (64 hexadecimal digits)")]
+    InvalidDigest { digest: String },
+
+    /// A CDEvent given to [`crate::Store::record_cdevents`] is not valid.
+    #[error("CDEvent #{index} is not valid")]
+    InvalidCdEvent {
+        index: usize,
+        #[source]
+        source: CdEventError,
+    },
+
+    /// Something read back from the database is not what the store writes.
+    #[error("the store holds an unreadable {what}: {reason}")]
+    Corrupt { what: &'static str, reason: String },
+}
+
+impl StoreError {
+    /// Wraps a database error with the operation that failed, for `map_err`.
+    pub(crate) fn db(operation: &'static str) -> impl FnOnce(sqlx::Error) -> Self {
+        move |source| Self::Database { operation, source }
+    }
+}

@@ -1,0 +1,155 @@
+//! What each [`RunEvent`] changes in the store, applied through a backend's [`RecordTx`].
+//!
+//! Every state change is applied at most once (its id is claimed first) and stored as its
+//! CDEvent as well; task output appends to the task's log, also at most once per event id. A
+//! run's first event must be its `run_queued`: any other event of a run the store does not know
+//! fails the whole batch.
+
+use std::collections::HashMap;
+
+use gantry_model::{RunEvent, RunEventKind, TaskPath};
+
+use crate::backend::{NewEvent, NewRun, RecordTx, TaskEnd};
+use crate::cdevent::{self, RunContext, stage_of};
+use crate::error::StoreError;
+use crate::query::{TaskStatus, stream_name};
+use crate::recovery::Owner;
+
+/// Applies `events` in order inside `tx`; the caller commits.
+pub(crate) async fn apply<T: RecordTx>(tx: &mut T, events: &[RunEvent], owner: &Owner) -> Result<(), StoreError> {
+    let mut recorder = Recorder { tx, owner, runs: HashMap::new(), tasks: HashMap::new() };
+    for event in events {
+        recorder.apply(event).await?;
+    }
+    Ok(())
+}
+
+struct Recorder<'t, T> {
+    tx: &'t mut T,
+    owner: &'t Owner,
+    /// Runs seen in this batch, so that each is read from the database once.
+    runs: HashMap<String, RunContext>,
+    /// Task row ids by (run, path), so that log lines do not look their task up each time.
+    tasks: HashMap<(String, String), i64>,
+}
+
+impl<T: RecordTx> Recorder<'_, T> {
+    async fn apply(&mut self, event: &RunEvent) -> Result<(), StoreError> {
+        let run_id = event.run_id.0.as_str();
+        if let RunEventKind::TaskOutput { path, stream, line } = &event.kind {
+            self.context(run_id).await?;
+            let task_id = self.task_id(run_id, path).await?;
+            return self.tx.append_log(task_id, &event.id, stream_name(*stream), line, event.at).await;
+        }
+
+        let context = match &event.kind {
+            RunEventKind::RunQueued(info) => RunContext::from(info.as_ref()),
+            _ => self.context(run_id).await?,
+        };
+        if !self.tx.claim(&event.id, run_id, kind_name(&event.kind), event.at).await? {
+            return Ok(());
+        }
+        let at = event.at;
+        match &event.kind {
+            RunEventKind::RunQueued(info) => {
+                let pipeline_json = serde_json::to_string(&info.pipeline)
+                    .map_err(|err| StoreError::Corrupt { what: "pipeline definition", reason: err.to_string() })?;
+                let run = NewRun { id: run_id, info, pipeline_json: &pipeline_json, queued_at: at, owner: self.owner };
+                self.tx.insert_run(&run).await?;
+                self.runs.insert(run_id.to_owned(), context.clone());
+            }
+            RunEventKind::RunStarted => self.tx.start_run(run_id, at).await?,
+            RunEventKind::RunFinished { result } => {
+                // A run finishes once; a later finish (say, recovery racing the owner) is dropped
+                // whole, CDEvent included, so that events and tables agree.
+                if !self.tx.finish_run(run_id, result.as_str(), at).await? {
+                    return Ok(());
+                }
+            }
+            RunEventKind::StageStarted { stage } => self.tx.start_stage(run_id, stage, at).await?,
+            RunEventKind::StageFinished { stage, outcome } => {
+                self.tx.finish_stage(run_id, stage, TaskStatus::from(*outcome).as_str(), at).await?;
+            }
+            RunEventKind::TaskStarted { path, attempt } => {
+                let stage = stage_of(path);
+                self.tx.ensure_stage(run_id, stage, TaskStatus::Running.as_str()).await?;
+                let id = self.tx.start_task(run_id, path.as_str(), stage, *attempt, at).await?;
+                self.tasks.insert((run_id.to_owned(), path.0.clone()), id);
+            }
+            RunEventKind::TaskFinished { path, attempt, outcome, exit_code, will_retry, allowed_failure } => {
+                let stage = stage_of(path);
+                self.tx.ensure_stage(run_id, stage, TaskStatus::Running.as_str()).await?;
+                let status = if *will_retry { TaskStatus::Running } else { TaskStatus::from(*outcome) };
+                let end = TaskEnd {
+                    attempt: *attempt,
+                    status: status.as_str(),
+                    exit_code: *exit_code,
+                    allowed_failure: *allowed_failure,
+                    finished_at: (!will_retry).then_some(at),
+                };
+                let id = self.tx.finish_task(run_id, path.as_str(), stage, &end).await?;
+                self.tasks.insert((run_id.to_owned(), path.0.clone()), id);
+            }
+            RunEventKind::TaskSkipped { path, reason } => {
+                let stage = stage_of(path);
+                self.tx.ensure_stage(run_id, stage, TaskStatus::Skipped.as_str()).await?;
+                let id = self.tx.skip_task(run_id, path.as_str(), stage, reason, at).await?;
+                self.tasks.insert((run_id.to_owned(), path.0.clone()), id);
+            }
+            RunEventKind::ArtifactPackaged { path, name, size, sha256, .. } => {
+                let sha256 = sha256.to_ascii_lowercase();
+                self.tx.insert_artifact(run_id, path.as_str(), name, *size, &sha256, at).await?;
+            }
+            RunEventKind::TaskOutput { .. } => {}
+        }
+        if let Some(json) = cdevent::to_cdevent(event, &context) {
+            let kind = json.pointer("/context/type").and_then(serde_json::Value::as_str).unwrap_or_default();
+            let text = json.to_string();
+            let stored = NewEvent { id: &event.id, chain_id: Some(run_id), kind, timestamp: at, json: &text };
+            self.tx.insert_event(&stored).await?;
+        }
+        Ok(())
+    }
+
+    /// The run's context, from this batch or the database; an unknown run is an error.
+    async fn context(&mut self, run_id: &str) -> Result<RunContext, StoreError> {
+        if let Some(context) = self.runs.get(run_id) {
+            return Ok(context.clone());
+        }
+        let context = self
+            .tx
+            .run_context(run_id)
+            .await?
+            .ok_or_else(|| StoreError::UnknownRun { run_id: run_id.to_owned() })?;
+        self.runs.insert(run_id.to_owned(), context.clone());
+        Ok(context)
+    }
+
+    async fn task_id(&mut self, run_id: &str, path: &TaskPath) -> Result<i64, StoreError> {
+        let key = (run_id.to_owned(), path.0.clone());
+        if let Some(id) = self.tasks.get(&key) {
+            return Ok(*id);
+        }
+        let stage = stage_of(path);
+        self.tx.ensure_stage(run_id, stage, TaskStatus::Pending.as_str()).await?;
+        let id = self.tx.task_id(run_id, path.as_str(), stage).await?;
+        self.tasks.insert(key, id);
+        Ok(id)
+    }
+}
+
+/// The event's name as serialized (`run_queued`, ...), kept with each claimed id.
+fn kind_name(kind: &RunEventKind) -> &'static str {
+    match kind {
+        RunEventKind::RunQueued(_) => "run_queued",
+        RunEventKind::RunStarted => "run_started",
+        RunEventKind::StageStarted { .. } => "stage_started",
+        RunEventKind::StageFinished { .. } => "stage_finished",
+        RunEventKind::TaskStarted { .. } => "task_started",
+        RunEventKind::TaskOutput { .. } => "task_output",
+        RunEventKind::TaskFinished { .. } => "task_finished",
+        RunEventKind::TaskSkipped { .. } => "task_skipped",
+        RunEventKind::ArtifactPackaged { .. } => "artifact_packaged",
+        RunEventKind::RunFinished { .. } => "run_finished",
+    }
+}

@@ -1,0 +1,308 @@
+//! [`Store`]: the build data repository as the rest of Gantry sees it.
+//!
+//! It hands out build numbers, records run events (rows, logs, artifacts and CDEvents in one
+//! transaction per batch), stores CDEvents from other tools, finds interrupted runs, and answers
+//! queries. Which database is behind it is the backend's business.
+
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use gantry_model::{RunEvent, RunEventKind, RunId, RunResult};
+use serde_json::Value;
+
+use crate::artifact::ArtifactStore;
+use crate::backend::{Backend, Location, NewEvent, RecordTx};
+use crate::error::StoreError;
+use crate::query::{
+    AppSummary, ArtifactRecord, LogLine, RunDetail, RunFilter, RunLogLine, RunRow, RunSummary, StageRecord, TaskRecord,
+};
+use crate::recorder;
+use crate::recovery::{Liveness, Owner};
+use crate::sqlite::SqliteBackend;
+use crate::validation::validate_cdevent;
+
+/// How many candidates an ambiguous run query lists.
+const MAX_CANDIDATES: u32 = 10;
+
+/// A handle on the build data repository; cheap to clone, safe to share between tasks.
+#[derive(Debug, Clone)]
+pub struct Store {
+    backend: Backend,
+    artifacts: ArtifactStore,
+    /// Recorded as the owner of every run this handle queues.
+    owner: Owner,
+    /// This host's name, to judge which run owners can be checked from here.
+    host: String,
+}
+
+/// Runs a block with the open backend as `$db`, whichever it is.
+macro_rules! on_backend {
+    ($self:expr, $db:ident => $body:expr) => {
+        match &$self.backend {
+            Backend::Sqlite($db) => $body,
+        }
+    };
+}
+
+impl Store {
+    /// Opens the store at `url`: `sqlite://PATH`, `sqlite:PATH` or a bare path (the file and its
+    /// directory are created on first use, artifacts go to `artifacts/` beside it).
+    /// `postgres://` urls are recognized but not supported yet.
+    pub async fn open(url: &str) -> Result<Self, StoreError> {
+        match Location::parse(url)? {
+            Location::Sqlite(path) => {
+                let dir = match path.parent() {
+                    Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+                    _ => PathBuf::from("."),
+                };
+                std::fs::create_dir_all(&dir).map_err(|source| StoreError::CreateDir { path: dir.clone(), source })?;
+                let backend = Backend::Sqlite(SqliteBackend::open(&path, url).await?);
+                Ok(Self::new(backend, dir.join("artifacts")))
+            }
+            Location::Postgres(url) => Err(StoreError::Unsupported { url, what: "PostgreSQL" }),
+        }
+    }
+
+    fn new(backend: Backend, artifacts: PathBuf) -> Self {
+        let owner = Owner::current();
+        let host = owner.host.clone();
+        Self { backend, artifacts: ArtifactStore::new(artifacts), owner, host }
+    }
+
+    /// The same store, recording `owner` as the owner of the runs it queues from now on.
+    #[must_use]
+    pub fn with_owner(mut self, owner: Owner) -> Self {
+        self.owner = owner;
+        self
+    }
+
+    /// Closes the database connections; later calls fail.
+    pub async fn close(&self) {
+        on_backend!(self, db => db.close().await);
+    }
+
+    /// The next build number of `app`: 1 for its first, never the same twice, never a gap, even
+    /// with many processes asking at once.
+    pub async fn allocate_build(&self, app: &str) -> Result<u64, StoreError> {
+        on_backend!(self, db => db.allocate_build(app).await)
+    }
+
+    /// Records `events` in order, in one transaction: all or nothing.
+    ///
+    /// Recording an event again (same id) changes nothing. A run's events must come after its
+    /// `run_queued`, in this batch or an earlier one. Artifacts are copied into the store first;
+    /// a missing source or a digest that does not match fails the batch before anything is
+    /// written.
+    pub async fn record(&self, events: &[RunEvent]) -> Result<(), StoreError> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        self.store_artifacts(events).await?;
+        on_backend!(self, db => {
+            let mut tx = db.begin().await?;
+            recorder::apply(&mut tx, events, &self.owner).await?;
+            tx.commit().await
+        })
+    }
+
+    async fn store_artifacts(&self, events: &[RunEvent]) -> Result<(), StoreError> {
+        for event in events {
+            if let RunEventKind::ArtifactPackaged { source, sha256, .. } = &event.kind {
+                let artifacts = self.artifacts.clone();
+                let (path, sha256) = (PathBuf::from(source), sha256.clone());
+                let copying = path.clone();
+                // Copying may take a while for big files; it must not hold up the runtime.
+                let copied = tokio::task::spawn_blocking(move || artifacts.store(&copying, &sha256)).await;
+                copied.map_err(|err| StoreError::ArtifactIo {
+                    operation: "copy the artifact",
+                    path,
+                    source: std::io::Error::other(err),
+                })??;
+            }
+        }
+        Ok(())
+    }
+
+    /// Stores CDEvents from other tools, each validated against its CDEvents 0.5.1 schema, in one
+    /// transaction. An event whose `context.id` is stored already is left as it is. Returns how
+    /// many were new.
+    pub async fn record_cdevents(&self, events: &[Value]) -> Result<usize, StoreError> {
+        let mut parsed = Vec::with_capacity(events.len());
+        for (index, event) in events.iter().enumerate() {
+            validate_cdevent(event).map_err(|source| StoreError::InvalidCdEvent { index, source })?;
+            let text = |pointer: &str| event.pointer(pointer).and_then(Value::as_str);
+            let timestamp = text("/context/timestamp")
+                .and_then(|time| DateTime::parse_from_rfc3339(time).ok())
+                .map(|time| time.with_timezone(&Utc))
+                .ok_or_else(|| StoreError::InvalidCdEvent {
+                    index,
+                    source: crate::validation::CdEventError {
+                        field: "/context/timestamp".into(),
+                        reason: "is not an RFC 3339 time".into(),
+                    },
+                })?;
+            // The schema requires id and type, so both are there once validated.
+            let id = text("/context/id").unwrap_or_default();
+            let kind = text("/context/type").unwrap_or_default();
+            parsed.push((id, text("/context/chainId"), kind, timestamp, event.to_string()));
+        }
+        if parsed.is_empty() {
+            return Ok(0);
+        }
+        on_backend!(self, db => {
+            let mut tx = db.begin().await?;
+            let mut stored = 0;
+            for (id, chain_id, kind, timestamp, json) in &parsed {
+                let event = NewEvent { id, chain_id: *chain_id, kind, timestamp: *timestamp, json };
+                if tx.insert_event(&event).await? {
+                    stored += 1;
+                }
+            }
+            tx.commit().await?;
+            Ok(stored)
+        })
+    }
+
+    /// Finds runs still `running` whose owning process on this host is gone (it crashed or was
+    /// killed) and records them `interrupted`, with their unfinished tasks; returns their ids.
+    ///
+    /// Runs owned by live processes or by other hosts are left alone. Call it on every start.
+    pub async fn recover_interrupted(&self) -> Result<Vec<String>, StoreError> {
+        let running = on_backend!(self, db => db.running_runs().await)?;
+        let mut recovered = Vec::new();
+        for row in running {
+            let Some(owner) = row.owner() else { continue };
+            if owner.liveness(&self.host) != Liveness::Gone {
+                continue;
+            }
+            let event = RunEvent {
+                id: uuid::Uuid::now_v7().to_string(),
+                run_id: RunId(row.id.clone()),
+                at: Utc::now(),
+                kind: RunEventKind::RunFinished { result: RunResult::Interrupted },
+            };
+            self.record(std::slice::from_ref(&event)).await?;
+            recovered.push(row.id);
+        }
+        Ok(recovered)
+    }
+
+    /// Runs matching `filter`, newest first.
+    pub async fn list_runs(&self, filter: &RunFilter) -> Result<Vec<RunSummary>, StoreError> {
+        let rows = on_backend!(self, db => db.list_runs(filter).await)?;
+        rows.iter().map(RunRow::summary).collect()
+    }
+
+    /// The run named by `query`: a run id, a unique prefix of one, or `APP#BUILD`.
+    ///
+    /// `Ok(None)` when nothing matches; an error listing candidates when several do.
+    pub async fn find_run(&self, query: &str) -> Result<Option<RunDetail>, StoreError> {
+        let Some(row) = self.resolve_run(query).await? else { return Ok(None) };
+        let id = row.id.as_str();
+        let (pipeline, stages, tasks, artifacts) = on_backend!(self, db => (
+            db.pipeline(id).await?,
+            db.stages(id).await?,
+            db.tasks(id).await?,
+            db.artifacts(id).await?,
+        ));
+        let artifacts = artifacts
+            .into_iter()
+            .map(|artifact| {
+                Ok(ArtifactRecord {
+                    path: self.artifacts.path(&artifact.sha256)?,
+                    size: crate::query::unsigned(artifact.size, "artifact size")?,
+                    task_path: artifact.task_path,
+                    name: artifact.name,
+                    sha256: artifact.sha256,
+                    recorded_at: artifact.at,
+                })
+            })
+            .collect::<Result<_, StoreError>>()?;
+        Ok(Some(RunDetail {
+            summary: row.summary()?,
+            owner: row.owner(),
+            pipeline,
+            stages: stages.into_iter().map(StageRecord::try_from).collect::<Result<_, _>>()?,
+            tasks: tasks.into_iter().map(TaskRecord::try_from).collect::<Result<_, _>>()?,
+            artifacts,
+        }))
+    }
+
+    async fn resolve_run(&self, query: &str) -> Result<Option<RunRow>, StoreError> {
+        let query = query.trim();
+        if query.is_empty() {
+            return Ok(None);
+        }
+        if let Some((app, build)) = query.rsplit_once('#')
+            && let Ok(build) = build.parse::<u64>()
+        {
+            let rows = on_backend!(self, db => db.runs_by_build(app, build).await)?;
+            return one_of(query, rows);
+        }
+        if let Some(row) = on_backend!(self, db => db.run(query).await)? {
+            return Ok(Some(row));
+        }
+        let rows = on_backend!(self, db => db.runs_by_prefix(query, MAX_CANDIDATES).await)?;
+        one_of(query, rows)
+    }
+
+    /// Up to `limit` lines of a task's log after line `after_seq` (0: from the start).
+    pub async fn task_log(&self, run_id: &str, path: &str, after_seq: u64, limit: u32) -> Result<Vec<LogLine>, StoreError> {
+        let rows = on_backend!(self, db => db.task_log(run_id, path, after_seq, limit).await)?;
+        rows.into_iter().map(|row| Ok(row.into_run_line()?.line)).collect()
+    }
+
+    /// Every log line of a run, task by task in the order they started.
+    pub async fn run_log(&self, run_id: &str) -> Result<Vec<RunLogLine>, StoreError> {
+        let rows = on_backend!(self, db => db.run_log(run_id).await)?;
+        rows.into_iter().map(crate::query::LogRow::into_run_line).collect()
+    }
+
+    /// The CDEvents of a chain (for Gantry's runs, the run id), in time order.
+    pub async fn events_for_chain(&self, chain_id: &str) -> Result<Vec<Value>, StoreError> {
+        let texts = on_backend!(self, db => db.events_for_chain(chain_id).await)?;
+        texts
+            .iter()
+            .map(|text| {
+                serde_json::from_str(text).map_err(|err| StoreError::Corrupt { what: "event", reason: err.to_string() })
+            })
+            .collect()
+    }
+
+    /// Every app that has runs, by name, with its newest run.
+    pub async fn apps(&self) -> Result<Vec<AppSummary>, StoreError> {
+        let rows = on_backend!(self, db => db.apps().await)?;
+        rows.into_iter()
+            .map(|row| {
+                Ok(AppSummary {
+                    name: row.run.app.clone(),
+                    runs: crate::query::unsigned(row.total, "run count")?,
+                    last_run: row.run.summary()?,
+                })
+            })
+            .collect()
+    }
+
+    /// Where the artifact with this digest is stored, if it is.
+    pub fn artifact_path(&self, sha256: &str) -> Result<Option<PathBuf>, StoreError> {
+        let path = self.artifacts.path(sha256)?;
+        Ok(path.is_file().then_some(path))
+    }
+
+    /// The directory artifacts are stored under.
+    pub fn artifact_dir(&self) -> &Path {
+        self.artifacts.root()
+    }
+}
+
+/// The only row, `None` for none, an error listing them for several.
+fn one_of(query: &str, mut rows: Vec<RunRow>) -> Result<Option<RunRow>, StoreError> {
+    match rows.len() {
+        0 => Ok(None),
+        1 => Ok(rows.pop()),
+        _ => Err(StoreError::AmbiguousRun {
+            query: query.to_owned(),
+            candidates: rows.into_iter().map(|row| row.id).collect(),
+        }),
+    }
+}

@@ -1,0 +1,201 @@
+//! Helpers shared by the integration tests: a store in a temporary directory, a pipeline, and a
+//! builder of run events with increasing times.
+
+#![allow(dead_code)] // each test file uses a different part
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use gantry_model::event::RunInfo;
+use gantry_model::{LogStream, Pipeline, RunEvent, RunEventKind, RunId, RunResult, Stage, Task, TaskOutcome, TaskPath, Traceability};
+use gantry_store::Store;
+use indexmap::IndexMap;
+use tempfile::TempDir;
+
+/// A store in a fresh temporary directory, removed when dropped.
+pub struct TestStore {
+    pub store: Store,
+    pub dir: TempDir,
+}
+
+impl TestStore {
+    pub async fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&Self::url_in(&dir)).await.unwrap();
+        Self { store, dir }
+    }
+
+    pub fn url_in(dir: &TempDir) -> String {
+        format!("sqlite://{}", dir.path().join("data/gantry.db").display())
+    }
+
+    pub fn url(&self) -> String {
+        Self::url_in(&self.dir)
+    }
+
+    /// Writes `contents` to a file in the temporary directory, returning its path.
+    pub fn file(&self, name: &str, contents: &[u8]) -> PathBuf {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, contents).unwrap();
+        path
+    }
+}
+
+pub fn pipeline(app: &str) -> Pipeline {
+    let stage = |name: &str, tasks: Vec<Task>| Stage { name: name.into(), parallel: false, when: None, tasks };
+    Pipeline {
+        app: app.into(),
+        version: "1.4.{build}".into(),
+        env: IndexMap::new(),
+        secrets: Vec::new(),
+        traceable: Traceability::Optional,
+        setup: vec![Task::script("tools", "true")],
+        stages: vec![
+            stage("build", vec![Task::script("compile", "cargo build")]),
+            stage("test", vec![Task::script("unit", "cargo test"), Task::script("lint", "cargo clippy")]),
+        ],
+        finally: vec![Task::script("notify", "true")],
+    }
+}
+
+static RUNS: AtomicI64 = AtomicI64::new(0);
+
+/// Builds the events of one run, each a millisecond after the last.
+pub struct RunBuilder {
+    pub run_id: RunId,
+    pub app: String,
+    pub build: u64,
+    at: DateTime<Utc>,
+}
+
+impl RunBuilder {
+    pub fn new(app: &str, build: u64) -> Self {
+        Self {
+            run_id: RunId(uuid::Uuid::now_v7().to_string()),
+            app: app.into(),
+            build,
+            // Each run a second after the one built before it, so that runs sort as they were built.
+            at: Utc.with_ymd_and_hms(2025, 5, 1, 12, 0, 0).unwrap() + Duration::seconds(RUNS.fetch_add(1, Ordering::Relaxed)),
+        }
+    }
+
+    pub fn event(&mut self, kind: RunEventKind) -> RunEvent {
+        self.at += Duration::milliseconds(1);
+        RunEvent { id: uuid::Uuid::now_v7().to_string(), run_id: self.run_id.clone(), at: self.at, kind }
+    }
+
+    pub fn queued(&mut self) -> RunEvent {
+        let info = RunInfo {
+            app: self.app.clone(),
+            version: format!("1.4.{}", self.build),
+            build: self.build,
+            revision: Some("0123456789abcdef0123456789abcdef01234567".into()),
+            branch: Some("main".into()),
+            traceable: true,
+            untraceable_reason: None,
+            pipeline: pipeline(&self.app),
+            mock: false,
+        };
+        self.event(RunEventKind::RunQueued(Box::new(info)))
+    }
+
+    pub fn started(&mut self) -> RunEvent {
+        self.event(RunEventKind::RunStarted)
+    }
+
+    pub fn stage_started(&mut self, stage: &str) -> RunEvent {
+        self.event(RunEventKind::StageStarted { stage: stage.into() })
+    }
+
+    pub fn stage_finished(&mut self, stage: &str, outcome: TaskOutcome) -> RunEvent {
+        self.event(RunEventKind::StageFinished { stage: stage.into(), outcome })
+    }
+
+    pub fn task_started(&mut self, path: &str, attempt: u32) -> RunEvent {
+        self.event(RunEventKind::TaskStarted { path: TaskPath(path.into()), attempt })
+    }
+
+    pub fn output(&mut self, path: &str, line: &str) -> RunEvent {
+        self.event(RunEventKind::TaskOutput { path: TaskPath(path.into()), stream: LogStream::Stdout, line: line.into() })
+    }
+
+    pub fn task_finished(&mut self, path: &str, attempt: u32, outcome: TaskOutcome, exit_code: i32) -> RunEvent {
+        self.event(RunEventKind::TaskFinished {
+            path: TaskPath(path.into()),
+            attempt,
+            outcome,
+            exit_code: Some(exit_code),
+            will_retry: false,
+            allowed_failure: false,
+        })
+    }
+
+    pub fn finished(&mut self, result: RunResult) -> RunEvent {
+        self.event(RunEventKind::RunFinished { result })
+    }
+
+    /// A task that starts, writes `lines` lines and succeeds.
+    pub fn task(&mut self, path: &str, lines: usize) -> Vec<RunEvent> {
+        let mut events = vec![self.task_started(path, 1)];
+        for index in 0..lines {
+            events.push(self.output(path, &format!("{path} line {}", index + 1)));
+        }
+        events.push(self.task_finished(path, 1, TaskOutcome::Success, 0));
+        events
+    }
+}
+
+/// Every kind of event of a run: setup, a stage with an artifact, a retried task, an allowed
+/// failure, a skipped task, `finally`, and the run's end with `result`.
+pub fn full_run(run: &mut RunBuilder, artifact: &std::path::Path, artifact_sha256: &str, result: RunResult) -> Vec<RunEvent> {
+    let mut events = vec![run.queued(), run.started()];
+    events.extend(run.task("setup/tools", 1));
+    events.push(run.stage_started("build"));
+    events.extend(run.task("build/compile", 3));
+    events.push(run.event(RunEventKind::ArtifactPackaged {
+        path: TaskPath("build/compile".into()),
+        name: "target/release/hello".into(),
+        source: artifact.display().to_string(),
+        size: std::fs::metadata(artifact).unwrap().len(),
+        sha256: artifact_sha256.into(),
+    }));
+    events.push(run.stage_finished("build", TaskOutcome::Success));
+    events.push(run.stage_started("test"));
+    events.push(run.task_started("test/unit", 1));
+    events.push(run.event(RunEventKind::TaskOutput {
+        path: TaskPath("test/unit".into()),
+        stream: LogStream::Stderr,
+        line: "flaky!".into(),
+    }));
+    events.push(run.event(RunEventKind::TaskFinished {
+        path: TaskPath("test/unit".into()),
+        attempt: 1,
+        outcome: TaskOutcome::Failure,
+        exit_code: Some(1),
+        will_retry: true,
+        allowed_failure: false,
+    }));
+    events.push(run.task_started("test/unit", 2));
+    events.push(run.output("test/unit", "ok"));
+    events.push(run.task_finished("test/unit", 2, TaskOutcome::Success, 0));
+    events.push(run.task_started("test/lint", 1));
+    events.push(run.event(RunEventKind::TaskFinished {
+        path: TaskPath("test/lint".into()),
+        attempt: 1,
+        outcome: TaskOutcome::TimedOut,
+        exit_code: None,
+        will_retry: false,
+        allowed_failure: true,
+    }));
+    events.push(run.event(RunEventKind::TaskSkipped {
+        path: TaskPath("test/deploy".into()),
+        reason: "branch `main` matches none of release/*".into(),
+    }));
+    events.push(run.stage_finished("test", TaskOutcome::Success));
+    events.extend(run.task("finally/notify", 1));
+    events.push(run.finished(result));
+    events
+}
+
+pub const HELLO_SHA256: &str = "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824";

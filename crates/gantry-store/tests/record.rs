@@ -1,0 +1,363 @@
+//! Recording runs and reading them back.
+
+mod common;
+
+use common::{HELLO_SHA256, RunBuilder, TestStore, full_run};
+use gantry_model::{RunEventKind, RunResult, TaskOutcome, TaskPath};
+use gantry_store::{LogLine, RunFilter, RunStatus, StoreError, TaskStatus};
+
+#[tokio::test]
+async fn records_a_full_run_and_reads_it_back() {
+    let test = TestStore::new().await;
+    let artifact = test.file("hello", b"hello");
+    let mut run = RunBuilder::new("hello", 7);
+    let events = full_run(&mut run, &artifact, HELLO_SHA256, RunResult::Success);
+    test.store.record(&events).await.unwrap();
+
+    let detail = test.store.find_run(&run.run_id.0).await.unwrap().expect("the run by id");
+    let summary = &detail.summary;
+    assert_eq!((summary.app.as_str(), summary.version.as_str(), summary.build), ("hello", "1.4.7", 7));
+    assert_eq!(summary.result, RunStatus::Success);
+    assert_eq!(summary.branch.as_deref(), Some("main"));
+    assert!(summary.traceable && !summary.mock);
+    assert!(summary.started_at.is_some() && summary.finished_at.is_some());
+    assert!(summary.duration_ms.unwrap() > 0);
+    assert_eq!(detail.pipeline["app"], "hello");
+    assert_eq!(detail.owner.as_ref().unwrap().pid, std::process::id());
+
+    let stages: Vec<(&str, TaskStatus)> = detail.stages.iter().map(|stage| (stage.name.as_str(), stage.status)).collect();
+    assert_eq!(
+        stages,
+        [
+            ("setup", TaskStatus::Success),
+            ("build", TaskStatus::Success),
+            ("test", TaskStatus::Success),
+            ("finally", TaskStatus::Success),
+        ]
+    );
+
+    let task = |path: &str| detail.tasks.iter().find(|task| task.path == path).unwrap_or_else(|| panic!("{path}"));
+    let paths: Vec<&str> = detail.tasks.iter().map(|task| task.path.as_str()).collect();
+    assert_eq!(paths, ["setup/tools", "build/compile", "test/unit", "test/lint", "test/deploy", "finally/notify"]);
+    let unit = task("test/unit");
+    assert_eq!((unit.status, unit.attempts, unit.exit_code), (TaskStatus::Success, 2, Some(0)));
+    let lint = task("test/lint");
+    assert_eq!((lint.status, lint.allowed_failure, lint.exit_code), (TaskStatus::TimedOut, true, None));
+    let deploy = task("test/deploy");
+    assert_eq!(deploy.status, TaskStatus::Skipped);
+    assert_eq!(deploy.attempts, 0);
+    assert!(deploy.skip_reason.as_deref().unwrap().contains("release/*"));
+    assert_eq!(task("build/compile").stage, "build");
+
+    let [artifact_record] = detail.artifacts.as_slice() else { panic!("{:?}", detail.artifacts) };
+    assert_eq!(artifact_record.name, "target/release/hello");
+    assert_eq!((artifact_record.size, artifact_record.sha256.as_str()), (5, HELLO_SHA256));
+    assert_eq!(std::fs::read(&artifact_record.path).unwrap(), b"hello");
+    let expected = test.dir.path().join("data/artifacts/sha256/2c").join(HELLO_SHA256);
+    assert_eq!(artifact_record.path, expected);
+    assert_eq!(test.store.artifact_path(HELLO_SHA256).unwrap(), Some(expected));
+    assert_eq!(test.store.artifact_path(&"0".repeat(64)).unwrap(), None);
+    assert!(test.store.artifact_path("../x").is_err());
+
+    // By unique prefix and by app and build number.
+    let prefix = &run.run_id.0[..30];
+    assert_eq!(test.store.find_run(prefix).await.unwrap().unwrap().summary.id, run.run_id.0);
+    assert_eq!(test.store.find_run("hello#7").await.unwrap().unwrap().summary.id, run.run_id.0);
+    assert!(test.store.find_run("hello#8").await.unwrap().is_none());
+    assert!(test.store.find_run("nothing-like-it").await.unwrap().is_none());
+    assert!(test.store.find_run("").await.unwrap().is_none());
+
+    // Logs: per task with offsets, per run in task order.
+    let log = test.store.task_log(&run.run_id.0, "build/compile", 0, 100).await.unwrap();
+    let lines: Vec<(u64, &str)> = log.iter().map(|line| (line.seq, line.line.as_str())).collect();
+    assert_eq!(lines, [(1, "build/compile line 1"), (2, "build/compile line 2"), (3, "build/compile line 3")]);
+    let page = test.store.task_log(&run.run_id.0, "build/compile", 1, 1).await.unwrap();
+    assert_eq!(page.iter().map(|line| line.seq).collect::<Vec<_>>(), [2]);
+    let unit_log: Vec<String> = test
+        .store
+        .task_log(&run.run_id.0, "test/unit", 0, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|LogLine { stream, line, .. }| format!("{stream:?} {line}"))
+        .collect();
+    assert_eq!(unit_log, ["Stderr flaky!", "Stdout ok"]);
+    let run_log = test.store.run_log(&run.run_id.0).await.unwrap();
+    let run_lines: Vec<String> = run_log.iter().map(|line| format!("{} {}", line.path, line.line.line)).collect();
+    assert_eq!(run_lines.first().unwrap(), "setup/tools setup/tools line 1");
+    assert_eq!(run_lines.last().unwrap(), "finally/notify finally/notify line 1");
+    assert_eq!(run_lines.len(), 1 + 3 + 2 + 1);
+
+    // Events: every state change but stages and output, in time order.
+    let kinds: Vec<String> = test
+        .store
+        .events_for_chain(&run.run_id.0)
+        .await
+        .unwrap()
+        .iter()
+        .map(|event| event["context"]["type"].as_str().unwrap().trim_start_matches("dev.cdevents.").to_owned())
+        .collect();
+    let expected_kinds = events
+        .iter()
+        .filter(|event| {
+            !matches!(
+                event.kind,
+                RunEventKind::TaskOutput { .. } | RunEventKind::StageStarted { .. } | RunEventKind::StageFinished { .. }
+            )
+        })
+        .count();
+    assert_eq!(kinds.len(), expected_kinds);
+    assert_eq!(kinds.first().unwrap(), "pipelinerun.queued.0.3.0");
+    assert_eq!(kinds.last().unwrap(), "pipelinerun.finished.0.3.0");
+    assert!(kinds.contains(&"artifact.packaged.0.3.0".to_owned()));
+}
+
+#[tokio::test]
+async fn recording_the_same_events_again_changes_nothing() {
+    let test = TestStore::new().await;
+    let artifact = test.file("hello", b"hello");
+    let mut run = RunBuilder::new("hello", 1);
+    let events = full_run(&mut run, &artifact, HELLO_SHA256, RunResult::Failure);
+    test.store.record(&events).await.unwrap();
+    let before = test.store.find_run(&run.run_id.0).await.unwrap().unwrap();
+    let log_before = test.store.run_log(&run.run_id.0).await.unwrap();
+    let events_before = test.store.events_for_chain(&run.run_id.0).await.unwrap();
+
+    // Whole, one by one, and in reverse: still nothing changes (the source file is gone too,
+    // which is fine since its digest is stored).
+    std::fs::remove_file(&artifact).unwrap();
+    test.store.record(&events).await.unwrap();
+    for event in &events {
+        test.store.record(std::slice::from_ref(event)).await.unwrap();
+    }
+    let reversed: Vec<_> = events.iter().rev().cloned().collect();
+    test.store.record(&reversed).await.unwrap();
+
+    assert_eq!(test.store.find_run(&run.run_id.0).await.unwrap().unwrap(), before);
+    assert_eq!(test.store.run_log(&run.run_id.0).await.unwrap(), log_before);
+    assert_eq!(test.store.events_for_chain(&run.run_id.0).await.unwrap(), events_before);
+    assert_eq!(before.summary.result, RunStatus::Failure);
+}
+
+#[tokio::test]
+async fn a_failing_batch_records_nothing() {
+    let test = TestStore::new().await;
+    let mut run = RunBuilder::new("hello", 1);
+    let mut events = vec![run.queued(), run.started()];
+    let wrong = test.file("wrong", b"not hello");
+    events.push(run.event(RunEventKind::ArtifactPackaged {
+        path: TaskPath("build/compile".into()),
+        name: "wrong".into(),
+        source: wrong.display().to_string(),
+        size: 9,
+        sha256: HELLO_SHA256.into(),
+    }));
+    let err = test.store.record(&events).await.unwrap_err();
+    assert!(matches!(err, StoreError::DigestMismatch { .. }), "{err:?}");
+    assert!(test.store.find_run(&run.run_id.0).await.unwrap().is_none());
+
+    let missing = run.event(RunEventKind::ArtifactPackaged {
+        path: TaskPath("build/compile".into()),
+        name: "gone".into(),
+        source: test.dir.path().join("gone").display().to_string(),
+        size: 1,
+        sha256: "1".repeat(64),
+    });
+    let err = test.store.record(&[missing]).await.unwrap_err();
+    assert!(err.to_string().contains("failed to read the artifact"), "{err}");
+
+    // Events of a run that was never queued are refused, and the batch with them.
+    let mut stranger = RunBuilder::new("hello", 2);
+    let err = test.store.record(&[run.queued(), stranger.started()]).await.unwrap_err();
+    assert!(matches!(err, StoreError::UnknownRun { .. }), "{err:?}");
+    assert!(test.store.list_runs(&RunFilter::default()).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn lists_runs_newest_first_with_filters() {
+    let test = TestStore::new().await;
+    for (app, build, branch, result) in [
+        ("hello", 1, "main", RunResult::Success),
+        ("hello", 2, "feature/x", RunResult::Failure),
+        ("world", 1, "main", RunResult::Success),
+        ("hello", 3, "main", RunResult::Cancelled),
+    ] {
+        let mut run = RunBuilder::new(app, build);
+        let mut queued = run.queued();
+        if let RunEventKind::RunQueued(info) = &mut queued.kind {
+            info.branch = Some(branch.into());
+        }
+        let events = [queued, run.started(), run.finished(result)];
+        test.store.record(&events).await.unwrap();
+    }
+    let mut running = RunBuilder::new("world", 2);
+    test.store.record(&[running.queued()]).await.unwrap();
+
+    let list = |filter: RunFilter| {
+        let store = test.store.clone();
+        async move {
+            store
+                .list_runs(&filter)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|run| format!("{}#{} {}", run.app, run.build, run.result))
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        list(RunFilter::default()).await,
+        ["world#2 running", "hello#3 cancelled", "world#1 success", "hello#2 failure", "hello#1 success"]
+    );
+    let hello = RunFilter { app: Some("hello".into()), ..RunFilter::default() };
+    assert_eq!(list(hello.clone()).await, ["hello#3 cancelled", "hello#2 failure", "hello#1 success"]);
+    assert_eq!(list(RunFilter { limit: Some(1), offset: 1, ..hello.clone() }).await, ["hello#2 failure"]);
+    assert_eq!(
+        list(RunFilter { branch: Some("main".into()), result: Some(RunStatus::Success), ..RunFilter::default() }).await,
+        ["world#1 success", "hello#1 success"]
+    );
+    assert_eq!(list(RunFilter { result: Some(RunStatus::Running), ..RunFilter::default() }).await, ["world#2 running"]);
+
+    let apps: Vec<String> = test
+        .store
+        .apps()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|app| format!("{} {} #{}", app.name, app.runs, app.last_run.build))
+        .collect();
+    assert_eq!(apps, ["hello 3 #3", "world 2 #2"]);
+
+    // JSON for `--json`.
+    let json = serde_json::to_value(test.store.list_runs(&hello).await.unwrap()).unwrap();
+    assert_eq!(json[0]["result"], "cancelled");
+    assert_eq!(json[0]["build"], 3);
+}
+
+#[tokio::test]
+async fn an_ambiguous_query_lists_the_candidates() {
+    let test = TestStore::new().await;
+    let mut first = RunBuilder::new("hello", 1);
+    first.run_id.0 = "abc-1".into();
+    let mut second = RunBuilder::new("hello", 1);
+    second.run_id.0 = "abc-2".into();
+    test.store.record(&[first.queued(), second.queued()]).await.unwrap();
+
+    let err = test.store.find_run("abc").await.unwrap_err();
+    assert!(matches!(&err, StoreError::AmbiguousRun { candidates, .. } if candidates == &["abc-1", "abc-2"]), "{err}");
+    assert!(matches!(test.store.find_run("hello#1").await, Err(StoreError::AmbiguousRun { .. })));
+    assert_eq!(test.store.find_run("abc-2").await.unwrap().unwrap().summary.id, "abc-2");
+}
+
+#[tokio::test]
+async fn a_run_finishes_once_and_closes_what_was_left_running() {
+    let test = TestStore::new().await;
+    let mut run = RunBuilder::new("hello", 1);
+    let mut events = vec![run.queued(), run.started(), run.stage_started("build"), run.task_started("build/compile", 1)];
+    events.push(run.output("build/compile", "working"));
+    events.push(run.finished(RunResult::Cancelled));
+    events.push(run.finished(RunResult::Success));
+    test.store.record(&events).await.unwrap();
+
+    let detail = test.store.find_run(&run.run_id.0).await.unwrap().unwrap();
+    assert_eq!(detail.summary.result, RunStatus::Cancelled);
+    assert_eq!(detail.tasks[0].status, TaskStatus::Interrupted);
+    assert!(detail.tasks[0].finished_at.is_some());
+    assert_eq!(detail.stages[0].status, TaskStatus::Interrupted);
+    let finished = test
+        .store
+        .events_for_chain(&run.run_id.0)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|event| event["context"]["type"] == "dev.cdevents.pipelinerun.finished.0.3.0")
+        .count();
+    assert_eq!(finished, 1);
+}
+
+#[tokio::test]
+async fn output_before_a_task_starts_is_kept() {
+    let test = TestStore::new().await;
+    let mut run = RunBuilder::new("hello", 1);
+    let events = [run.queued(), run.output("setup/tools", "early"), run.task_started("setup/tools", 1)];
+    test.store.record(&events).await.unwrap();
+    let log = test.store.task_log(&run.run_id.0, "setup/tools", 0, 10).await.unwrap();
+    assert_eq!(log.len(), 1);
+    let detail = test.store.find_run(&run.run_id.0).await.unwrap().unwrap();
+    assert_eq!(detail.tasks[0].status, TaskStatus::Running);
+    assert_eq!(detail.stages[0].status, TaskStatus::Running);
+}
+
+#[tokio::test]
+async fn opens_an_existing_store_again() {
+    let test = TestStore::new().await;
+    let mut run = RunBuilder::new("hello", 1);
+    test.store.record(&[run.queued()]).await.unwrap();
+    test.store.close().await;
+    let again = gantry_store::Store::open(&test.url()).await.unwrap();
+    assert!(again.find_run(&run.run_id.0).await.unwrap().is_some());
+    // A bare path works as well.
+    let bare = gantry_store::Store::open(&test.dir.path().join("data/gantry.db").display().to_string()).await.unwrap();
+    assert_eq!(bare.list_runs(&RunFilter::default()).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn refuses_what_it_cannot_open() {
+    let check = |url: &'static str, expect: &'static str| async move {
+        let err = gantry_store::Store::open(url).await.unwrap_err();
+        assert!(err.to_string().contains(expect), "{url}: {err}");
+    };
+    check("postgres://postgres@127.0.0.1/gantry", "not supported yet").await;
+    check("mysql://localhost/gantry", "is not a database url").await;
+    check("sqlite::memory:", "is not a database url").await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("file");
+    std::fs::write(&file, "").unwrap();
+    let url = format!("sqlite://{}/gantry.db", file.display());
+    let err = gantry_store::Store::open(&url).await.unwrap_err();
+    assert!(matches!(err, StoreError::CreateDir { .. }), "{err:?}");
+    // A file that is not a database.
+    let not_db = dir.path().join("not.db");
+    std::fs::write(&not_db, "this is not a database, just some text that is long enough ".repeat(100)).unwrap();
+    let err = gantry_store::Store::open(&not_db.display().to_string()).await.unwrap_err();
+    assert!(matches!(err, StoreError::Connect { .. } | StoreError::Migrate { .. }), "{err:?}");
+}
+
+/// 200 trivial tasks, recorded one event per transaction as the engine emits them. Prints the
+/// time per task; the figure belongs in the benchmarks, not in an assertion.
+#[tokio::test]
+async fn records_two_hundred_tasks() {
+    let test = TestStore::new().await;
+    let mut run = RunBuilder::new("big", 1);
+    let mut events = vec![run.queued(), run.started(), run.stage_started("build")];
+    for index in 0..200 {
+        events.extend(run.task(&format!("build/task-{index}"), 2));
+    }
+    events.push(run.stage_finished("build", TaskOutcome::Success));
+    events.push(run.finished(RunResult::Success));
+
+    let start = std::time::Instant::now();
+    for event in &events {
+        test.store.record(std::slice::from_ref(event)).await.unwrap();
+    }
+    let one_by_one = start.elapsed();
+
+    let mut batched = RunBuilder::new("big", 2);
+    let mut batch = vec![batched.queued(), batched.started()];
+    for index in 0..200 {
+        batch.extend(batched.task(&format!("build/task-{index}"), 2));
+    }
+    let start = std::time::Instant::now();
+    test.store.record(&batch).await.unwrap();
+    let in_one = start.elapsed();
+
+    eprintln!(
+        "200 tasks (4 events each): {:.3} ms per task one event per transaction, {:.3} ms per task in one batch",
+        one_by_one.as_secs_f64() * 1000.0 / 200.0,
+        in_one.as_secs_f64() * 1000.0 / 200.0
+    );
+    let detail = test.store.find_run(&run.run_id.0).await.unwrap().unwrap();
+    assert_eq!(detail.tasks.len(), 200);
+    assert!(detail.tasks.iter().all(|task| task.status == TaskStatus::Success));
+    assert_eq!(test.store.run_log(&batched.run_id.0).await.unwrap().len(), 400);
+}

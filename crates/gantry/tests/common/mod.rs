@@ -1,0 +1,131 @@
+//! A small builder for driving the real `gantry` binary in a temporary project directory.
+
+#![allow(dead_code)] // each test file uses a different part of this module
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+/// A temporary project: a directory with files, and the commands run in it.
+pub struct Project {
+    dir: tempfile::TempDir,
+}
+
+/// What a command printed and how it exited.
+#[derive(Debug)]
+pub struct Outcome {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Project {
+    pub fn new() -> Self {
+        Self { dir: tempfile::tempdir().expect("temporary directory") }
+    }
+
+    /// A project holding `gantry.yml` with `text`.
+    pub fn with_pipeline(text: &str) -> Self {
+        Self::new().file("gantry.yml", text)
+    }
+
+    /// A copy of one of the repository's examples.
+    pub fn example(name: &str) -> Self {
+        let project = Self::new();
+        let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples").join(name);
+        copy_dir(&source, project.path());
+        project
+    }
+
+    #[must_use]
+    pub fn file(self, name: &str, text: &str) -> Self {
+        let path = self.dir.path().join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, text).unwrap();
+        self
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// A `gantry` command in the project, isolated from the caller's environment.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_gantry"));
+        command
+            .args(args)
+            .current_dir(self.path())
+            .env("CI", "true")
+            .env("NO_COLOR", "1")
+            .env_remove("GANTRY_DB")
+            .env_remove("GANTRY_LIBRARY")
+            .env_remove("GANTRY_BRANCH")
+            .stdin(Stdio::null());
+        command
+    }
+
+    /// Runs `gantry ARGS` to the end.
+    pub fn run(&self, args: &[&str]) -> Outcome {
+        outcome(self.command(args).output().expect("gantry starts"))
+    }
+
+    /// Runs `git ARGS` in the project.
+    pub fn git(&self, args: &[&str]) -> String {
+        let output = Command::new("git")
+            .args(args)
+            .current_dir(self.path())
+            .env("GIT_AUTHOR_NAME", "Test")
+            .env("GIT_AUTHOR_EMAIL", "test@example.com")
+            .env("GIT_COMMITTER_NAME", "Test")
+            .env("GIT_COMMITTER_EMAIL", "test@example.com")
+            .output()
+            .expect("git starts");
+        assert!(output.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+        String::from_utf8_lossy(&output.stdout).trim().to_owned()
+    }
+
+    /// `gantry history --json`, parsed.
+    pub fn history(&self) -> Vec<serde_json::Value> {
+        let out = self.run(&["history", "--json", "--limit", "1000"]);
+        assert_eq!(out.code, Some(0), "{out:?}");
+        serde_json::from_str(&out.stdout).expect("history --json is JSON")
+    }
+
+    /// `gantry show RUN --json`, parsed.
+    pub fn show(&self, run: &str) -> serde_json::Value {
+        let out = self.run(&["show", run, "--json"]);
+        assert_eq!(out.code, Some(0), "{out:?}");
+        serde_json::from_str(&out.stdout).expect("show --json is JSON")
+    }
+}
+
+impl Outcome {
+    /// Every JSON line of stdout (`gantry run --json`).
+    pub fn events(&self) -> Vec<serde_json::Value> {
+        self.stdout.lines().map(|line| serde_json::from_str(line).expect("a JSON event")).collect()
+    }
+}
+
+pub fn outcome(output: Output) -> Outcome {
+    Outcome {
+        code: output.status.code(),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target: PathBuf = to.join(entry.file_name());
+        let name = entry.file_name();
+        if name == "target" || name == ".gantry" || name == "out" {
+            continue;
+        }
+        if entry.file_type().unwrap().is_dir() {
+            std::fs::create_dir_all(&target).unwrap();
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
