@@ -31,6 +31,72 @@ pub enum Command {
     Init(InitArgs),
     /// Print the JSON Schema of the pipeline file.
     Schema,
+    /// Serve the build data repository: the HTTP API and the web UI.
+    Server(ServerArgs),
+    /// Start a local server with the web UI on an embedded store and run this pipeline once.
+    Up(UpArgs),
+    /// Send the events that `gantry run --server` kept in the spool while the server was away.
+    Sync(SyncArgs),
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct ServerArgs {
+    /// The address to listen on.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080", env = "GANTRY_LISTEN")]
+    pub listen: std::net::SocketAddr,
+    /// The store: `sqlite://PATH` or `postgres://USER@HOST/DB`.
+    #[arg(long, value_name = "URL", env = "GANTRY_DB", default_value = "sqlite://gantry.db")]
+    pub db: String,
+    /// Let anyone read (API and web UI) without a token.
+    #[arg(long)]
+    pub anonymous_read: bool,
+    /// The largest artifact upload accepted, in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = 2 * 1024 * 1024 * 1024)]
+    pub max_upload_bytes: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct UpArgs {
+    /// The address to listen on.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080", env = "GANTRY_LISTEN")]
+    pub listen: std::net::SocketAddr,
+    /// Where the embedded store lives [default: `.gantry/` of the current repository].
+    #[arg(long, value_name = "DIR")]
+    pub data: Option<PathBuf>,
+    /// Only serve; do not run the pipeline of the current directory.
+    #[arg(long)]
+    pub no_run: bool,
+    #[command(flatten)]
+    pub pipeline: PipelineArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// Send to this server instead of the one each run was reported to (env `GANTRY_SERVER`).
+    #[arg(long, value_name = "URL", env = "GANTRY_SERVER")]
+    pub server: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token; its secret is printed once and never stored.
+    Create(TokenCreateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TokenCreateArgs {
+    /// A unique name saying who or what uses the token.
+    #[arg(long)]
+    pub name: String,
+    /// Comma-separated scopes: `read`, `report`, `admin`.
+    #[arg(long, value_delimiter = ',', default_value = "read")]
+    pub scopes: Vec<String>,
+    /// The store the server uses (env `GANTRY_DB`).
+    #[arg(long, value_name = "URL", env = "GANTRY_DB", default_value = "sqlite://gantry.db")]
+    pub db: String,
 }
 
 /// Where the pipeline file and its library are.
@@ -75,6 +141,10 @@ pub struct RunArgs {
     pub selection: SelectionArgs,
     #[command(flatten)]
     pub store: StoreArgs,
+    /// Report the run to this Gantry server (build number, events, logs, artifacts) instead of
+    /// the local store; the token comes from `GANTRY_TOKEN`.
+    #[arg(long, value_name = "URL", env = "GANTRY_SERVER", conflicts_with = "db")]
+    pub server: Option<String>,
     /// Replace every task by a stand-in that succeeds (or fails, with `--fail`).
     #[arg(long)]
     pub mock: bool,

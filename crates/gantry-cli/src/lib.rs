@@ -1,7 +1,8 @@
 //! The `gantry` command line.
 //!
 //! - [`args`]: the command line as clap types.
-//! - [`commands`]: one module a command (`run`, `plan`, `history`, `show`, `logs`, `init`).
+//! - [`commands`]: one module a command (`run`, `plan`, `history`, `show`, `logs`, `init`,
+//!   `server`, `up`, `sync`, `token`).
 //! - [`reporter`]: the terminal view of a run (prefixed output, progress line, summary).
 //! - [`workspace`]: finding the repository root, the pipeline file, the library and the store.
 //! - [`git`]: revision, branch and traceability of a run.
@@ -64,6 +65,10 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitStatus> {
         Command::Show(args) => commands::show::show(&args).await,
         Command::Logs(args) => commands::logs::logs(&args).await,
         Command::Init(args) => commands::init::init(&args),
+        Command::Server(args) => commands::server::server(&args).await,
+        Command::Up(args) => commands::up::up(args).await,
+        Command::Sync(args) => commands::sync::sync(&args).await,
+        Command::Token(command) => commands::token::token(command).await,
         Command::Schema => {
             println!("{}", serde_json::to_string_pretty(&gantry_model::json_schema())?);
             Ok(ExitStatus::Success)

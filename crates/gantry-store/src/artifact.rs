@@ -41,7 +41,10 @@ impl ArtifactStore {
             return Ok(target);
         }
         let dir = target.parent().unwrap_or(&self.root).to_path_buf();
-        fs::create_dir_all(&dir).map_err(|source| StoreError::CreateDir { path: dir.clone(), source })?;
+        fs::create_dir_all(&dir).map_err(|source| StoreError::CreateDir {
+            path: dir.clone(),
+            source,
+        })?;
         let temporary = dir.join(format!(".{expected}.{}.partial", std::process::id()));
         let copied = copy_hashing(source, &temporary);
         let actual = match copied {
@@ -53,7 +56,11 @@ impl ArtifactStore {
         };
         if actual != expected {
             let _ = fs::remove_file(&temporary);
-            return Err(StoreError::DigestMismatch { path: source.to_path_buf(), expected, actual });
+            return Err(StoreError::DigestMismatch {
+                path: source.to_path_buf(),
+                expected,
+                actual,
+            });
         }
         // Another process may have stored the same digest meanwhile; the bytes are the same.
         fs::rename(&temporary, &target).map_err(|source| StoreError::ArtifactIo {
@@ -101,7 +108,9 @@ pub(crate) fn normalize_digest(digest: &str) -> Result<String, StoreError> {
     if digest.len() == 64 && digest.bytes().all(|byte| byte.is_ascii_hexdigit()) {
         Ok(digest.to_ascii_lowercase())
     } else {
-        Err(StoreError::InvalidDigest { digest: digest.to_owned() })
+        Err(StoreError::InvalidDigest {
+            digest: digest.to_owned(),
+        })
     }
 }
 
@@ -132,13 +141,21 @@ mod tests {
         let err = store.store(&other, &wrong).unwrap_err();
         assert!(matches!(err, StoreError::DigestMismatch { .. }), "{err:?}");
         assert!(!store.path(&wrong).unwrap().exists());
-        assert_eq!(fs::read_dir(dir.path().join("artifacts/sha256/00")).unwrap().count(), 0);
+        assert_eq!(
+            fs::read_dir(dir.path().join("artifacts/sha256/00"))
+                .unwrap()
+                .count(),
+            0
+        );
     }
 
     #[test]
     fn refuses_what_is_not_a_digest() {
         for digest in ["", "../../etc/passwd", &"g".repeat(64), &"a".repeat(63)] {
-            assert!(matches!(normalize_digest(digest), Err(StoreError::InvalidDigest { .. })), "{digest}");
+            assert!(
+                matches!(normalize_digest(digest), Err(StoreError::InvalidDigest { .. })),
+                "{digest}"
+            );
         }
     }
 }

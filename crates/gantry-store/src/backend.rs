@@ -24,13 +24,21 @@ pub(crate) enum Location {
 
 impl Location {
     pub(crate) fn parse(url: &str) -> Result<Self, StoreError> {
-        let invalid = |reason: &str| StoreError::InvalidUrl { url: url.to_owned(), reason: reason.to_owned() };
+        let invalid = |reason: &str| StoreError::InvalidUrl {
+            url: url.to_owned(),
+            reason: reason.to_owned(),
+        };
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             return Ok(Self::Postgres(url.to_owned()));
         }
-        let path = match url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+        let path = match url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+        {
             Some(path) => path,
-            None if url.contains("://") => return Err(invalid("the scheme is neither `sqlite` nor `postgres`")),
+            None if url.contains("://") => {
+                return Err(invalid("the scheme is neither `sqlite` nor `postgres`"));
+            }
             None => url,
         };
         // Options are set by the store itself; a query string would be taken as part of the name.
@@ -38,7 +46,9 @@ impl Location {
             return Err(invalid("a sqlite url takes no options"));
         }
         if path.is_empty() || path == ":memory:" {
-            return Err(invalid("a file path is needed (the store keeps artifacts beside it)"));
+            return Err(invalid(
+                "a file path is needed (the store keeps artifacts beside it)",
+            ));
         }
         Ok(Self::Sqlite(PathBuf::from(path)))
     }
@@ -85,15 +95,28 @@ pub(crate) struct TaskEnd<'a> {
 /// The writes of one recording transaction. Every method is one or two statements.
 pub(crate) trait RecordTx {
     /// Marks a state-change event as applied; `false` when it already was.
-    async fn claim(&mut self, id: &str, run_id: &str, kind: &str, at: DateTime<Utc>) -> Result<bool, StoreError>;
+    async fn claim(
+        &mut self,
+        id: &str,
+        run_id: &str,
+        kind: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
     async fn run_context(&mut self, run_id: &str) -> Result<Option<RunContext>, StoreError>;
     async fn insert_run(&mut self, run: &NewRun<'_>) -> Result<(), StoreError>;
     async fn start_run(&mut self, run_id: &str, at: DateTime<Utc>) -> Result<(), StoreError>;
     /// Sets the result of a run still `running`, and marks its unfinished stages and tasks
     /// `interrupted`; `false` (and no change) when the run had already finished.
-    async fn finish_run(&mut self, run_id: &str, result: &str, at: DateTime<Utc>) -> Result<bool, StoreError>;
+    async fn finish_run(&mut self, run_id: &str, result: &str, at: DateTime<Utc>)
+    -> Result<bool, StoreError>;
     async fn start_stage(&mut self, run_id: &str, stage: &str, at: DateTime<Utc>) -> Result<(), StoreError>;
-    async fn finish_stage(&mut self, run_id: &str, stage: &str, status: &str, at: DateTime<Utc>) -> Result<(), StoreError>;
+    async fn finish_stage(
+        &mut self,
+        run_id: &str,
+        stage: &str,
+        status: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
     /// Creates the stage row with `status` unless it exists (tasks name their stage).
     async fn ensure_stage(&mut self, run_id: &str, stage: &str, status: &str) -> Result<(), StoreError>;
     /// Returns the task's row id.
@@ -105,7 +128,13 @@ pub(crate) trait RecordTx {
         attempt: u32,
         at: DateTime<Utc>,
     ) -> Result<i64, StoreError>;
-    async fn finish_task(&mut self, run_id: &str, path: &str, stage: &str, end: &TaskEnd<'_>) -> Result<i64, StoreError>;
+    async fn finish_task(
+        &mut self,
+        run_id: &str,
+        path: &str,
+        stage: &str,
+        end: &TaskEnd<'_>,
+    ) -> Result<i64, StoreError>;
     async fn skip_task(
         &mut self,
         run_id: &str,
@@ -148,12 +177,18 @@ mod tests {
             assert_eq!(Location::parse(url).ok(), expect, "{url}");
         };
         let sqlite = |path: &str| Some(Location::Sqlite(PathBuf::from(path)));
-        check("sqlite:///var/lib/gantry/gantry.db", sqlite("/var/lib/gantry/gantry.db"));
+        check(
+            "sqlite:///var/lib/gantry/gantry.db",
+            sqlite("/var/lib/gantry/gantry.db"),
+        );
         check("sqlite://gantry.db", sqlite("gantry.db"));
         check("sqlite:gantry.db", sqlite("gantry.db"));
         check("/tmp/x/gantry.db", sqlite("/tmp/x/gantry.db"));
         check(".gantry/gantry.db", sqlite(".gantry/gantry.db"));
-        check("postgres://u@h/db", Some(Location::Postgres("postgres://u@h/db".into())));
+        check(
+            "postgres://u@h/db",
+            Some(Location::Postgres("postgres://u@h/db".into())),
+        );
         check("mysql://h/db", None);
         check("sqlite://", None);
         check("sqlite::memory:", None);

@@ -70,10 +70,16 @@ pub fn to_cdevent(event: &RunEvent, run: &RunContext) -> Option<Value> {
             custom.insert("traceable".into(), json!(info.traceable));
             custom.insert("untraceableReason".into(), json!(info.untraceable_reason));
             custom.insert("mock".into(), json!(info.mock));
-            custom.insert("pipeline".into(), serde_json::to_value(&info.pipeline).unwrap_or(Value::Null));
+            custom.insert(
+                "pipeline".into(),
+                serde_json::to_value(&info.pipeline).unwrap_or(Value::Null),
+            );
             (PIPELINE_RUN_QUEUED, pipeline_run_subject(run_id, run, Map::new()))
         }
-        RunEventKind::RunStarted => (PIPELINE_RUN_STARTED, pipeline_run_subject(run_id, run, Map::new())),
+        RunEventKind::RunStarted => (
+            PIPELINE_RUN_STARTED,
+            pipeline_run_subject(run_id, run, Map::new()),
+        ),
         RunEventKind::RunFinished { result } => {
             custom.insert("result".into(), json!(result.as_str()));
             let mut content = Map::new();
@@ -89,7 +95,14 @@ pub fn to_cdevent(event: &RunEvent, run: &RunContext) -> Option<Value> {
             custom.insert("attempt".into(), json!(attempt));
             (TASK_RUN_STARTED, task_run_subject(run_id, path, run, Map::new()))
         }
-        RunEventKind::TaskFinished { path, attempt, outcome, exit_code, will_retry, allowed_failure } => {
+        RunEventKind::TaskFinished {
+            path,
+            attempt,
+            outcome,
+            exit_code,
+            will_retry,
+            allowed_failure,
+        } => {
             custom.insert("path".into(), json!(path));
             custom.insert("stage".into(), json!(stage_of(path)));
             custom.insert("attempt".into(), json!(attempt));
@@ -114,7 +127,13 @@ pub fn to_cdevent(event: &RunEvent, run: &RunContext) -> Option<Value> {
             content.insert("errors".into(), json!(format!("skipped: {reason}")));
             (TASK_RUN_FINISHED, task_run_subject(run_id, path, run, content))
         }
-        RunEventKind::ArtifactPackaged { path, name, size, sha256, .. } => {
+        RunEventKind::ArtifactPackaged {
+            path,
+            name,
+            size,
+            sha256,
+            ..
+        } => {
             custom.insert("path".into(), json!(path));
             custom.insert("name".into(), json!(name));
             custom.insert("size".into(), json!(size));
@@ -131,7 +150,9 @@ pub fn to_cdevent(event: &RunEvent, run: &RunContext) -> Option<Value> {
             });
             (ARTIFACT_PACKAGED, subject)
         }
-        RunEventKind::StageStarted { .. } | RunEventKind::StageFinished { .. } | RunEventKind::TaskOutput { .. } => {
+        RunEventKind::StageStarted { .. }
+        | RunEventKind::StageFinished { .. }
+        | RunEventKind::TaskOutput { .. } => {
             return None;
         }
     };
@@ -194,10 +215,21 @@ fn pipeline_run_subject(run_id: &str, run: &RunContext, mut content: Map<String,
     json!({ "id": run_id, "source": source(&run.app), "content": content })
 }
 
-fn task_run_subject(run_id: &str, path: &TaskPath, run: &RunContext, mut content: Map<String, Value>) -> Value {
+fn task_run_subject(
+    run_id: &str,
+    path: &TaskPath,
+    run: &RunContext,
+    mut content: Map<String, Value>,
+) -> Value {
     content.insert("taskName".into(), json!(path.as_str()));
-    content.insert("uri".into(), json!(format!("{}/{}", run_uri(run_id), path_uri(path.as_str()))));
-    content.insert("pipelineRun".into(), json!({ "id": run_id, "source": source(&run.app) }));
+    content.insert(
+        "uri".into(),
+        json!(format!("{}/{}", run_uri(run_id), path_uri(path.as_str()))),
+    );
+    content.insert(
+        "pipelineRun".into(),
+        json!({ "id": run_id, "source": source(&run.app) }),
+    );
     json!({ "id": format!("{run_id}/{path}"), "source": source(&run.app), "content": content })
 }
 

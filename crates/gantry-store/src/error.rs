@@ -60,7 +60,11 @@ pub enum StoreError {
     },
 
     #[error("artifact `{}` has sha256 {actual}, but its event says {expected}", path.display())]
-    DigestMismatch { path: PathBuf, expected: String, actual: String },
+    DigestMismatch {
+        path: PathBuf,
+        expected: String,
+        actual: String,
+    },
 
     #[error("`{digest}` is not a sha256 digest (64 hexadecimal digits)")]
     InvalidDigest { digest: String },

@@ -29,8 +29,8 @@ mod validation;
 pub use cdevent::{RunContext, to_cdevent};
 pub use error::StoreError;
 pub use query::{
-    AppSummary, ArtifactRecord, LogLine, RunDetail, RunFilter, RunLogLine, RunStatus, RunSummary, StageRecord,
-    TaskRecord, TaskStatus,
+    AppSummary, ArtifactRecord, LogLine, RunDetail, RunFilter, RunLogLine, RunStatus, RunSummary,
+    StageRecord, TaskRecord, TaskStatus,
 };
 pub use recovery::Owner;
 pub use store::Store;

@@ -310,7 +310,12 @@ impl TryFrom<StageRow> for StageRecord {
     type Error = StoreError;
 
     fn try_from(row: StageRow) -> Result<Self, StoreError> {
-        Ok(Self { status: task_status(&row.status)?, name: row.name, started_at: row.started_at, finished_at: row.finished_at })
+        Ok(Self {
+            status: task_status(&row.status)?,
+            name: row.name,
+            started_at: row.started_at,
+            finished_at: row.finished_at,
+        })
     }
 }
 
@@ -333,7 +338,8 @@ impl TryFrom<TaskRow> for TaskRecord {
     fn try_from(row: TaskRow) -> Result<Self, StoreError> {
         Ok(Self {
             status: task_status(&row.status)?,
-            attempts: u32::try_from(row.attempts).map_err(|_| corrupt("attempt count", row.attempts.to_string()))?,
+            attempts: u32::try_from(row.attempts)
+                .map_err(|_| corrupt("attempt count", row.attempts.to_string()))?,
             exit_code: row
                 .exit_code
                 .map(|code| i32::try_from(code).map_err(|_| corrupt("exit code", code.to_string())))
@@ -376,7 +382,12 @@ impl LogRow {
         };
         Ok(RunLogLine {
             path: self.path,
-            line: LogLine { seq: unsigned(self.seq, "log sequence number")?, stream, line: self.line, at: self.at },
+            line: LogLine {
+                seq: unsigned(self.seq, "log sequence number")?,
+                stream,
+                line: self.line,
+                at: self.at,
+            },
         })
     }
 }

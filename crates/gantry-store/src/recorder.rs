@@ -16,8 +16,17 @@ use crate::query::{TaskStatus, stream_name};
 use crate::recovery::Owner;
 
 /// Applies `events` in order inside `tx`; the caller commits.
-pub(crate) async fn apply<T: RecordTx>(tx: &mut T, events: &[RunEvent], owner: &Owner) -> Result<(), StoreError> {
-    let mut recorder = Recorder { tx, owner, runs: HashMap::new(), tasks: HashMap::new() };
+pub(crate) async fn apply<T: RecordTx>(
+    tx: &mut T,
+    events: &[RunEvent],
+    owner: &Owner,
+) -> Result<(), StoreError> {
+    let mut recorder = Recorder {
+        tx,
+        owner,
+        runs: HashMap::new(),
+        tasks: HashMap::new(),
+    };
     for event in events {
         recorder.apply(event).await?;
     }
@@ -39,22 +48,38 @@ impl<T: RecordTx> Recorder<'_, T> {
         if let RunEventKind::TaskOutput { path, stream, line } = &event.kind {
             self.context(run_id).await?;
             let task_id = self.task_id(run_id, path).await?;
-            return self.tx.append_log(task_id, &event.id, stream_name(*stream), line, event.at).await;
+            return self
+                .tx
+                .append_log(task_id, &event.id, stream_name(*stream), line, event.at)
+                .await;
         }
 
         let context = match &event.kind {
             RunEventKind::RunQueued(info) => RunContext::from(info.as_ref()),
             _ => self.context(run_id).await?,
         };
-        if !self.tx.claim(&event.id, run_id, kind_name(&event.kind), event.at).await? {
+        if !self
+            .tx
+            .claim(&event.id, run_id, kind_name(&event.kind), event.at)
+            .await?
+        {
             return Ok(());
         }
         let at = event.at;
         match &event.kind {
             RunEventKind::RunQueued(info) => {
-                let pipeline_json = serde_json::to_string(&info.pipeline)
-                    .map_err(|err| StoreError::Corrupt { what: "pipeline definition", reason: err.to_string() })?;
-                let run = NewRun { id: run_id, info, pipeline_json: &pipeline_json, queued_at: at, owner: self.owner };
+                let pipeline_json =
+                    serde_json::to_string(&info.pipeline).map_err(|err| StoreError::Corrupt {
+                        what: "pipeline definition",
+                        reason: err.to_string(),
+                    })?;
+                let run = NewRun {
+                    id: run_id,
+                    info,
+                    pipeline_json: &pipeline_json,
+                    queued_at: at,
+                    owner: self.owner,
+                };
                 self.tx.insert_run(&run).await?;
                 self.runs.insert(run_id.to_owned(), context.clone());
             }
@@ -68,18 +93,38 @@ impl<T: RecordTx> Recorder<'_, T> {
             }
             RunEventKind::StageStarted { stage } => self.tx.start_stage(run_id, stage, at).await?,
             RunEventKind::StageFinished { stage, outcome } => {
-                self.tx.finish_stage(run_id, stage, TaskStatus::from(*outcome).as_str(), at).await?;
+                self.tx
+                    .finish_stage(run_id, stage, TaskStatus::from(*outcome).as_str(), at)
+                    .await?;
             }
             RunEventKind::TaskStarted { path, attempt } => {
                 let stage = stage_of(path);
-                self.tx.ensure_stage(run_id, stage, TaskStatus::Running.as_str()).await?;
-                let id = self.tx.start_task(run_id, path.as_str(), stage, *attempt, at).await?;
+                self.tx
+                    .ensure_stage(run_id, stage, TaskStatus::Running.as_str())
+                    .await?;
+                let id = self
+                    .tx
+                    .start_task(run_id, path.as_str(), stage, *attempt, at)
+                    .await?;
                 self.tasks.insert((run_id.to_owned(), path.0.clone()), id);
             }
-            RunEventKind::TaskFinished { path, attempt, outcome, exit_code, will_retry, allowed_failure } => {
+            RunEventKind::TaskFinished {
+                path,
+                attempt,
+                outcome,
+                exit_code,
+                will_retry,
+                allowed_failure,
+            } => {
                 let stage = stage_of(path);
-                self.tx.ensure_stage(run_id, stage, TaskStatus::Running.as_str()).await?;
-                let status = if *will_retry { TaskStatus::Running } else { TaskStatus::from(*outcome) };
+                self.tx
+                    .ensure_stage(run_id, stage, TaskStatus::Running.as_str())
+                    .await?;
+                let status = if *will_retry {
+                    TaskStatus::Running
+                } else {
+                    TaskStatus::from(*outcome)
+                };
                 let end = TaskEnd {
                     attempt: *attempt,
                     status: status.as_str(),
@@ -92,20 +137,42 @@ impl<T: RecordTx> Recorder<'_, T> {
             }
             RunEventKind::TaskSkipped { path, reason } => {
                 let stage = stage_of(path);
-                self.tx.ensure_stage(run_id, stage, TaskStatus::Skipped.as_str()).await?;
-                let id = self.tx.skip_task(run_id, path.as_str(), stage, reason, at).await?;
+                self.tx
+                    .ensure_stage(run_id, stage, TaskStatus::Skipped.as_str())
+                    .await?;
+                let id = self
+                    .tx
+                    .skip_task(run_id, path.as_str(), stage, reason, at)
+                    .await?;
                 self.tasks.insert((run_id.to_owned(), path.0.clone()), id);
             }
-            RunEventKind::ArtifactPackaged { path, name, size, sha256, .. } => {
+            RunEventKind::ArtifactPackaged {
+                path,
+                name,
+                size,
+                sha256,
+                ..
+            } => {
                 let sha256 = sha256.to_ascii_lowercase();
-                self.tx.insert_artifact(run_id, path.as_str(), name, *size, &sha256, at).await?;
+                self.tx
+                    .insert_artifact(run_id, path.as_str(), name, *size, &sha256, at)
+                    .await?;
             }
             RunEventKind::TaskOutput { .. } => {}
         }
         if let Some(json) = cdevent::to_cdevent(event, &context) {
-            let kind = json.pointer("/context/type").and_then(serde_json::Value::as_str).unwrap_or_default();
+            let kind = json
+                .pointer("/context/type")
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or_default();
             let text = json.to_string();
-            let stored = NewEvent { id: &event.id, chain_id: Some(run_id), kind, timestamp: at, json: &text };
+            let stored = NewEvent {
+                id: &event.id,
+                chain_id: Some(run_id),
+                kind,
+                timestamp: at,
+                json: &text,
+            };
             self.tx.insert_event(&stored).await?;
         }
         Ok(())
@@ -120,7 +187,9 @@ impl<T: RecordTx> Recorder<'_, T> {
             .tx
             .run_context(run_id)
             .await?
-            .ok_or_else(|| StoreError::UnknownRun { run_id: run_id.to_owned() })?;
+            .ok_or_else(|| StoreError::UnknownRun {
+                run_id: run_id.to_owned(),
+            })?;
         self.runs.insert(run_id.to_owned(), context.clone());
         Ok(context)
     }
@@ -131,7 +200,9 @@ impl<T: RecordTx> Recorder<'_, T> {
             return Ok(*id);
         }
         let stage = stage_of(path);
-        self.tx.ensure_stage(run_id, stage, TaskStatus::Pending.as_str()).await?;
+        self.tx
+            .ensure_stage(run_id, stage, TaskStatus::Pending.as_str())
+            .await?;
         let id = self.tx.task_id(run_id, path.as_str(), stage).await?;
         self.tasks.insert(key, id);
         Ok(id)

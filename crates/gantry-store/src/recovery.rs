@@ -31,7 +31,11 @@ impl Owner {
     /// The current process.
     pub fn current() -> Self {
         let pid = std::process::id();
-        Self { host: hostname(), pid, start_time: process_start_time(pid) }
+        Self {
+            host: hostname(),
+            pid,
+            start_time: process_start_time(pid),
+        }
     }
 
     /// Whether this owner is still running, seen from `host`.
@@ -40,7 +44,9 @@ impl Owner {
             return Liveness::Unknown;
         }
         // Pid 0 and negative pids address process groups with kill(2); no owner has them.
-        let Ok(raw) = i32::try_from(self.pid) else { return Liveness::Gone };
+        let Ok(raw) = i32::try_from(self.pid) else {
+            return Liveness::Gone;
+        };
         if raw <= 0 {
             return Liveness::Gone;
         }
@@ -96,11 +102,17 @@ mod tests {
         let me = Owner::current();
         assert_eq!(me.liveness(&me.host), Liveness::Alive);
         assert_eq!(me.liveness("another-host"), Liveness::Unknown);
-        let reused = Owner { start_time: me.start_time.map(|time| time + 1), ..me.clone() };
+        let reused = Owner {
+            start_time: me.start_time.map(|time| time + 1),
+            ..me.clone()
+        };
         if me.start_time.is_some() {
             assert_eq!(reused.liveness(&me.host), Liveness::Gone);
         }
-        let absurd = Owner { pid: u32::MAX, ..me.clone() };
+        let absurd = Owner {
+            pid: u32::MAX,
+            ..me.clone()
+        };
         assert_eq!(absurd.liveness(&me.host), Liveness::Gone);
         let zero = Owner { pid: 0, ..me.clone() };
         assert_eq!(zero.liveness(&me.host), Liveness::Gone);

@@ -15,7 +15,9 @@ use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool, Transaction};
 use crate::backend::{NewEvent, NewRun, RecordTx, TaskEnd};
 use crate::cdevent::{RunContext, timestamp};
 use crate::error::StoreError;
-use crate::query::{AppRow, ArtifactRow, LogRow, RunFilter, RunRow, StageRow, TaskRow, run_columns, unsigned};
+use crate::query::{
+    AppRow, ArtifactRow, LogRow, RunFilter, RunRow, StageRow, TaskRow, run_columns, unsigned,
+};
 
 /// Long enough for twenty processes writing at once to take their turns.
 const BUSY_TIMEOUT: Duration = Duration::from_mins(1);
@@ -52,15 +54,29 @@ impl SqliteBackend {
             .max_connections(MAX_CONNECTIONS)
             .connect_with(options)
             .await
-            .map_err(|source| StoreError::Connect { url: url.to_owned(), source })?;
+            .map_err(|source| StoreError::Connect {
+                url: url.to_owned(),
+                source,
+            })?;
         // SQLite's migrator takes no lock of its own: processes opening a new file at once would
         // both apply the first migration. One write transaction around it serializes them.
         let mut tx = pool
             .begin_with("BEGIN IMMEDIATE")
             .await
-            .map_err(|source| StoreError::Connect { url: url.to_owned(), source })?;
-        MIGRATOR.run(&mut *tx).await.map_err(|source| StoreError::Migrate { url: url.to_owned(), source })?;
-        tx.commit().await.map_err(StoreError::db("commit the schema migration"))?;
+            .map_err(|source| StoreError::Connect {
+                url: url.to_owned(),
+                source,
+            })?;
+        MIGRATOR
+            .run_direct(&mut *tx)
+            .await
+            .map_err(|source| StoreError::Migrate {
+                url: url.to_owned(),
+                source,
+            })?;
+        tx.commit()
+            .await
+            .map_err(StoreError::db("commit the schema migration"))?;
         Ok(Self { pool })
     }
 
@@ -69,7 +85,11 @@ impl SqliteBackend {
     }
 
     pub(crate) async fn begin(&self) -> Result<SqliteTx, StoreError> {
-        let tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(StoreError::db("begin a write transaction"))?;
+        let tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(StoreError::db("begin a write transaction"))?;
         Ok(SqliteTx { tx })
     }
 
@@ -87,7 +107,8 @@ impl SqliteBackend {
     }
 
     pub(crate) async fn list_runs(&self, filter: &RunFilter) -> Result<Vec<RunRow>, StoreError> {
-        let mut sql = QueryBuilder::<Sqlite>::new(concat!("SELECT ", run_columns!(), " FROM runs WHERE TRUE"));
+        let mut sql =
+            QueryBuilder::<Sqlite>::new(concat!("SELECT ", run_columns!(), " FROM runs WHERE TRUE"));
         if let Some(app) = &filter.app {
             sql.push(" AND app = ").push_bind(app);
         }
@@ -99,9 +120,13 @@ impl SqliteBackend {
         }
         // SQLite takes a negative limit as none.
         let limit = filter.limit.map_or(-1, i64::from);
-        sql.push(" ORDER BY queued_at DESC, id DESC LIMIT ").push_bind(limit);
+        sql.push(" ORDER BY queued_at DESC, id DESC LIMIT ")
+            .push_bind(limit);
         sql.push(" OFFSET ").push_bind(i64::from(filter.offset));
-        sql.build_query_as().fetch_all(&self.pool).await.map_err(StoreError::db("list runs"))
+        sql.build_query_as()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(StoreError::db("list runs"))
     }
 
     pub(crate) async fn run(&self, id: &str) -> Result<Option<RunRow>, StoreError> {
@@ -116,13 +141,17 @@ impl SqliteBackend {
     pub(crate) async fn runs_by_prefix(&self, prefix: &str, limit: u32) -> Result<Vec<RunRow>, StoreError> {
         // A range on the primary key: text compares bytewise, and no id character sorts after
         // U+10FFFF.
-        sqlx::query_as(concat!("SELECT ", run_columns!(), " FROM runs WHERE id >= $1 AND id < $2 ORDER BY id LIMIT $3"))
-            .bind(prefix)
-            .bind(format!("{prefix}\u{10FFFF}"))
-            .bind(i64::from(limit))
-            .fetch_all(&self.pool)
-            .await
-            .map_err(StoreError::db("find runs by id prefix"))
+        sqlx::query_as(concat!(
+            "SELECT ",
+            run_columns!(),
+            " FROM runs WHERE id >= $1 AND id < $2 ORDER BY id LIMIT $3"
+        ))
+        .bind(prefix)
+        .bind(format!("{prefix}\u{10FFFF}"))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(StoreError::db("find runs by id prefix"))
     }
 
     pub(crate) async fn runs_by_build(&self, app: &str, build: u64) -> Result<Vec<RunRow>, StoreError> {
@@ -139,10 +168,14 @@ impl SqliteBackend {
     }
 
     pub(crate) async fn running_runs(&self) -> Result<Vec<RunRow>, StoreError> {
-        sqlx::query_as(concat!("SELECT ", run_columns!(), " FROM runs WHERE result = 'running'"))
-            .fetch_all(&self.pool)
-            .await
-            .map_err(StoreError::db("list running runs"))
+        sqlx::query_as(concat!(
+            "SELECT ",
+            run_columns!(),
+            " FROM runs WHERE result = 'running'"
+        ))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(StoreError::db("list running runs"))
     }
 
     pub(crate) async fn pipeline(&self, run_id: &str) -> Result<serde_json::Value, StoreError> {
@@ -151,8 +184,10 @@ impl SqliteBackend {
             .fetch_one(&self.pool)
             .await
             .map_err(StoreError::db("read a run's pipeline definition"))?;
-        serde_json::from_str(&text)
-            .map_err(|err| StoreError::Corrupt { what: "pipeline definition", reason: err.to_string() })
+        serde_json::from_str(&text).map_err(|err| StoreError::Corrupt {
+            what: "pipeline definition",
+            reason: err.to_string(),
+        })
     }
 
     pub(crate) async fn stages(&self, run_id: &str) -> Result<Vec<StageRow>, StoreError> {
@@ -249,12 +284,21 @@ impl SqliteBackend {
 
 impl SqliteTx {
     pub(crate) async fn commit(self) -> Result<(), StoreError> {
-        self.tx.commit().await.map_err(StoreError::db("commit recorded events"))
+        self.tx
+            .commit()
+            .await
+            .map_err(StoreError::db("commit recorded events"))
     }
 }
 
 impl RecordTx for SqliteTx {
-    async fn claim(&mut self, id: &str, run_id: &str, kind: &str, at: DateTime<Utc>) -> Result<bool, StoreError> {
+    async fn claim(
+        &mut self,
+        id: &str,
+        run_id: &str,
+        kind: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
         let done = sqlx::query(
             "INSERT INTO recorded_events (id, run_id, kind, at) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING",
         )
@@ -275,7 +319,10 @@ impl RecordTx for SqliteTx {
             .await
             .map_err(StoreError::db("read a run"))?;
         let Some(row) = row else { return Ok(None) };
-        let read = |source| StoreError::Database { operation: "read a run", source };
+        let read = |source| StoreError::Database {
+            operation: "read a run",
+            source,
+        };
         Ok(Some(RunContext {
             app: row.try_get("app").map_err(read)?,
             version: row.try_get("version").map_err(read)?,
@@ -323,15 +370,21 @@ impl RecordTx for SqliteTx {
         Ok(())
     }
 
-    async fn finish_run(&mut self, run_id: &str, result: &str, at: DateTime<Utc>) -> Result<bool, StoreError> {
+    async fn finish_run(
+        &mut self,
+        run_id: &str,
+        result: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
         let at = timestamp(at);
-        let done = sqlx::query("UPDATE runs SET result = $2, finished_at = $3 WHERE id = $1 AND result = 'running'")
-            .bind(run_id)
-            .bind(result)
-            .bind(&at)
-            .execute(&mut *self.tx)
-            .await
-            .map_err(StoreError::db("record a run's result"))?;
+        let done =
+            sqlx::query("UPDATE runs SET result = $2, finished_at = $3 WHERE id = $1 AND result = 'running'")
+                .bind(run_id)
+                .bind(result)
+                .bind(&at)
+                .execute(&mut *self.tx)
+                .await
+                .map_err(StoreError::db("record a run's result"))?;
         if done.rows_affected() == 0 {
             return Ok(false);
         }
@@ -385,7 +438,13 @@ impl RecordTx for SqliteTx {
         Ok(())
     }
 
-    async fn finish_stage(&mut self, run_id: &str, stage: &str, status: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
+    async fn finish_stage(
+        &mut self,
+        run_id: &str,
+        stage: &str,
+        status: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO stages (run_id, name, position, status, finished_at)
              VALUES ($1, $2, (SELECT COUNT(*) FROM stages WHERE run_id = $1), $3, $4)
@@ -447,7 +506,13 @@ impl RecordTx for SqliteTx {
         .map_err(StoreError::db("record a task's start"))
     }
 
-    async fn finish_task(&mut self, run_id: &str, path: &str, stage: &str, end: &TaskEnd<'_>) -> Result<i64, StoreError> {
+    async fn finish_task(
+        &mut self,
+        run_id: &str,
+        path: &str,
+        stage: &str,
+        end: &TaskEnd<'_>,
+    ) -> Result<i64, StoreError> {
         sqlx::query_scalar(
             "INSERT INTO tasks (run_id, path, stage, status, attempts, exit_code, allowed_failure, finished_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
@@ -507,13 +572,15 @@ impl RecordTx for SqliteTx {
         if let Some(id) = found {
             return Ok(id);
         }
-        sqlx::query_scalar("INSERT INTO tasks (run_id, path, stage, status) VALUES ($1, $2, $3, 'pending') RETURNING id")
-            .bind(run_id)
-            .bind(path)
-            .bind(stage)
-            .fetch_one(&mut *self.tx)
-            .await
-            .map_err(StoreError::db("record a task"))
+        sqlx::query_scalar(
+            "INSERT INTO tasks (run_id, path, stage, status) VALUES ($1, $2, $3, 'pending') RETURNING id",
+        )
+        .bind(run_id)
+        .bind(path)
+        .bind(stage)
+        .fetch_one(&mut *self.tx)
+        .await
+        .map_err(StoreError::db("record a task"))
     }
 
     async fn append_log(

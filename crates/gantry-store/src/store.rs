@@ -14,7 +14,8 @@ use crate::artifact::ArtifactStore;
 use crate::backend::{Backend, Location, NewEvent, RecordTx};
 use crate::error::StoreError;
 use crate::query::{
-    AppSummary, ArtifactRecord, LogLine, RunDetail, RunFilter, RunLogLine, RunRow, RunSummary, StageRecord, TaskRecord,
+    AppSummary, ArtifactRecord, LogLine, RunDetail, RunFilter, RunLogLine, RunRow, RunSummary, StageRecord,
+    TaskRecord,
 };
 use crate::recorder;
 use crate::recovery::{Liveness, Owner};
@@ -55,18 +56,29 @@ impl Store {
                     Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
                     _ => PathBuf::from("."),
                 };
-                std::fs::create_dir_all(&dir).map_err(|source| StoreError::CreateDir { path: dir.clone(), source })?;
+                std::fs::create_dir_all(&dir).map_err(|source| StoreError::CreateDir {
+                    path: dir.clone(),
+                    source,
+                })?;
                 let backend = Backend::Sqlite(SqliteBackend::open(&path, url).await?);
                 Ok(Self::new(backend, dir.join("artifacts")))
             }
-            Location::Postgres(url) => Err(StoreError::Unsupported { url, what: "PostgreSQL" }),
+            Location::Postgres(url) => Err(StoreError::Unsupported {
+                url,
+                what: "PostgreSQL",
+            }),
         }
     }
 
     fn new(backend: Backend, artifacts: PathBuf) -> Self {
         let owner = Owner::current();
         let host = owner.host.clone();
-        Self { backend, artifacts: ArtifactStore::new(artifacts), owner, host }
+        Self {
+            backend,
+            artifacts: ArtifactStore::new(artifacts),
+            owner,
+            host,
+        }
     }
 
     /// The same store, recording `owner` as the owner of the runs it queues from now on.
@@ -179,7 +191,9 @@ impl Store {
                 id: uuid::Uuid::now_v7().to_string(),
                 run_id: RunId(row.id.clone()),
                 at: Utc::now(),
-                kind: RunEventKind::RunFinished { result: RunResult::Interrupted },
+                kind: RunEventKind::RunFinished {
+                    result: RunResult::Interrupted,
+                },
             };
             self.record(std::slice::from_ref(&event)).await?;
             recovered.push(row.id);
@@ -197,7 +211,9 @@ impl Store {
     ///
     /// `Ok(None)` when nothing matches; an error listing candidates when several do.
     pub async fn find_run(&self, query: &str) -> Result<Option<RunDetail>, StoreError> {
-        let Some(row) = self.resolve_run(query).await? else { return Ok(None) };
+        let Some(row) = self.resolve_run(query).await? else {
+            return Ok(None);
+        };
         let id = row.id.as_str();
         let (pipeline, stages, tasks, artifacts) = on_backend!(self, db => (
             db.pipeline(id).await?,
@@ -222,8 +238,14 @@ impl Store {
             summary: row.summary()?,
             owner: row.owner(),
             pipeline,
-            stages: stages.into_iter().map(StageRecord::try_from).collect::<Result<_, _>>()?,
-            tasks: tasks.into_iter().map(TaskRecord::try_from).collect::<Result<_, _>>()?,
+            stages: stages
+                .into_iter()
+                .map(StageRecord::try_from)
+                .collect::<Result<_, _>>()?,
+            tasks: tasks
+                .into_iter()
+                .map(TaskRecord::try_from)
+                .collect::<Result<_, _>>()?,
             artifacts,
         }))
     }
@@ -247,15 +269,25 @@ impl Store {
     }
 
     /// Up to `limit` lines of a task's log after line `after_seq` (0: from the start).
-    pub async fn task_log(&self, run_id: &str, path: &str, after_seq: u64, limit: u32) -> Result<Vec<LogLine>, StoreError> {
+    pub async fn task_log(
+        &self,
+        run_id: &str,
+        path: &str,
+        after_seq: u64,
+        limit: u32,
+    ) -> Result<Vec<LogLine>, StoreError> {
         let rows = on_backend!(self, db => db.task_log(run_id, path, after_seq, limit).await)?;
-        rows.into_iter().map(|row| Ok(row.into_run_line()?.line)).collect()
+        rows.into_iter()
+            .map(|row| Ok(row.into_run_line()?.line))
+            .collect()
     }
 
     /// Every log line of a run, task by task in the order they started.
     pub async fn run_log(&self, run_id: &str) -> Result<Vec<RunLogLine>, StoreError> {
         let rows = on_backend!(self, db => db.run_log(run_id).await)?;
-        rows.into_iter().map(crate::query::LogRow::into_run_line).collect()
+        rows.into_iter()
+            .map(crate::query::LogRow::into_run_line)
+            .collect()
     }
 
     /// The CDEvents of a chain (for Gantry's runs, the run id), in time order.
@@ -264,7 +296,10 @@ impl Store {
         texts
             .iter()
             .map(|text| {
-                serde_json::from_str(text).map_err(|err| StoreError::Corrupt { what: "event", reason: err.to_string() })
+                serde_json::from_str(text).map_err(|err| StoreError::Corrupt {
+                    what: "event",
+                    reason: err.to_string(),
+                })
             })
             .collect()
     }
@@ -304,5 +339,29 @@ fn one_of(query: &str, mut rows: Vec<RunRow>) -> Result<Option<RunRow>, StoreErr
             query: query.to_owned(),
             candidates: rows.into_iter().map(|row| row.id).collect(),
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Compiles only if every future is `Send`: the server spawns store calls on a
+    /// multi-threaded runtime.
+    #[allow(dead_code)]
+    fn futures_are_send(store: &Store) {
+        fn send<T: Send>(_: T) {}
+        send(Store::open(""));
+        send(store.allocate_build(""));
+        send(store.record(&[]));
+        send(store.record_cdevents(&[]));
+        send(store.recover_interrupted());
+        send(store.list_runs(&RunFilter::default()));
+        send(store.find_run(""));
+        send(store.task_log("", "", 0, 0));
+        send(store.run_log(""));
+        send(store.events_for_chain(""));
+        send(store.apps());
+        send(store.close());
     }
 }

@@ -28,27 +28,63 @@ macro_rules! schemas {
 
 /// Every event schema of the specification, by file name.
 const EVENT_SCHEMAS: &[(&str, &str)] = schemas![
-    "artifactdeleted.json", "artifactdownloaded.json", "artifactpackaged.json",
-    "artifactpublished.json", "artifactsigned.json", "branchcreated.json", "branchdeleted.json",
-    "buildfinished.json", "buildqueued.json", "buildstarted.json", "changeabandoned.json",
-    "changecreated.json", "changemerged.json", "changereviewed.json", "changeupdated.json",
-    "environmentcreated.json", "environmentdeleted.json", "environmentmodified.json",
-    "incidentdetected.json", "incidentreported.json", "incidentresolved.json",
-    "pipelinerunfinished.json", "pipelinerunqueued.json", "pipelinerunstarted.json",
-    "repositorycreated.json", "repositorydeleted.json", "repositorymodified.json",
-    "servicedeployed.json", "servicepublished.json", "serviceremoved.json",
-    "servicerolledback.json", "serviceupgraded.json", "taskrunfinished.json",
-    "taskrunstarted.json", "testcaserunfinished.json", "testcaserunqueued.json",
-    "testcaserunskipped.json", "testcaserunstarted.json", "testoutputpublished.json",
-    "testsuiterunfinished.json", "testsuiterunqueued.json", "testsuiterunstarted.json",
-    "ticketclosed.json", "ticketcreated.json", "ticketupdated.json",
+    "artifactdeleted.json",
+    "artifactdownloaded.json",
+    "artifactpackaged.json",
+    "artifactpublished.json",
+    "artifactsigned.json",
+    "branchcreated.json",
+    "branchdeleted.json",
+    "buildfinished.json",
+    "buildqueued.json",
+    "buildstarted.json",
+    "changeabandoned.json",
+    "changecreated.json",
+    "changemerged.json",
+    "changereviewed.json",
+    "changeupdated.json",
+    "environmentcreated.json",
+    "environmentdeleted.json",
+    "environmentmodified.json",
+    "incidentdetected.json",
+    "incidentreported.json",
+    "incidentresolved.json",
+    "pipelinerunfinished.json",
+    "pipelinerunqueued.json",
+    "pipelinerunstarted.json",
+    "repositorycreated.json",
+    "repositorydeleted.json",
+    "repositorymodified.json",
+    "servicedeployed.json",
+    "servicepublished.json",
+    "serviceremoved.json",
+    "servicerolledback.json",
+    "serviceupgraded.json",
+    "taskrunfinished.json",
+    "taskrunstarted.json",
+    "testcaserunfinished.json",
+    "testcaserunqueued.json",
+    "testcaserunskipped.json",
+    "testcaserunstarted.json",
+    "testoutputpublished.json",
+    "testsuiterunfinished.json",
+    "testsuiterunqueued.json",
+    "testsuiterunstarted.json",
+    "ticketclosed.json",
+    "ticketcreated.json",
+    "ticketupdated.json",
 ];
 
 /// The schemas the event schemas reference through `links/...`.
 const LINK_SCHEMAS: &[(&str, &str)] = schemas![
-    "links/embeddedlinkend.json", "links/embeddedlinkpath.json", "links/embeddedlinkrelation.json",
-    "links/embeddedlinksarray.json", "links/linkend.json", "links/linkpath.json",
-    "links/linkrelation.json", "links/linkstart.json",
+    "links/embeddedlinkend.json",
+    "links/embeddedlinkpath.json",
+    "links/embeddedlinkrelation.json",
+    "links/embeddedlinksarray.json",
+    "links/linkend.json",
+    "links/linkpath.json",
+    "links/linkrelation.json",
+    "links/linkstart.json",
 ];
 
 /// Validates `event` against the schema of its `context.type`.
@@ -61,24 +97,35 @@ pub fn validate_cdevent(event: &Value) -> Result<(), CdEventError> {
         .as_str()
         .ok_or_else(|| error("/context/type", "is not a string"))?;
     let validators = validators().map_err(|reason| error("/", &reason))?;
-    let validator = validators
-        .get(kind)
-        .ok_or_else(|| error("/context/type", &format!("`{kind}` is not an event type of CDEvents 0.5.1")))?;
+    let validator = validators.get(kind).ok_or_else(|| {
+        error(
+            "/context/type",
+            &format!("`{kind}` is not an event type of CDEvents 0.5.1"),
+        )
+    })?;
     validator.validate(event).map_err(|err| {
         let field = err.instance_path.to_string();
-        CdEventError { field: if field.is_empty() { "/".to_owned() } else { field }, reason: err.to_string() }
+        CdEventError {
+            field: if field.is_empty() { "/".to_owned() } else { field },
+            reason: err.to_string(),
+        }
     })
 }
 
 /// The event types [`validate_cdevent`] knows, such as `dev.cdevents.pipelinerun.queued.0.3.0`.
 pub fn known_cdevent_types() -> Vec<&'static str> {
-    let mut kinds: Vec<&str> = validators().map(|map| map.keys().map(String::as_str).collect()).unwrap_or_default();
+    let mut kinds: Vec<&str> = validators()
+        .map(|map| map.keys().map(String::as_str).collect())
+        .unwrap_or_default();
     kinds.sort_unstable();
     kinds
 }
 
 fn error(field: &str, reason: &str) -> CdEventError {
-    CdEventError { field: field.to_owned(), reason: reason.to_owned() }
+    CdEventError {
+        field: field.to_owned(),
+        reason: reason.to_owned(),
+    }
 }
 
 /// One compiled validator per event type, built once.

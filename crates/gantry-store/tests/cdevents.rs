@@ -41,7 +41,12 @@ fn official_validators() -> HashMap<String, Validator> {
             continue;
         }
         let schema: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-        let kind = schema.pointer("/properties/context/properties/type/enum/0").unwrap().as_str().unwrap().to_owned();
+        let kind = schema
+            .pointer("/properties/context/properties/type/enum/0")
+            .unwrap()
+            .as_str()
+            .unwrap()
+            .to_owned();
         let validator = jsonschema::options()
             .with_draft(Draft::Draft202012)
             .should_validate_formats(true)
@@ -55,9 +60,13 @@ fn official_validators() -> HashMap<String, Validator> {
 
 fn check_official(validators: &HashMap<String, Validator>, event: &Value) {
     let kind = event["context"]["type"].as_str().unwrap();
-    let validator = validators.get(kind).unwrap_or_else(|| panic!("no schema for `{kind}`"));
-    let errors: Vec<String> =
-        validator.iter_errors(event).map(|err| format!("{}: {err}", err.instance_path)).collect();
+    let validator = validators
+        .get(kind)
+        .unwrap_or_else(|| panic!("no schema for `{kind}`"));
+    let errors: Vec<String> = validator
+        .iter_errors(event)
+        .map(|err| format!("{}: {err}", err.instance_path))
+        .collect();
     assert!(errors.is_empty(), "{kind}: {errors:#?}\n{event:#}");
 }
 
@@ -68,9 +77,17 @@ async fn every_event_of_recorded_runs_is_valid() {
     let validators = official_validators();
     let mut kinds = BTreeSet::new();
     let mut outcomes = BTreeSet::new();
-    for result in [RunResult::Success, RunResult::Failure, RunResult::Cancelled, RunResult::Interrupted] {
+    for result in [
+        RunResult::Success,
+        RunResult::Failure,
+        RunResult::Cancelled,
+        RunResult::Interrupted,
+    ] {
         let mut run = RunBuilder::new("hello world", 1);
-        test.store.record(&full_run(&mut run, &artifact, HELLO_SHA256, result)).await.unwrap();
+        test.store
+            .record(&full_run(&mut run, &artifact, HELLO_SHA256, result))
+            .await
+            .unwrap();
         for event in test.store.events_for_chain(&run.run_id.0).await.unwrap() {
             check_official(&validators, &event);
             validate_cdevent(&event).unwrap();
@@ -110,32 +127,55 @@ async fn events_carry_what_rebuilds_the_run() {
     let events = test.store.events_for_chain(&run.run_id.0).await.unwrap();
     let id = run.run_id.0.as_str();
     let of_type = |kind: &str| -> Vec<&Value> {
-        events.iter().filter(|event| event["context"]["type"] == format!("dev.cdevents.{kind}")).collect()
+        events
+            .iter()
+            .filter(|event| event["context"]["type"] == format!("dev.cdevents.{kind}"))
+            .collect()
     };
 
     let queued = of_type("pipelinerun.queued.0.3.0")[0];
     assert_eq!(queued["context"]["id"], recorded[0].id.as_str());
     assert_eq!(queued["subject"]["id"], id);
     assert_eq!(queued["subject"]["content"]["pipelineName"], "hello");
-    assert_eq!(queued["subject"]["content"]["uri"], format!("urn:gantry:run:{id}"));
+    assert_eq!(
+        queued["subject"]["content"]["uri"],
+        format!("urn:gantry:run:{id}")
+    );
     let custom = &queued["customData"];
-    assert_eq!((custom["version"].as_str(), custom["build"].as_u64()), (Some("1.4.3"), Some(3)));
+    assert_eq!(
+        (custom["version"].as_str(), custom["build"].as_u64()),
+        (Some("1.4.3"), Some(3))
+    );
     assert_eq!(custom["branch"], "main");
     assert_eq!(custom["traceable"], true);
     assert_eq!(custom["pipeline"]["stages"][0]["name"], "build");
 
     let finished = of_type("taskrun.finished.0.3.0");
-    let unit: Vec<&&Value> = finished.iter().filter(|event| event["subject"]["id"] == format!("{id}/test/unit")).collect();
+    let unit: Vec<&&Value> = finished
+        .iter()
+        .filter(|event| event["subject"]["id"] == format!("{id}/test/unit"))
+        .collect();
     assert_eq!(unit.len(), 2, "one per attempt");
     assert_eq!(unit[0]["subject"]["content"]["outcome"], "failure");
     assert_eq!(unit[0]["subject"]["content"]["errors"], "exited with code 1");
     assert_eq!(unit[0]["customData"]["willRetry"], true);
     assert_eq!(unit[1]["customData"]["attempt"], 2);
     assert_eq!(unit[1]["subject"]["content"]["pipelineRun"]["id"], id);
-    let skipped = finished.iter().find(|event| event["customData"]["outcome"] == "skipped").unwrap();
+    let skipped = finished
+        .iter()
+        .find(|event| event["customData"]["outcome"] == "skipped")
+        .unwrap();
     assert_eq!(skipped["subject"]["content"]["outcome"], "cancel");
-    assert!(skipped["customData"]["skipReason"].as_str().unwrap().contains("release/*"));
-    let lint = finished.iter().find(|event| event["customData"]["path"] == "test/lint").unwrap();
+    assert!(
+        skipped["customData"]["skipReason"]
+            .as_str()
+            .unwrap()
+            .contains("release/*")
+    );
+    let lint = finished
+        .iter()
+        .find(|event| event["customData"]["path"] == "test/lint")
+        .unwrap();
     assert_eq!(lint["customData"]["outcome"], "timed_out");
     assert_eq!(lint["customData"]["allowedFailure"], true);
 
@@ -144,7 +184,10 @@ async fn events_carry_what_rebuilds_the_run() {
         packaged["subject"]["id"],
         format!("pkg:generic/hello/target%2Frelease%2Fhello@1.4.3?checksum=sha256:{HELLO_SHA256}")
     );
-    assert_eq!(packaged["subject"]["content"]["change"]["id"], "0123456789abcdef0123456789abcdef01234567");
+    assert_eq!(
+        packaged["subject"]["content"]["change"]["id"],
+        "0123456789abcdef0123456789abcdef01234567"
+    );
     assert_eq!(packaged["customData"]["sha256"], HELLO_SHA256);
     assert_eq!(packaged["customData"]["size"], 5);
 }
@@ -180,7 +223,8 @@ fn compiled_in_schemas_match_the_specification() {
                 continue;
             }
             let name = path.file_name().unwrap();
-            let copy = std::fs::read(ours.join(sub).join(name)).unwrap_or_else(|err| panic!("{name:?}: {err}"));
+            let copy =
+                std::fs::read(ours.join(sub).join(name)).unwrap_or_else(|err| panic!("{name:?}: {err}"));
             assert_eq!(copy, std::fs::read(&path).unwrap(), "{name:?} differs");
             compared += 1;
         }
@@ -201,13 +245,23 @@ async fn stores_other_tools_events_once() {
             examples.push(event);
         }
     }
-    assert_eq!(test.store.record_cdevents(&examples).await.unwrap(), examples.len());
+    assert_eq!(
+        test.store.record_cdevents(&examples).await.unwrap(),
+        examples.len()
+    );
     assert_eq!(test.store.record_cdevents(&examples).await.unwrap(), 0);
     let chain = examples[0]["context"]["chainId"].as_str().unwrap();
+    let in_chain = examples
+        .iter()
+        .filter(|event| event["context"]["chainId"] == chain)
+        .count();
     let stored = test.store.events_for_chain(chain).await.unwrap();
-    assert_eq!(stored.len(), examples.len());
-    let ids: BTreeSet<&str> = stored.iter().map(|event| event["context"]["id"].as_str().unwrap()).collect();
-    assert_eq!(ids.len(), examples.len());
+    assert_eq!(stored.len(), in_chain);
+    let ids: BTreeSet<&str> = stored
+        .iter()
+        .map(|event| event["context"]["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), in_chain);
 
     // One bad event refuses the batch, saying which and where.
     let mut good = examples[0].clone();
@@ -216,7 +270,9 @@ async fn stores_other_tools_events_once() {
     bad["context"]["id"] = json!("bad-one");
     bad["subject"]["content"] = json!("not an object");
     let err = test.store.record_cdevents(&[good, bad]).await.unwrap_err();
-    let StoreError::InvalidCdEvent { index, source } = &err else { panic!("{err:?}") };
+    let StoreError::InvalidCdEvent { index, source } = &err else {
+        panic!("{err:?}")
+    };
     assert_eq!((*index, source.field.as_str()), (1, "/subject/content"));
-    assert_eq!(test.store.events_for_chain(chain).await.unwrap().len(), examples.len());
+    assert_eq!(test.store.events_for_chain(chain).await.unwrap().len(), in_chain);
 }

@@ -14,9 +14,17 @@ async fn records_a_full_run_and_reads_it_back() {
     let events = full_run(&mut run, &artifact, HELLO_SHA256, RunResult::Success);
     test.store.record(&events).await.unwrap();
 
-    let detail = test.store.find_run(&run.run_id.0).await.unwrap().expect("the run by id");
+    let detail = test
+        .store
+        .find_run(&run.run_id.0)
+        .await
+        .unwrap()
+        .expect("the run by id");
     let summary = &detail.summary;
-    assert_eq!((summary.app.as_str(), summary.version.as_str(), summary.build), ("hello", "1.4.7", 7));
+    assert_eq!(
+        (summary.app.as_str(), summary.version.as_str(), summary.build),
+        ("hello", "1.4.7", 7)
+    );
     assert_eq!(summary.result, RunStatus::Success);
     assert_eq!(summary.branch.as_deref(), Some("main"));
     assert!(summary.traceable && !summary.mock);
@@ -25,7 +33,11 @@ async fn records_a_full_run_and_reads_it_back() {
     assert_eq!(detail.pipeline["app"], "hello");
     assert_eq!(detail.owner.as_ref().unwrap().pid, std::process::id());
 
-    let stages: Vec<(&str, TaskStatus)> = detail.stages.iter().map(|stage| (stage.name.as_str(), stage.status)).collect();
+    let stages: Vec<(&str, TaskStatus)> = detail
+        .stages
+        .iter()
+        .map(|stage| (stage.name.as_str(), stage.status))
+        .collect();
     assert_eq!(
         stages,
         [
@@ -36,24 +48,55 @@ async fn records_a_full_run_and_reads_it_back() {
         ]
     );
 
-    let task = |path: &str| detail.tasks.iter().find(|task| task.path == path).unwrap_or_else(|| panic!("{path}"));
+    let task = |path: &str| {
+        detail
+            .tasks
+            .iter()
+            .find(|task| task.path == path)
+            .unwrap_or_else(|| panic!("{path}"))
+    };
     let paths: Vec<&str> = detail.tasks.iter().map(|task| task.path.as_str()).collect();
-    assert_eq!(paths, ["setup/tools", "build/compile", "test/unit", "test/lint", "test/deploy", "finally/notify"]);
+    assert_eq!(
+        paths,
+        [
+            "setup/tools",
+            "build/compile",
+            "test/unit",
+            "test/lint",
+            "test/deploy",
+            "finally/notify"
+        ]
+    );
     let unit = task("test/unit");
-    assert_eq!((unit.status, unit.attempts, unit.exit_code), (TaskStatus::Success, 2, Some(0)));
+    assert_eq!(
+        (unit.status, unit.attempts, unit.exit_code),
+        (TaskStatus::Success, 2, Some(0))
+    );
     let lint = task("test/lint");
-    assert_eq!((lint.status, lint.allowed_failure, lint.exit_code), (TaskStatus::TimedOut, true, None));
+    assert_eq!(
+        (lint.status, lint.allowed_failure, lint.exit_code),
+        (TaskStatus::TimedOut, true, None)
+    );
     let deploy = task("test/deploy");
     assert_eq!(deploy.status, TaskStatus::Skipped);
     assert_eq!(deploy.attempts, 0);
     assert!(deploy.skip_reason.as_deref().unwrap().contains("release/*"));
     assert_eq!(task("build/compile").stage, "build");
 
-    let [artifact_record] = detail.artifacts.as_slice() else { panic!("{:?}", detail.artifacts) };
+    let [artifact_record] = detail.artifacts.as_slice() else {
+        panic!("{:?}", detail.artifacts)
+    };
     assert_eq!(artifact_record.name, "target/release/hello");
-    assert_eq!((artifact_record.size, artifact_record.sha256.as_str()), (5, HELLO_SHA256));
+    assert_eq!(
+        (artifact_record.size, artifact_record.sha256.as_str()),
+        (5, HELLO_SHA256)
+    );
     assert_eq!(std::fs::read(&artifact_record.path).unwrap(), b"hello");
-    let expected = test.dir.path().join("data/artifacts/sha256/2c").join(HELLO_SHA256);
+    let expected = test
+        .dir
+        .path()
+        .join("data/artifacts/sha256/2c")
+        .join(HELLO_SHA256);
     assert_eq!(artifact_record.path, expected);
     assert_eq!(test.store.artifact_path(HELLO_SHA256).unwrap(), Some(expected));
     assert_eq!(test.store.artifact_path(&"0".repeat(64)).unwrap(), None);
@@ -61,17 +104,38 @@ async fn records_a_full_run_and_reads_it_back() {
 
     // By unique prefix and by app and build number.
     let prefix = &run.run_id.0[..30];
-    assert_eq!(test.store.find_run(prefix).await.unwrap().unwrap().summary.id, run.run_id.0);
-    assert_eq!(test.store.find_run("hello#7").await.unwrap().unwrap().summary.id, run.run_id.0);
+    assert_eq!(
+        test.store.find_run(prefix).await.unwrap().unwrap().summary.id,
+        run.run_id.0
+    );
+    assert_eq!(
+        test.store.find_run("hello#7").await.unwrap().unwrap().summary.id,
+        run.run_id.0
+    );
     assert!(test.store.find_run("hello#8").await.unwrap().is_none());
     assert!(test.store.find_run("nothing-like-it").await.unwrap().is_none());
     assert!(test.store.find_run("").await.unwrap().is_none());
 
     // Logs: per task with offsets, per run in task order.
-    let log = test.store.task_log(&run.run_id.0, "build/compile", 0, 100).await.unwrap();
+    let log = test
+        .store
+        .task_log(&run.run_id.0, "build/compile", 0, 100)
+        .await
+        .unwrap();
     let lines: Vec<(u64, &str)> = log.iter().map(|line| (line.seq, line.line.as_str())).collect();
-    assert_eq!(lines, [(1, "build/compile line 1"), (2, "build/compile line 2"), (3, "build/compile line 3")]);
-    let page = test.store.task_log(&run.run_id.0, "build/compile", 1, 1).await.unwrap();
+    assert_eq!(
+        lines,
+        [
+            (1, "build/compile line 1"),
+            (2, "build/compile line 2"),
+            (3, "build/compile line 3")
+        ]
+    );
+    let page = test
+        .store
+        .task_log(&run.run_id.0, "build/compile", 1, 1)
+        .await
+        .unwrap();
     assert_eq!(page.iter().map(|line| line.seq).collect::<Vec<_>>(), [2]);
     let unit_log: Vec<String> = test
         .store
@@ -83,7 +147,10 @@ async fn records_a_full_run_and_reads_it_back() {
         .collect();
     assert_eq!(unit_log, ["Stderr flaky!", "Stdout ok"]);
     let run_log = test.store.run_log(&run.run_id.0).await.unwrap();
-    let run_lines: Vec<String> = run_log.iter().map(|line| format!("{} {}", line.path, line.line.line)).collect();
+    let run_lines: Vec<String> = run_log
+        .iter()
+        .map(|line| format!("{} {}", line.path, line.line.line))
+        .collect();
     assert_eq!(run_lines.first().unwrap(), "setup/tools setup/tools line 1");
     assert_eq!(run_lines.last().unwrap(), "finally/notify finally/notify line 1");
     assert_eq!(run_lines.len(), 1 + 3 + 2 + 1);
@@ -95,14 +162,22 @@ async fn records_a_full_run_and_reads_it_back() {
         .await
         .unwrap()
         .iter()
-        .map(|event| event["context"]["type"].as_str().unwrap().trim_start_matches("dev.cdevents.").to_owned())
+        .map(|event| {
+            event["context"]["type"]
+                .as_str()
+                .unwrap()
+                .trim_start_matches("dev.cdevents.")
+                .to_owned()
+        })
         .collect();
     let expected_kinds = events
         .iter()
         .filter(|event| {
             !matches!(
                 event.kind,
-                RunEventKind::TaskOutput { .. } | RunEventKind::StageStarted { .. } | RunEventKind::StageFinished { .. }
+                RunEventKind::TaskOutput { .. }
+                    | RunEventKind::StageStarted { .. }
+                    | RunEventKind::StageFinished { .. }
             )
         })
         .count();
@@ -135,7 +210,10 @@ async fn recording_the_same_events_again_changes_nothing() {
 
     assert_eq!(test.store.find_run(&run.run_id.0).await.unwrap().unwrap(), before);
     assert_eq!(test.store.run_log(&run.run_id.0).await.unwrap(), log_before);
-    assert_eq!(test.store.events_for_chain(&run.run_id.0).await.unwrap(), events_before);
+    assert_eq!(
+        test.store.events_for_chain(&run.run_id.0).await.unwrap(),
+        events_before
+    );
     assert_eq!(before.summary.result, RunStatus::Failure);
 }
 
@@ -168,9 +246,19 @@ async fn a_failing_batch_records_nothing() {
 
     // Events of a run that was never queued are refused, and the batch with them.
     let mut stranger = RunBuilder::new("hello", 2);
-    let err = test.store.record(&[run.queued(), stranger.started()]).await.unwrap_err();
+    let err = test
+        .store
+        .record(&[run.queued(), stranger.started()])
+        .await
+        .unwrap_err();
     assert!(matches!(err, StoreError::UnknownRun { .. }), "{err:?}");
-    assert!(test.store.list_runs(&RunFilter::default()).await.unwrap().is_empty());
+    assert!(
+        test.store
+            .list_runs(&RunFilter::default())
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 #[tokio::test]
@@ -207,16 +295,48 @@ async fn lists_runs_newest_first_with_filters() {
     };
     assert_eq!(
         list(RunFilter::default()).await,
-        ["world#2 running", "hello#3 cancelled", "world#1 success", "hello#2 failure", "hello#1 success"]
+        [
+            "world#2 running",
+            "hello#3 cancelled",
+            "world#1 success",
+            "hello#2 failure",
+            "hello#1 success"
+        ]
     );
-    let hello = RunFilter { app: Some("hello".into()), ..RunFilter::default() };
-    assert_eq!(list(hello.clone()).await, ["hello#3 cancelled", "hello#2 failure", "hello#1 success"]);
-    assert_eq!(list(RunFilter { limit: Some(1), offset: 1, ..hello.clone() }).await, ["hello#2 failure"]);
+    let hello = RunFilter {
+        app: Some("hello".into()),
+        ..RunFilter::default()
+    };
     assert_eq!(
-        list(RunFilter { branch: Some("main".into()), result: Some(RunStatus::Success), ..RunFilter::default() }).await,
+        list(hello.clone()).await,
+        ["hello#3 cancelled", "hello#2 failure", "hello#1 success"]
+    );
+    assert_eq!(
+        list(RunFilter {
+            limit: Some(1),
+            offset: 1,
+            ..hello.clone()
+        })
+        .await,
+        ["hello#2 failure"]
+    );
+    assert_eq!(
+        list(RunFilter {
+            branch: Some("main".into()),
+            result: Some(RunStatus::Success),
+            ..RunFilter::default()
+        })
+        .await,
         ["world#1 success", "hello#1 success"]
     );
-    assert_eq!(list(RunFilter { result: Some(RunStatus::Running), ..RunFilter::default() }).await, ["world#2 running"]);
+    assert_eq!(
+        list(RunFilter {
+            result: Some(RunStatus::Running),
+            ..RunFilter::default()
+        })
+        .await,
+        ["world#2 running"]
+    );
 
     let apps: Vec<String> = test
         .store
@@ -241,19 +361,36 @@ async fn an_ambiguous_query_lists_the_candidates() {
     first.run_id.0 = "abc-1".into();
     let mut second = RunBuilder::new("hello", 1);
     second.run_id.0 = "abc-2".into();
-    test.store.record(&[first.queued(), second.queued()]).await.unwrap();
+    test.store
+        .record(&[first.queued(), second.queued()])
+        .await
+        .unwrap();
 
     let err = test.store.find_run("abc").await.unwrap_err();
-    assert!(matches!(&err, StoreError::AmbiguousRun { candidates, .. } if candidates == &["abc-1", "abc-2"]), "{err}");
-    assert!(matches!(test.store.find_run("hello#1").await, Err(StoreError::AmbiguousRun { .. })));
-    assert_eq!(test.store.find_run("abc-2").await.unwrap().unwrap().summary.id, "abc-2");
+    assert!(
+        matches!(&err, StoreError::AmbiguousRun { candidates, .. } if candidates == &["abc-1", "abc-2"]),
+        "{err}"
+    );
+    assert!(matches!(
+        test.store.find_run("hello#1").await,
+        Err(StoreError::AmbiguousRun { .. })
+    ));
+    assert_eq!(
+        test.store.find_run("abc-2").await.unwrap().unwrap().summary.id,
+        "abc-2"
+    );
 }
 
 #[tokio::test]
 async fn a_run_finishes_once_and_closes_what_was_left_running() {
     let test = TestStore::new().await;
     let mut run = RunBuilder::new("hello", 1);
-    let mut events = vec![run.queued(), run.started(), run.stage_started("build"), run.task_started("build/compile", 1)];
+    let mut events = vec![
+        run.queued(),
+        run.started(),
+        run.stage_started("build"),
+        run.task_started("build/compile", 1),
+    ];
     events.push(run.output("build/compile", "working"));
     events.push(run.finished(RunResult::Cancelled));
     events.push(run.finished(RunResult::Success));
@@ -279,9 +416,17 @@ async fn a_run_finishes_once_and_closes_what_was_left_running() {
 async fn output_before_a_task_starts_is_kept() {
     let test = TestStore::new().await;
     let mut run = RunBuilder::new("hello", 1);
-    let events = [run.queued(), run.output("setup/tools", "early"), run.task_started("setup/tools", 1)];
+    let events = [
+        run.queued(),
+        run.output("setup/tools", "early"),
+        run.task_started("setup/tools", 1),
+    ];
     test.store.record(&events).await.unwrap();
-    let log = test.store.task_log(&run.run_id.0, "setup/tools", 0, 10).await.unwrap();
+    let log = test
+        .store
+        .task_log(&run.run_id.0, "setup/tools", 0, 10)
+        .await
+        .unwrap();
     assert_eq!(log.len(), 1);
     let detail = test.store.find_run(&run.run_id.0).await.unwrap().unwrap();
     assert_eq!(detail.tasks[0].status, TaskStatus::Running);
@@ -297,7 +442,9 @@ async fn opens_an_existing_store_again() {
     let again = gantry_store::Store::open(&test.url()).await.unwrap();
     assert!(again.find_run(&run.run_id.0).await.unwrap().is_some());
     // A bare path works as well.
-    let bare = gantry_store::Store::open(&test.dir.path().join("data/gantry.db").display().to_string()).await.unwrap();
+    let bare = gantry_store::Store::open(&test.dir.path().join("data/gantry.db").display().to_string())
+        .await
+        .unwrap();
     assert_eq!(bare.list_runs(&RunFilter::default()).await.unwrap().len(), 1);
 }
 
@@ -318,9 +465,18 @@ async fn refuses_what_it_cannot_open() {
     assert!(matches!(err, StoreError::CreateDir { .. }), "{err:?}");
     // A file that is not a database.
     let not_db = dir.path().join("not.db");
-    std::fs::write(&not_db, "this is not a database, just some text that is long enough ".repeat(100)).unwrap();
-    let err = gantry_store::Store::open(&not_db.display().to_string()).await.unwrap_err();
-    assert!(matches!(err, StoreError::Connect { .. } | StoreError::Migrate { .. }), "{err:?}");
+    std::fs::write(
+        &not_db,
+        "this is not a database, just some text that is long enough ".repeat(100),
+    )
+    .unwrap();
+    let err = gantry_store::Store::open(&not_db.display().to_string())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::Connect { .. } | StoreError::Migrate { .. }),
+        "{err:?}"
+    );
 }
 
 /// 200 trivial tasks, recorded one event per transaction as the engine emits them. Prints the

@@ -5,7 +5,11 @@ pub mod init;
 pub mod logs;
 pub mod plan;
 pub mod run;
+pub mod server;
 pub mod show;
+pub mod sync;
+pub mod token;
+pub mod up;
 
 use gantry_model::Selection;
 

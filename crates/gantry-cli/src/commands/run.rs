@@ -1,12 +1,18 @@
-//! `gantry run`: validate, plan, allocate a build number, execute, record, report.
+//! `gantry run`: validate, plan, take a build number, execute, record, report.
+//!
+//! Where the run is recorded is a [`Recorder`]: the local store (the default), a server
+//! (`--server`, through a spool so that nothing is lost while the server is away), or nowhere
+//! (mock runs).
 
 use std::io::Write as _;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context as _;
+use gantry_client::{Client, Spool, Uploader};
 use gantry_engine::{MockSettings, RunRequest};
 use gantry_model::event::RunInfo;
-use gantry_model::{Plan, RunEvent, RunId, RunResult, Traceability, render_version};
+use gantry_model::{Pipeline, Plan, RunEvent, RunEventKind, RunId, RunResult, Traceability, render_version};
 use gantry_store::Store;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -14,75 +20,127 @@ use tokio_util::sync::CancellationToken;
 use crate::args::RunArgs;
 use crate::commands::selection;
 use crate::exit::{ExitStatus, UsageError};
+use crate::git::Revision;
 use crate::reporter::{Terminal, TerminalReporter};
-use crate::secrets;
-use crate::{git, workspace};
+use crate::workspace::Workspace;
+use crate::{git, secrets, workspace};
 
-/// How many events the engine may run ahead of the reporter and the store writer.
+/// How many events the engine may run ahead of the reporter and the recorder.
 const EVENT_BUFFER: usize = 1024;
 
 /// How many events are recorded in one store transaction at most.
 const BATCH: usize = 512;
 
+/// How long the end of a run waits for an away server before leaving events in the spool.
+const FINAL_UPLOAD_DEADLINE: Duration = Duration::from_secs(10);
+
 pub async fn run(args: RunArgs) -> anyhow::Result<ExitStatus> {
+    let prepared = prepare(&args)?;
+    let recorder = if args.mock {
+        // Mock runs exercise the pipeline, not the product: no build number, no trace.
+        Recorder::Nowhere
+    } else if let Some(server) = &args.server {
+        Recorder::server(server, &prepared.workspace)?
+    } else {
+        let url = workspace::store_url(&args.store, &prepared.workspace.root)?;
+        let store = Store::open(&url).await.with_context(|| format!("failed to open the store `{url}`"))?;
+        store.recover_interrupted().await.context("failed to check for interrupted runs")?;
+        Recorder::Store(store)
+    };
+    execute(&args, prepared, recorder).await
+}
+
+/// A run that is valid and planned, before it has a number.
+pub(crate) struct Prepared {
+    pub workspace: Workspace,
+    pub pipeline: Pipeline,
+    pub plan: Plan,
+    pub revision: Revision,
+    pub branch: Option<String>,
+    pub secrets: Vec<(String, String)>,
+}
+
+/// Loads, validates and plans; checks traceability and secrets. Nothing runs or is recorded.
+pub(crate) fn prepare(args: &RunArgs) -> anyhow::Result<Prepared> {
     let workspace = workspace::locate(&args.pipeline)?;
     let pipeline = workspace::load_pipeline(&workspace, &args.pipeline)?;
     let revision = git::inspect(&workspace.root);
     let branch = args.selection.branch.clone().or_else(|| revision.branch.clone());
     let plan = Plan::new(&pipeline, branch.as_deref(), &selection(&args.selection))
         .map_err(|err| usage_from_selection(&err))?;
-
     let required = args.require_traceable || pipeline.traceable == Traceability::Required;
     if let (true, Some(reason)) = (required, &revision.untraceable) {
         return Err(UsageError::new(format!("refusing to start an untraceable run: {reason}"))
             .hint("commit and push your changes, or drop `--require-traceable` / `traceable: required`")
             .into());
     }
+    let secrets =
+        if args.mock { Vec::new() } else { secrets::resolve(&pipeline.secrets, args.secrets_file.as_deref())? };
+    Ok(Prepared { workspace, pipeline, plan, revision, branch, secrets })
+}
 
-    let mock = args.mock.then(|| MockSettings { fail: args.fail.clone() });
-    let secret_values = if mock.is_some() {
-        Vec::new()
-    } else {
-        secrets::resolve(&pipeline.secrets, args.secrets_file.as_deref())?
-    };
+/// Where a run's events are recorded.
+pub(crate) enum Recorder {
+    Store(Store),
+    Server { client: Client, spool: PathBuf },
+    Nowhere,
+}
 
-    // Mock runs exercise the pipeline, not the product: they take no build number and leave no
-    // trace in the build data repository.
-    let store = if mock.is_some() {
-        None
-    } else {
-        let url = workspace::store_url(&args.store, &workspace.root)?;
-        let store = Store::open(&url).await.with_context(|| format!("failed to open the store `{url}`"))?;
-        store.recover_interrupted().await.context("failed to check for interrupted runs")?;
-        Some(store)
-    };
-    let build = match &store {
-        Some(store) => store.allocate_build(&pipeline.app).await.context("failed to allocate a build number")?,
-        None => 0,
-    };
+impl Recorder {
+    /// A server at `url`, with `GANTRY_TOKEN`, spooling in the workspace's `.gantry/spool`.
+    pub fn server(url: &str, workspace: &Workspace) -> anyhow::Result<Self> {
+        let token = std::env::var("GANTRY_TOKEN").ok().filter(|token| !token.is_empty());
+        let client = Client::new(url, token).map_err(|err| UsageError::new(err.to_string()))?;
+        let spool = workspace::ensure_state_dir(&workspace.root)?.join("spool");
+        Ok(Self::Server { client, spool })
+    }
+
+    async fn allocate_build(&self, app: &str) -> anyhow::Result<u64> {
+        match self {
+            Self::Store(store) => store.allocate_build(app).await.context("failed to allocate a build number"),
+            Self::Server { client, .. } => client.allocate_build(app).await.with_context(|| {
+                format!("cannot get a build number from `{}`; nothing ran", client.url())
+            }),
+            Self::Nowhere => Ok(0),
+        }
+    }
+}
+
+/// Runs a prepared pipeline to the end, recording it with `recorder`.
+pub(crate) async fn execute(args: &RunArgs, prepared: Prepared, recorder: Recorder) -> anyhow::Result<ExitStatus> {
+    let Prepared { workspace, pipeline, plan, revision, branch, secrets } = prepared;
+    let build = recorder.allocate_build(&pipeline.app).await?;
     let version = render_version(&pipeline.version, build, revision.sha.as_deref(), branch.as_deref());
     let run_id = RunId(uuid::Uuid::now_v7().to_string());
-    let info = RunInfo {
-        app: pipeline.app.clone(),
-        version: version.clone(),
-        build,
-        revision: revision.sha.clone(),
-        branch: branch.clone(),
-        traceable: revision.untraceable.is_none(),
-        untraceable_reason: revision.untraceable.clone(),
-        pipeline,
-        mock: mock.is_some(),
+    let sink = match recorder {
+        Recorder::Store(store) => Sink::Store(store),
+        Recorder::Server { client, spool } => {
+            let spooled = Spool::new(&spool).start(&run_id.0, client.url())?;
+            Sink::spawn_uploader(Uploader::new(client, spooled), spool)
+        }
+        Recorder::Nowhere => Sink::Nowhere,
     };
+    let mock = args.mock.then(|| MockSettings { fail: args.fail.clone() });
     let jobs = args.jobs.map_or_else(
         || std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
         usize::from,
     );
     let request = RunRequest {
-        run_id,
-        info,
+        run_id: run_id.clone(),
+        info: RunInfo {
+            app: pipeline.app.clone(),
+            version: version.clone(),
+            build,
+            revision: revision.sha.clone(),
+            branch: branch.clone(),
+            traceable: revision.untraceable.is_none(),
+            untraceable_reason: revision.untraceable.clone(),
+            pipeline,
+            mock: mock.is_some(),
+        },
         plan: plan.clone(),
         root: workspace.root.clone(),
-        secrets: secret_values,
+        secrets,
         jobs,
         mock,
         grace: args.grace,
@@ -92,17 +150,74 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitStatus> {
     let signals = tokio::spawn(cancel_on_signal(cancel.clone()));
     let (sender, receiver) = mpsc::channel(EVENT_BUFFER);
     let engine = tokio::spawn(gantry_engine::execute(request, sender, cancel.clone()));
-    let output = if args.json { Output::Json } else { Output::Terminal(TerminalReporter::new(Terminal::detect(), &plan)) };
-    let consumed = consume(receiver, output, store.as_ref(), &version).await;
+    let output =
+        if args.json { Output::Json } else { Output::Terminal(TerminalReporter::new(Terminal::detect(), &plan)) };
+    let consumed = consume(receiver, output, &sink, &version).await;
     let result = engine.await.context("the engine stopped unexpectedly")?;
     signals.abort();
+    let recorded = sink.close().await;
     consumed?;
+    recorded?;
 
     Ok(match result {
         RunResult::Success => ExitStatus::Success,
         RunResult::Failure | RunResult::Interrupted => ExitStatus::Failure,
         RunResult::Cancelled => ExitStatus::Cancelled,
     })
+}
+
+/// Where events go while the run is live.
+enum Sink {
+    Store(Store),
+    /// Batches for the uploader task, which spools them and sends them on its own time, so a
+    /// slow or away server never holds up the run.
+    Uploader { batches: mpsc::UnboundedSender<Vec<RunEvent>>, task: tokio::task::JoinHandle<anyhow::Result<()>> },
+    Nowhere,
+}
+
+impl Sink {
+    fn spawn_uploader(mut uploader: Uploader, spool: PathBuf) -> Self {
+        let (batches, mut receiver) = mpsc::unbounded_channel::<Vec<RunEvent>>();
+        let task = tokio::spawn(async move {
+            while let Some(batch) = receiver.recv().await {
+                uploader.push(&batch).await?;
+            }
+            let summary = uploader.finish(FINAL_UPLOAD_DEADLINE).await?;
+            if summary.pending > 0 {
+                eprintln!(
+                    "warning: {} events are kept in `{}` because the server did not take them: {}",
+                    summary.pending,
+                    spool.display(),
+                    summary.last_error.as_deref().unwrap_or("unknown error")
+                );
+                eprintln!("  hint: `gantry sync` sends them once the server answers again");
+            }
+            Ok(())
+        });
+        Self::Uploader { batches, task }
+    }
+
+    async fn record(&self, batch: &[RunEvent]) -> anyhow::Result<()> {
+        match self {
+            Self::Store(store) => store.record(batch).await.context("failed to record the run in the store"),
+            Self::Uploader { batches, .. } => {
+                // The uploader only stops early on a spool error, which `close` reports.
+                let _ = batches.send(batch.to_vec());
+                Ok(())
+            }
+            Self::Nowhere => Ok(()),
+        }
+    }
+
+    async fn close(self) -> anyhow::Result<()> {
+        match self {
+            Self::Uploader { batches, task } => {
+                drop(batches);
+                task.await.context("the uploader stopped unexpectedly")?
+            }
+            Self::Store(_) | Self::Nowhere => Ok(()),
+        }
+    }
 }
 
 /// Where events are shown.
@@ -114,22 +229,22 @@ enum Output {
 
 /// Shows and records every event until the engine closes the channel.
 ///
-/// A store failure does not stop the run (the engine goes on and the output stays true); it is
-/// reported at the end and the command fails.
+/// A recording failure does not stop the run (the engine goes on and the output stays true); it
+/// is reported at the end and the command fails.
 async fn consume(
     mut receiver: mpsc::Receiver<RunEvent>,
     mut output: Output,
-    store: Option<&Store>,
+    sink: &Sink,
     version: &str,
 ) -> anyhow::Result<()> {
     let mut batch = Vec::with_capacity(BATCH);
-    let mut store_error = None;
+    let mut record_error = None;
     let mut result = RunResult::Failure;
     let mut ticker = tokio::time::interval(Duration::from_millis(250));
     loop {
         tokio::select! {
-            received = receiver.recv_many(&mut batch, BATCH) => {
-                if received == 0 {
+            count = receiver.recv_many(&mut batch, BATCH) => {
+                if count == 0 {
                     break;
                 }
             }
@@ -140,13 +255,11 @@ async fn consume(
                 continue;
             }
         }
-        if let (Some(store), None) = (store, &store_error) {
-            if let Err(err) = store.record(&batch).await {
-                store_error = Some(err);
-            }
+        if record_error.is_none() {
+            record_error = sink.record(&batch).await.err();
         }
         for event in batch.drain(..) {
-            if let gantry_model::RunEventKind::RunFinished { result: finished } = &event.kind {
+            if let RunEventKind::RunFinished { result: finished } = &event.kind {
                 result = *finished;
             }
             match &mut output {
@@ -162,25 +275,19 @@ async fn consume(
     if let Output::Terminal(reporter) = &mut output {
         reporter.finish(result, version);
     }
-    match store_error {
-        Some(err) => Err(anyhow::Error::new(err).context("failed to record the run in the store")),
-        None => Ok(()),
-    }
+    record_error.map_or(Ok(()), Err)
 }
 
 /// Cancels the run on Ctrl-C or SIGTERM; the engine stops the tasks and runs `finally`.
 async fn cancel_on_signal(cancel: CancellationToken) {
-    let mut terminate = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-        Ok(signal) => signal,
-        Err(_) => {
-            let _ = tokio::signal::ctrl_c().await;
-            cancel.cancel();
-            return;
+    use tokio::signal::unix::{SignalKind, signal};
+    if let Ok(mut terminate) = signal(SignalKind::terminate()) {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = terminate.recv() => {}
         }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = terminate.recv() => {}
+    } else {
+        let _ = tokio::signal::ctrl_c().await;
     }
     eprintln!("cancelling: stopping tasks, then running `finally`");
     cancel.cancel();

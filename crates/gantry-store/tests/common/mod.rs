@@ -8,7 +8,10 @@ use std::sync::atomic::{AtomicI64, Ordering};
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use gantry_model::event::RunInfo;
-use gantry_model::{LogStream, Pipeline, RunEvent, RunEventKind, RunId, RunResult, Stage, Task, TaskOutcome, TaskPath, Traceability};
+use gantry_model::{
+    LogStream, Pipeline, RunEvent, RunEventKind, RunId, RunResult, Stage, Task, TaskOutcome, TaskPath,
+    Traceability,
+};
 use gantry_store::Store;
 use indexmap::IndexMap;
 use tempfile::TempDir;
@@ -43,7 +46,12 @@ impl TestStore {
 }
 
 pub fn pipeline(app: &str) -> Pipeline {
-    let stage = |name: &str, tasks: Vec<Task>| Stage { name: name.into(), parallel: false, when: None, tasks };
+    let stage = |name: &str, tasks: Vec<Task>| Stage {
+        name: name.into(),
+        parallel: false,
+        when: None,
+        tasks,
+    };
     Pipeline {
         app: app.into(),
         version: "1.4.{build}".into(),
@@ -53,7 +61,13 @@ pub fn pipeline(app: &str) -> Pipeline {
         setup: vec![Task::script("tools", "true")],
         stages: vec![
             stage("build", vec![Task::script("compile", "cargo build")]),
-            stage("test", vec![Task::script("unit", "cargo test"), Task::script("lint", "cargo clippy")]),
+            stage(
+                "test",
+                vec![
+                    Task::script("unit", "cargo test"),
+                    Task::script("lint", "cargo clippy"),
+                ],
+            ),
         ],
         finally: vec![Task::script("notify", "true")],
     }
@@ -76,13 +90,19 @@ impl RunBuilder {
             app: app.into(),
             build,
             // Each run a second after the one built before it, so that runs sort as they were built.
-            at: Utc.with_ymd_and_hms(2025, 5, 1, 12, 0, 0).unwrap() + Duration::seconds(RUNS.fetch_add(1, Ordering::Relaxed)),
+            at: Utc.with_ymd_and_hms(2025, 5, 1, 12, 0, 0).unwrap()
+                + Duration::seconds(RUNS.fetch_add(1, Ordering::Relaxed)),
         }
     }
 
     pub fn event(&mut self, kind: RunEventKind) -> RunEvent {
         self.at += Duration::milliseconds(1);
-        RunEvent { id: uuid::Uuid::now_v7().to_string(), run_id: self.run_id.clone(), at: self.at, kind }
+        RunEvent {
+            id: uuid::Uuid::now_v7().to_string(),
+            run_id: self.run_id.clone(),
+            at: self.at,
+            kind,
+        }
     }
 
     pub fn queued(&mut self) -> RunEvent {
@@ -109,18 +129,34 @@ impl RunBuilder {
     }
 
     pub fn stage_finished(&mut self, stage: &str, outcome: TaskOutcome) -> RunEvent {
-        self.event(RunEventKind::StageFinished { stage: stage.into(), outcome })
+        self.event(RunEventKind::StageFinished {
+            stage: stage.into(),
+            outcome,
+        })
     }
 
     pub fn task_started(&mut self, path: &str, attempt: u32) -> RunEvent {
-        self.event(RunEventKind::TaskStarted { path: TaskPath(path.into()), attempt })
+        self.event(RunEventKind::TaskStarted {
+            path: TaskPath(path.into()),
+            attempt,
+        })
     }
 
     pub fn output(&mut self, path: &str, line: &str) -> RunEvent {
-        self.event(RunEventKind::TaskOutput { path: TaskPath(path.into()), stream: LogStream::Stdout, line: line.into() })
+        self.event(RunEventKind::TaskOutput {
+            path: TaskPath(path.into()),
+            stream: LogStream::Stdout,
+            line: line.into(),
+        })
     }
 
-    pub fn task_finished(&mut self, path: &str, attempt: u32, outcome: TaskOutcome, exit_code: i32) -> RunEvent {
+    pub fn task_finished(
+        &mut self,
+        path: &str,
+        attempt: u32,
+        outcome: TaskOutcome,
+        exit_code: i32,
+    ) -> RunEvent {
         self.event(RunEventKind::TaskFinished {
             path: TaskPath(path.into()),
             attempt,
@@ -148,7 +184,12 @@ impl RunBuilder {
 
 /// Every kind of event of a run: setup, a stage with an artifact, a retried task, an allowed
 /// failure, a skipped task, `finally`, and the run's end with `result`.
-pub fn full_run(run: &mut RunBuilder, artifact: &std::path::Path, artifact_sha256: &str, result: RunResult) -> Vec<RunEvent> {
+pub fn full_run(
+    run: &mut RunBuilder,
+    artifact: &std::path::Path,
+    artifact_sha256: &str,
+    result: RunResult,
+) -> Vec<RunEvent> {
     let mut events = vec![run.queued(), run.started()];
     events.extend(run.task("setup/tools", 1));
     events.push(run.stage_started("build"));

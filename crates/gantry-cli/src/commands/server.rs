@@ -1,0 +1,43 @@
+//! `gantry server`: the build data repository server, until Ctrl-C or SIGTERM.
+
+use gantry_server::{Server, ServerConfig};
+
+use crate::args::ServerArgs;
+use crate::exit::ExitStatus;
+
+pub async fn server(args: &ServerArgs) -> anyhow::Result<ExitStatus> {
+    let config = ServerConfig {
+        listen: args.listen,
+        db_url: args.db.clone(),
+        anonymous_read: args.anonymous_read,
+        admin_token: std::env::var("GANTRY_ADMIN_TOKEN").ok().filter(|token| !token.is_empty()),
+        max_upload_bytes: args.max_upload_bytes,
+    };
+    let server = Server::bind(config).await?;
+    announce(&server);
+    server.serve(shutdown_signal()).await?;
+    eprintln!("gantry server stopped");
+    Ok(ExitStatus::Success)
+}
+
+/// Prints where the server listens and, on its first start, the bootstrap admin token.
+pub(crate) fn announce(server: &Server) {
+    println!("gantry server listening on http://{}", server.local_addr());
+    if let Some(token) = server.bootstrap_token() {
+        println!("bootstrap admin token (shown once, keep it safe): {token}");
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub(crate) async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    if let Ok(mut terminate) = signal(SignalKind::terminate()) {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = terminate.recv() => {}
+        }
+    } else {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+    eprintln!("shutting down: finishing requests in flight");
+}

@@ -1,0 +1,158 @@
+//! [`Client`]: the server's HTTP API as typed calls.
+
+use std::fmt::Write as _;
+use std::path::Path;
+use std::time::Duration;
+
+use gantry_model::RunEvent;
+use serde::Deserialize;
+
+/// How long a connection may take before the server counts as unreachable.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How long one request may take (artifact uploads are exempt: they may be large).
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A failed call to the server.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("invalid server URL `{url}`: {reason}")]
+    InvalidUrl { url: String, reason: String },
+    /// The server could not be reached (or did not answer in time): worth retrying later.
+    #[error("server `{url}` is unreachable: {source}")]
+    Unreachable {
+        url: String,
+        #[source]
+        source: reqwest::Error,
+    },
+    /// The server answered with an error: retrying the same request will not help.
+    #[error("server refused {what}: {status} {message}")]
+    Refused { what: String, status: u16, message: String },
+    #[error("failed to read `{path}`")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl ClientError {
+    /// Whether the server was away (as opposed to answering no).
+    pub fn is_unreachable(&self) -> bool {
+        matches!(self, Self::Unreachable { .. })
+            || matches!(self, Self::Refused { status, .. } if *status >= 500)
+    }
+}
+
+/// The server's API, with a token.
+#[derive(Debug, Clone)]
+pub struct Client {
+    base: String,
+    token: Option<String>,
+    http: reqwest::Client,
+}
+
+#[derive(Deserialize)]
+struct BuildAllocated {
+    build: u64,
+}
+
+#[derive(Deserialize)]
+struct ErrorBody {
+    error: ErrorDetail,
+}
+
+#[derive(Deserialize)]
+struct ErrorDetail {
+    message: String,
+}
+
+impl Client {
+    /// A client of the server at `url` (`http://HOST:PORT`, with or without a trailing `/`).
+    pub fn new(url: &str, token: Option<String>) -> Result<Self, ClientError> {
+        let base = url.trim_end_matches('/').to_owned();
+        if !(base.starts_with("http://") || base.starts_with("https://")) {
+            return Err(ClientError::InvalidUrl {
+                url: url.to_owned(),
+                reason: "it must start with `http://` or `https://`".to_owned(),
+            });
+        }
+        let http = reqwest::Client::builder()
+            .connect_timeout(CONNECT_TIMEOUT)
+            .user_agent(concat!("gantry/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|err| ClientError::InvalidUrl { url: url.to_owned(), reason: err.to_string() })?;
+        Ok(Self { base, token, http })
+    }
+
+    /// The server's URL, as given.
+    pub fn url(&self) -> &str {
+        &self.base
+    }
+
+    /// Allocates the app's next build number.
+    pub async fn allocate_build(&self, app: &str) -> Result<u64, ClientError> {
+        let url = format!("{}/api/v1/apps/{}/builds", self.base, encode(app));
+        let response = self.send(self.http.post(&url).timeout(REQUEST_TIMEOUT)).await?;
+        let response = check(response, "the build number").await?;
+        let body: BuildAllocated = response.json().await.map_err(|source| self.unreachable(source))?;
+        Ok(body.build)
+    }
+
+    /// Sends a batch of one run's events (the server ignores those it has already).
+    pub async fn post_run_events(&self, run_id: &str, events: &[RunEvent]) -> Result<(), ClientError> {
+        let url = format!("{}/api/v1/runs/{}/events", self.base, encode(run_id));
+        let response = self.send(self.http.post(&url).timeout(REQUEST_TIMEOUT).json(events)).await?;
+        check(response, "the run's events").await?;
+        Ok(())
+    }
+
+    /// Uploads an artifact by digest, streaming the file.
+    pub async fn upload_artifact(&self, sha256: &str, path: &Path) -> Result<(), ClientError> {
+        let io = |source| ClientError::Io { path: path.display().to_string(), source };
+        let file = tokio::fs::File::open(path).await.map_err(io)?;
+        let size = file.metadata().await.map_err(io)?.len();
+        let body = reqwest::Body::wrap_stream(tokio_util::io::ReaderStream::new(file));
+        let url = format!("{}/api/v1/artifacts/{sha256}", self.base);
+        let request = self.http.put(&url).header(reqwest::header::CONTENT_LENGTH, size).body(body);
+        let response = self.send(request).await?;
+        check(response, &format!("artifact sha256:{sha256}")).await?;
+        Ok(())
+    }
+
+    async fn send(&self, request: reqwest::RequestBuilder) -> Result<reqwest::Response, ClientError> {
+        let request = match &self.token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        };
+        request.send().await.map_err(|source| self.unreachable(source))
+    }
+
+    fn unreachable(&self, source: reqwest::Error) -> ClientError {
+        ClientError::Unreachable { url: self.base.clone(), source: source.without_url() }
+    }
+}
+
+/// Turns an error status into [`ClientError::Refused`], with the server's message.
+async fn check(response: reqwest::Response, what: &str) -> Result<reqwest::Response, ClientError> {
+    let status = response.status();
+    if status.is_success() {
+        return Ok(response);
+    }
+    let text = response.text().await.unwrap_or_default();
+    let message = serde_json::from_str::<ErrorBody>(&text).map_or(text, |body| body.error.message);
+    Err(ClientError::Refused { what: what.to_owned(), status: status.as_u16(), message })
+}
+
+/// Percent-encodes a path segment (app names and run ids are plain, but never trust that).
+fn encode(segment: &str) -> String {
+    let mut out = String::with_capacity(segment.len());
+    for byte in segment.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
+            out.push(char::from(byte));
+        } else {
+            let _ = write!(out, "%{byte:02X}");
+        }
+    }
+    out
+}

@@ -1,0 +1,190 @@
+//! [`Spool`]: a run's events on disk, in order, until the server has acknowledged them.
+//!
+//! Layout, in the spool directory (`.gantry/spool/` of the repository):
+//! - `RUN_ID.jsonl`: every event of the run, one JSON object a line, appended as they happen;
+//! - `RUN_ID.json`: the server URL and how many of those lines the server has acknowledged;
+//! - `artifacts/SHA256`: a copy of each artifact not yet uploaded (the task's file may change
+//!   or vanish before the server is back).
+//!
+//! A run whose events are all acknowledged is removed from the spool.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+
+use fs_err as fs;
+use gantry_model::RunEvent;
+use serde::{Deserialize, Serialize};
+
+/// A spool problem: always about a file, which it names.
+#[derive(Debug, thiserror::Error)]
+pub enum SpoolError {
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    #[error("`{path}` line {line} is not a run event: {source}")]
+    Corrupt {
+        path: String,
+        line: usize,
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+/// The spool directory.
+#[derive(Debug, Clone)]
+pub struct Spool {
+    dir: PathBuf,
+}
+
+/// What the spool knows of one run besides its events.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Progress {
+    server: String,
+    /// How many events (lines) the server has acknowledged.
+    sent: usize,
+}
+
+/// One run's spooled events.
+#[derive(Debug)]
+pub struct SpooledRun {
+    run_id: String,
+    events: PathBuf,
+    progress_path: PathBuf,
+    progress: Progress,
+    artifacts: PathBuf,
+}
+
+impl Spool {
+    /// The spool at `dir` (created on first write).
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        Self { dir: dir.into() }
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Starts spooling a run that reports to `server`.
+    pub fn start(&self, run_id: &str, server: &str) -> Result<SpooledRun, SpoolError> {
+        fs::create_dir_all(self.dir.join("artifacts"))?;
+        let run = SpooledRun {
+            run_id: run_id.to_owned(),
+            events: self.dir.join(format!("{run_id}.jsonl")),
+            progress_path: self.dir.join(format!("{run_id}.json")),
+            progress: Progress { server: server.to_owned(), sent: 0 },
+            artifacts: self.dir.join("artifacts"),
+        };
+        fs::OpenOptions::new().create(true).append(true).open(&run.events)?;
+        run.save_progress()?;
+        Ok(run)
+    }
+
+    /// Every run with events the server has not acknowledged yet, oldest first.
+    pub fn pending(&self) -> Result<Vec<SpooledRun>, SpoolError> {
+        if !self.dir.is_dir() {
+            return Ok(Vec::new());
+        }
+        let mut runs = Vec::new();
+        for entry in fs::read_dir(&self.dir)? {
+            let path = entry?.path();
+            let is_progress = path.extension().is_some_and(|ext| ext == "json");
+            let Some(run_id) = path.file_stem().and_then(|stem| stem.to_str()) else { continue };
+            if !is_progress {
+                continue;
+            }
+            let progress: Progress = serde_json::from_str(&fs::read_to_string(&path)?)
+                .map_err(|source| SpoolError::Corrupt { path: path.display().to_string(), line: 1, source })?;
+            runs.push(SpooledRun {
+                run_id: run_id.to_owned(),
+                events: self.dir.join(format!("{run_id}.jsonl")),
+                progress_path: path.clone(),
+                progress,
+                artifacts: self.dir.join("artifacts"),
+            });
+        }
+        // Run ids are UUID v7: their order is the order the runs started in.
+        runs.sort_by(|a, b| a.run_id.cmp(&b.run_id));
+        Ok(runs)
+    }
+}
+
+impl SpooledRun {
+    pub fn run_id(&self) -> &str {
+        &self.run_id
+    }
+
+    /// The server the run reports to.
+    pub fn server(&self) -> &str {
+        &self.progress.server
+    }
+
+    /// Appends events (and keeps a copy of each new artifact), before anything is sent.
+    pub fn append(&mut self, events: &[RunEvent]) -> Result<(), SpoolError> {
+        let mut file = std::io::BufWriter::new(fs::OpenOptions::new().append(true).open(&self.events)?);
+        for event in events {
+            if let gantry_model::RunEventKind::ArtifactPackaged { source, sha256, .. } = &event.kind {
+                let stash = self.artifact(sha256);
+                if !stash.exists() {
+                    // A hard link costs nothing when the spool is on the same file system.
+                    if fs::hard_link(source, &stash).is_err() {
+                        fs::copy(source, &stash)?;
+                    }
+                }
+            }
+            serde_json::to_writer(&mut file, event).map_err(std::io::Error::from)?;
+            file.write_all(b"\n")?;
+        }
+        file.flush()?;
+        Ok(())
+    }
+
+    /// The events the server has not acknowledged, in order.
+    pub fn unsent(&self) -> Result<Vec<RunEvent>, SpoolError> {
+        let file = fs::File::open(&self.events)?;
+        let mut events = Vec::new();
+        for (index, line) in BufReader::new(file).lines().enumerate().skip(self.progress.sent) {
+            let line = line?;
+            if line.trim().is_empty() {
+                continue;
+            }
+            let event = serde_json::from_str(&line).map_err(|source| SpoolError::Corrupt {
+                path: self.events.display().to_string(),
+                line: index + 1,
+                source,
+            })?;
+            events.push(event);
+        }
+        Ok(events)
+    }
+
+    /// Whether the run's last spooled event is its `RunFinished`.
+    pub fn is_finished(&self) -> Result<bool, SpoolError> {
+        let text = fs::read_to_string(&self.events)?;
+        let Some(last) = text.lines().rev().find(|line| !line.trim().is_empty()) else { return Ok(false) };
+        Ok(serde_json::from_str::<RunEvent>(last)
+            .is_ok_and(|event| matches!(event.kind, gantry_model::RunEventKind::RunFinished { .. })))
+    }
+
+    /// Records that `count` more events were acknowledged; removes the run when all are.
+    pub fn acknowledge(&mut self, count: usize, finished: bool) -> Result<(), SpoolError> {
+        self.progress.sent += count;
+        if finished && self.unsent()?.is_empty() {
+            fs::remove_file(&self.events)?;
+            fs::remove_file(&self.progress_path)?;
+            return Ok(());
+        }
+        self.save_progress()
+    }
+
+    /// Where the spooled copy of an artifact is.
+    pub fn artifact(&self, sha256: &str) -> PathBuf {
+        self.artifacts.join(sha256)
+    }
+
+    /// Writes the progress file atomically (write, then rename), so a crash never leaves it half.
+    fn save_progress(&self) -> Result<(), SpoolError> {
+        let temporary = self.progress_path.with_extension("json.tmp");
+        fs::write(&temporary, serde_json::to_vec(&self.progress).map_err(std::io::Error::from)?)?;
+        fs::rename(&temporary, &self.progress_path)?;
+        Ok(())
+    }
+}

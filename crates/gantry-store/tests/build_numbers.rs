@@ -1,0 +1,112 @@
+//! Build numbers: atomic per app, never twice, never a gap, across handles and processes.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::process::Command;
+
+use common::TestStore;
+use gantry_store::Store;
+
+const STORES: usize = 20;
+const EACH: usize = 10;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn twenty_stores_on_one_file_allocate_every_number_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = TestStore::url_in(&dir);
+    // Each handle opens the (new) file itself, so the first migration races too.
+    let handles: Vec<_> = (0..STORES)
+        .map(|_| {
+            let url = url.clone();
+            tokio::spawn(async move {
+                let store = Store::open(&url).await.unwrap();
+                let mut numbers = Vec::new();
+                for _ in 0..EACH {
+                    numbers.push((
+                        store.allocate_build("hello").await.unwrap(),
+                        store.allocate_build("world").await.unwrap(),
+                    ));
+                }
+                numbers
+            })
+        })
+        .collect();
+    let mut hello = Vec::new();
+    let mut world = Vec::new();
+    for handle in handles {
+        for (a, b) in handle.await.unwrap() {
+            hello.push(a);
+            world.push(b);
+        }
+    }
+    let expected: Vec<u64> = (1..=u64::try_from(STORES * EACH).unwrap()).collect();
+    hello.sort_unstable();
+    world.sort_unstable();
+    assert_eq!(hello, expected);
+    assert_eq!(world, expected);
+}
+
+/// Run by [`twenty_processes_allocate_every_number_once`] in child processes; does nothing
+/// when run on its own.
+#[tokio::test]
+#[ignore = "a child of twenty_processes_allocate_every_number_once"]
+async fn allocate_in_child_process() {
+    let Ok(url) = std::env::var("GANTRY_STORE_TEST_URL") else {
+        return;
+    };
+    let store = Store::open(&url).await.unwrap();
+    for _ in 0..EACH {
+        println!("build={}", store.allocate_build("hello").await.unwrap());
+    }
+}
+
+#[test]
+fn twenty_processes_allocate_every_number_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = TestStore::url_in(&dir);
+    let exe = std::env::current_exe().unwrap();
+    let children: Vec<_> = (0..STORES)
+        .map(|_| {
+            Command::new(&exe)
+                .args([
+                    "--exact",
+                    "allocate_in_child_process",
+                    "--ignored",
+                    "--nocapture",
+                    "--test-threads=1",
+                ])
+                .env("GANTRY_STORE_TEST_URL", &url)
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut numbers = Vec::new();
+    for child in children {
+        let output = child.wait_with_output().unwrap();
+        assert!(output.status.success(), "{output:?}");
+        let stdout = String::from_utf8(output.stdout).unwrap();
+        // The test harness may print its own words before the first line.
+        let found = stdout
+            .lines()
+            .filter_map(|line| line.rsplit_once("build="))
+            .map(|(_, n)| n.parse::<u64>().unwrap());
+        numbers.extend(found);
+    }
+    let distinct: BTreeSet<u64> = numbers.iter().copied().collect();
+    assert_eq!(numbers.len(), STORES * EACH, "every child allocated");
+    assert_eq!(distinct, (1..=u64::try_from(STORES * EACH).unwrap()).collect());
+}
+
+#[tokio::test]
+async fn numbers_are_per_app_and_survive_reopening() {
+    let test = TestStore::new().await;
+    assert_eq!(test.store.allocate_build("hello").await.unwrap(), 1);
+    assert_eq!(test.store.allocate_build("hello").await.unwrap(), 2);
+    assert_eq!(test.store.allocate_build("world").await.unwrap(), 1);
+    test.store.close().await;
+    let again = Store::open(&test.url()).await.unwrap();
+    assert_eq!(again.allocate_build("hello").await.unwrap(), 3);
+    assert_eq!(again.allocate_build("").await.unwrap(), 1);
+}
