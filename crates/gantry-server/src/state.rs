@@ -1,10 +1,67 @@
 //! [`AppState`]: what every handler shares. Cheap to clone (everything inside is shared).
 
-use gantry_store::Store;
+use std::sync::Arc;
+
+use gantry_store::{Owner, Store};
+use tokio_util::sync::CancellationToken;
+
+use crate::config::DEFAULT_MAX_UPLOAD_BYTES;
+use crate::metrics::Metrics;
+use crate::notify::Recorded;
 
 /// Shared by every request.
 #[derive(Clone)]
 pub struct AppState {
     /// The build data repository; its pool is shared and safe to use from any task.
     pub store: Store,
+    /// The same store, recording runs reported over the API as owned by a remote client: such a
+    /// run goes on in another process, maybe on another host, so this server's restarts must
+    /// not mark it `interrupted`.
+    pub reports: Store,
+    /// Anyone may read without a token.
+    pub anonymous_read: bool,
+    /// The largest artifact upload accepted, in bytes.
+    pub max_upload_bytes: u64,
+    pub metrics: Arc<Metrics>,
+    /// Cancelled when the server starts shutting down: streams (log follows, live pages) end
+    /// so that graceful shutdown does not wait for them forever.
+    pub shutdown: CancellationToken,
+    /// Bumped after this server records run events.
+    pub recorded: Recorded,
+}
+
+impl AppState {
+    /// State for `store` with defaults: every route needs a token, uploads up to
+    /// [`DEFAULT_MAX_UPLOAD_BYTES`].
+    pub fn new(store: Store) -> Self {
+        Self {
+            reports: store.clone().with_owner(remote_owner()),
+            store,
+            anonymous_read: false,
+            max_upload_bytes: DEFAULT_MAX_UPLOAD_BYTES,
+            metrics: Arc::new(Metrics::new()),
+            shutdown: CancellationToken::new(),
+            recorded: Recorded::default(),
+        }
+    }
+
+    /// Lets anyone read without a token (or not).
+    #[must_use]
+    pub fn anonymous_read(mut self, anonymous_read: bool) -> Self {
+        self.anonymous_read = anonymous_read;
+        self
+    }
+
+    /// Sets the largest artifact upload accepted.
+    #[must_use]
+    pub fn max_upload_bytes(mut self, max_upload_bytes: u64) -> Self {
+        self.max_upload_bytes = max_upload_bytes;
+        self
+    }
+}
+
+/// The owner recorded for runs reported over the API. No host name contains a space, so no
+/// process is ever judged to be this owner, and recovery leaves such runs alone.
+fn remote_owner() -> Owner {
+    Owner { host: "remote client".to_owned(), pid: 0, start_time: None }
 }

@@ -1,7 +1,7 @@
 //! Which database a store talks to, and the row operations every backend provides.
 //!
 //! The logic of recording (what an event changes, idempotency, CDEvents) lives once, in
-//! [`crate::recorder`], and writes through [`RecordTx`]; each backend module (`sqlite`, later
+//! [`crate::recorder`], and writes through [`RecordTx`]; each backend module (`sqlite`,
 //! `postgres`) holds only its SQL. Adding a backend means a new [`Backend`] variant, a new
 //! [`Location`] and one module implementing the same methods.
 
@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 
 use crate::cdevent::RunContext;
 use crate::error::StoreError;
+use crate::postgres::PostgresBackend;
 use crate::recovery::Owner;
 use crate::sqlite::SqliteBackend;
 
@@ -58,6 +59,7 @@ impl Location {
 #[derive(Debug, Clone)]
 pub(crate) enum Backend {
     Sqlite(SqliteBackend),
+    Postgres(PostgresBackend),
 }
 
 /// A `runs` row to insert, from a `run_queued` event.

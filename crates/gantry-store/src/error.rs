@@ -12,8 +12,8 @@ pub enum StoreError {
     #[error("`{url}` is not a database url: {reason}")]
     InvalidUrl { url: String, reason: String },
 
-    #[error("`{url}`: {what} is not supported yet")]
-    Unsupported { url: String, what: &'static str },
+    #[error("`{url}` is a PostgreSQL database: it needs an artifact directory of its own")]
+    NoArtifactDir { url: String },
 
     #[error("failed to create the directory `{}`", path.display())]
     CreateDir {

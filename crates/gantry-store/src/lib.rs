@@ -1,5 +1,5 @@
 //! The build data repository: build numbers, runs, logs, artifacts and CDEvents, on an embedded
-//! SQLite file (PostgreSQL to come behind the same API).
+//! SQLite file or on PostgreSQL, behind one API.
 //!
 //! Every state change of a run is recorded twice, consistently, in one transaction: as rows that
 //! queries read, and as a CDEvents 0.5.1 event that other tools can read.
@@ -10,20 +10,23 @@
 //! - [`validation`]: [`validate_cdevent`], against the official schemas compiled in.
 //! - [`query`]: the typed answers ([`RunSummary`], [`RunDetail`], [`LogLine`], ...).
 //! - [`backend`]: which database is open, and the row operations each backend provides;
-//!   [`sqlite`] holds the SQLite SQL, `migrations/sqlite/` its schema.
+//!   [`sqlite`] and [`postgres`] hold their SQL, `migrations/{sqlite,postgres}/` their schemas.
 //! - [`artifact`]: the content-addressed artifact directory beside the database.
 //! - [`recovery`]: run owners ([`Owner`]) and whether they are still alive.
 //! - [`error`]: [`StoreError`], with the operation or path that failed.
+//! - [`token`]: API tokens ([`Scope`], [`TokenRecord`]), kept as hashes of their secrets.
 
 mod artifact;
 mod backend;
 pub mod cdevent;
 mod error;
+mod postgres;
 pub mod query;
 mod recorder;
 mod recovery;
 mod sqlite;
 mod store;
+mod token;
 mod validation;
 
 pub use cdevent::{RunContext, to_cdevent};
@@ -33,5 +36,6 @@ pub use query::{
     StageRecord, TaskRecord, TaskStatus,
 };
 pub use recovery::Owner;
-pub use store::Store;
+pub use store::{Store, StoreOptions};
+pub use token::{MIN_SECRET_LEN, SECRET_PREFIX, Scope, TokenError, TokenRecord};
 pub use validation::{CdEventError, known_cdevent_types, validate_cdevent};

@@ -19,6 +19,8 @@ use crate::query::{
     AppRow, ArtifactRow, LogRow, RunFilter, RunRow, StageRow, TaskRow, run_columns, unsigned,
 };
 
+mod tokens;
+
 /// Long enough for twenty processes writing at once to take their turns.
 const BUSY_TIMEOUT: Duration = Duration::from_mins(1);
 

@@ -13,6 +13,7 @@ use serde_json::Value;
 use crate::artifact::ArtifactStore;
 use crate::backend::{Backend, Location, NewEvent, RecordTx};
 use crate::error::StoreError;
+use crate::postgres::PostgresBackend;
 use crate::query::{
     AppSummary, ArtifactRecord, LogLine, RunDetail, RunFilter, RunLogLine, RunRow, RunSummary, StageRecord,
     TaskRecord,
@@ -41,15 +42,29 @@ macro_rules! on_backend {
     ($self:expr, $db:ident => $body:expr) => {
         match &$self.backend {
             Backend::Sqlite($db) => $body,
+            Backend::Postgres($db) => $body,
         }
     };
 }
 
+/// How to open a store, beyond its url.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StoreOptions {
+    /// Where artifacts are kept. By default `artifacts/` beside a SQLite file; a PostgreSQL
+    /// store has no file to put them beside, so it needs this.
+    pub artifact_dir: Option<PathBuf>,
+}
+
 impl Store {
     /// Opens the store at `url`: `sqlite://PATH`, `sqlite:PATH` or a bare path (the file and its
-    /// directory are created on first use, artifacts go to `artifacts/` beside it).
-    /// `postgres://` urls are recognized but not supported yet.
+    /// directory are created on first use, artifacts go to `artifacts/` beside it), or
+    /// `postgres://…` (which needs [`Store::open_with`] and an artifact directory).
     pub async fn open(url: &str) -> Result<Self, StoreError> {
+        Self::open_with(url, &StoreOptions::default()).await
+    }
+
+    /// Opens the store at `url` with `options`; the schema is brought up to date either way.
+    pub async fn open_with(url: &str, options: &StoreOptions) -> Result<Self, StoreError> {
         match Location::parse(url)? {
             Location::Sqlite(path) => {
                 let dir = match path.parent() {
@@ -61,12 +76,20 @@ impl Store {
                     source,
                 })?;
                 let backend = Backend::Sqlite(SqliteBackend::open(&path, url).await?);
-                Ok(Self::new(backend, dir.join("artifacts")))
+                let artifacts = options
+                    .artifact_dir
+                    .clone()
+                    .unwrap_or_else(|| dir.join("artifacts"));
+                Ok(Self::new(backend, artifacts))
             }
-            Location::Postgres(url) => Err(StoreError::Unsupported {
-                url,
-                what: "PostgreSQL",
-            }),
+            Location::Postgres(url) => {
+                let artifacts = options
+                    .artifact_dir
+                    .clone()
+                    .ok_or_else(|| StoreError::NoArtifactDir { url: url.clone() })?;
+                let backend = Backend::Postgres(PostgresBackend::open(&url).await?);
+                Ok(Self::new(backend, artifacts))
+            }
         }
     }
 
@@ -327,6 +350,17 @@ impl Store {
     /// The directory artifacts are stored under.
     pub fn artifact_dir(&self) -> &Path {
         self.artifacts.root()
+    }
+
+    /// Where the artifact with this digest is stored, or would be: for writers that put a
+    /// verified file there themselves (a complete file renamed into place).
+    pub fn artifact_file(&self, sha256: &str) -> Result<PathBuf, StoreError> {
+        self.artifacts.path(sha256)
+    }
+
+    /// The open database, for the modules that add queries of their own (`token`).
+    pub(crate) fn backend(&self) -> &Backend {
+        &self.backend
     }
 }
 

@@ -1,5 +1,6 @@
 //! Build numbers: atomic per app, never twice, never a gap, across handles and processes.
 
+#[macro_use]
 mod common;
 
 use std::collections::BTreeSet;
@@ -11,16 +12,16 @@ use gantry_store::Store;
 const STORES: usize = 20;
 const EACH: usize = 10;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn twenty_stores_on_one_file_allocate_every_number_once() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = TestStore::url_in(&dir);
-    // Each handle opens the (new) file itself, so the first migration races too.
-    let handles: Vec<_> = (0..STORES)
-        .map(|_| {
-            let url = url.clone();
+/// Twenty handles, each with its own connections, allocating at once.
+async fn twenty_stores_on_one_database_allocate_every_number_once(test: TestStore) {
+    let mut stores = Vec::new();
+    for _ in 0..STORES {
+        stores.push(test.open_another().await);
+    }
+    let handles: Vec<_> = stores
+        .into_iter()
+        .map(|store| {
             tokio::spawn(async move {
-                let store = Store::open(&url).await.unwrap();
                 let mut numbers = Vec::new();
                 for _ in 0..EACH {
                     numbers.push((
@@ -45,6 +46,32 @@ async fn twenty_stores_on_one_file_allocate_every_number_once() {
     world.sort_unstable();
     assert_eq!(hello, expected);
     assert_eq!(world, expected);
+}
+
+/// Twenty handles opening a new SQLite file at once: the first migration races too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn twenty_stores_open_a_new_file_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = TestStore::url_in(&dir);
+    let handles: Vec<_> = (0..STORES)
+        .map(|_| {
+            let url = url.clone();
+            tokio::spawn(async move {
+                Store::open(&url)
+                    .await
+                    .unwrap()
+                    .allocate_build("hello")
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut numbers = Vec::new();
+    for handle in handles {
+        numbers.push(handle.await.unwrap());
+    }
+    numbers.sort_unstable();
+    assert_eq!(numbers, (1..=u64::try_from(STORES).unwrap()).collect::<Vec<_>>());
 }
 
 /// Run by [`twenty_processes_allocate_every_number_once`] in child processes; does nothing
@@ -99,14 +126,18 @@ fn twenty_processes_allocate_every_number_once() {
     assert_eq!(distinct, (1..=u64::try_from(STORES * EACH).unwrap()).collect());
 }
 
-#[tokio::test]
-async fn numbers_are_per_app_and_survive_reopening() {
-    let test = TestStore::new().await;
+async fn numbers_are_per_app_and_survive_reopening(test: TestStore) {
     assert_eq!(test.store.allocate_build("hello").await.unwrap(), 1);
     assert_eq!(test.store.allocate_build("hello").await.unwrap(), 2);
     assert_eq!(test.store.allocate_build("world").await.unwrap(), 1);
     test.store.close().await;
-    let again = Store::open(&test.url()).await.unwrap();
+    let again = test.open_another().await;
     assert_eq!(again.allocate_build("hello").await.unwrap(), 3);
     assert_eq!(again.allocate_build("").await.unwrap(), 1);
+    again.close().await;
 }
+
+on_both_backends!(
+    twenty_stores_on_one_database_allocate_every_number_once,
+    numbers_are_per_app_and_survive_reopening
+);

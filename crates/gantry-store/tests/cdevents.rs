@@ -1,6 +1,7 @@
 //! The CDEvents Gantry writes and accepts, checked against the official CDEvents 0.5.1 schemas
 //! and conformance examples (in the shared specification folder).
 
+#[macro_use]
 mod common;
 
 use std::collections::{BTreeSet, HashMap};
@@ -70,9 +71,7 @@ fn check_official(validators: &HashMap<String, Validator>, event: &Value) {
     assert!(errors.is_empty(), "{kind}: {errors:#?}\n{event:#}");
 }
 
-#[tokio::test]
-async fn every_event_of_recorded_runs_is_valid() {
-    let test = TestStore::new().await;
+async fn every_event_of_recorded_runs_is_valid(test: TestStore) {
     let artifact = test.file("hello", b"hello");
     let validators = official_validators();
     let mut kinds = BTreeSet::new();
@@ -117,9 +116,7 @@ async fn every_event_of_recorded_runs_is_valid() {
     assert_eq!(outcomes, ["cancel", "error", "failure", "success"]);
 }
 
-#[tokio::test]
-async fn events_carry_what_rebuilds_the_run() {
-    let test = TestStore::new().await;
+async fn events_carry_what_rebuilds_the_run(test: TestStore) {
     let artifact = test.file("hello", b"hello");
     let mut run = RunBuilder::new("hello", 3);
     let recorded = full_run(&mut run, &artifact, HELLO_SHA256, RunResult::Success);
@@ -232,9 +229,7 @@ fn compiled_in_schemas_match_the_specification() {
     assert_eq!(compared, 45 + 8);
 }
 
-#[tokio::test]
-async fn stores_other_tools_events_once() {
-    let test = TestStore::new().await;
+async fn stores_other_tools_events_once(test: TestStore) {
     let mut examples = Vec::new();
     for entry in std::fs::read_dir(spec_dir().join("conformance")).unwrap() {
         let path = entry.unwrap().path();
@@ -276,3 +271,9 @@ async fn stores_other_tools_events_once() {
     assert_eq!((*index, source.field.as_str()), (1, "/subject/content"));
     assert_eq!(test.store.events_for_chain(chain).await.unwrap().len(), in_chain);
 }
+
+on_both_backends!(
+    every_event_of_recorded_runs_is_valid,
+    events_carry_what_rebuilds_the_run,
+    stores_other_tools_events_once,
+);

@@ -1,14 +1,13 @@
 //! Recording runs and reading them back.
 
+#[macro_use]
 mod common;
 
 use common::{HELLO_SHA256, RunBuilder, TestStore, full_run};
 use gantry_model::{RunEventKind, RunResult, TaskOutcome, TaskPath};
 use gantry_store::{LogLine, RunFilter, RunStatus, StoreError, TaskStatus};
 
-#[tokio::test]
-async fn records_a_full_run_and_reads_it_back() {
-    let test = TestStore::new().await;
+async fn records_a_full_run_and_reads_it_back(test: TestStore) {
     let artifact = test.file("hello", b"hello");
     let mut run = RunBuilder::new("hello", 7);
     let events = full_run(&mut run, &artifact, HELLO_SHA256, RunResult::Success);
@@ -187,9 +186,7 @@ async fn records_a_full_run_and_reads_it_back() {
     assert!(kinds.contains(&"artifact.packaged.0.3.0".to_owned()));
 }
 
-#[tokio::test]
-async fn recording_the_same_events_again_changes_nothing() {
-    let test = TestStore::new().await;
+async fn recording_the_same_events_again_changes_nothing(test: TestStore) {
     let artifact = test.file("hello", b"hello");
     let mut run = RunBuilder::new("hello", 1);
     let events = full_run(&mut run, &artifact, HELLO_SHA256, RunResult::Failure);
@@ -217,9 +214,7 @@ async fn recording_the_same_events_again_changes_nothing() {
     assert_eq!(before.summary.result, RunStatus::Failure);
 }
 
-#[tokio::test]
-async fn a_failing_batch_records_nothing() {
-    let test = TestStore::new().await;
+async fn a_failing_batch_records_nothing(test: TestStore) {
     let mut run = RunBuilder::new("hello", 1);
     let mut events = vec![run.queued(), run.started()];
     let wrong = test.file("wrong", b"not hello");
@@ -261,9 +256,7 @@ async fn a_failing_batch_records_nothing() {
     );
 }
 
-#[tokio::test]
-async fn lists_runs_newest_first_with_filters() {
-    let test = TestStore::new().await;
+async fn lists_runs_newest_first_with_filters(test: TestStore) {
     for (app, build, branch, result) in [
         ("hello", 1, "main", RunResult::Success),
         ("hello", 2, "feature/x", RunResult::Failure),
@@ -354,9 +347,7 @@ async fn lists_runs_newest_first_with_filters() {
     assert_eq!(json[0]["build"], 3);
 }
 
-#[tokio::test]
-async fn an_ambiguous_query_lists_the_candidates() {
-    let test = TestStore::new().await;
+async fn an_ambiguous_query_lists_the_candidates(test: TestStore) {
     let mut first = RunBuilder::new("hello", 1);
     first.run_id.0 = "abc-1".into();
     let mut second = RunBuilder::new("hello", 1);
@@ -381,9 +372,7 @@ async fn an_ambiguous_query_lists_the_candidates() {
     );
 }
 
-#[tokio::test]
-async fn a_run_finishes_once_and_closes_what_was_left_running() {
-    let test = TestStore::new().await;
+async fn a_run_finishes_once_and_closes_what_was_left_running(test: TestStore) {
     let mut run = RunBuilder::new("hello", 1);
     let mut events = vec![
         run.queued(),
@@ -412,9 +401,7 @@ async fn a_run_finishes_once_and_closes_what_was_left_running() {
     assert_eq!(finished, 1);
 }
 
-#[tokio::test]
-async fn output_before_a_task_starts_is_kept() {
-    let test = TestStore::new().await;
+async fn output_before_a_task_starts_is_kept(test: TestStore) {
     let mut run = RunBuilder::new("hello", 1);
     let events = [
         run.queued(),
@@ -454,7 +441,11 @@ async fn refuses_what_it_cannot_open() {
         let err = gantry_store::Store::open(url).await.unwrap_err();
         assert!(err.to_string().contains(expect), "{url}: {err}");
     };
-    check("postgres://postgres@127.0.0.1/gantry", "not supported yet").await;
+    check(
+        "postgres://postgres@127.0.0.1/gantry",
+        "needs an artifact directory",
+    )
+    .await;
     check("mysql://localhost/gantry", "is not a database url").await;
     check("sqlite::memory:", "is not a database url").await;
     let dir = tempfile::tempdir().unwrap();
@@ -481,9 +472,7 @@ async fn refuses_what_it_cannot_open() {
 
 /// 200 trivial tasks, recorded one event per transaction as the engine emits them. Prints the
 /// time per task; the figure belongs in the benchmarks, not in an assertion.
-#[tokio::test]
-async fn records_two_hundred_tasks() {
-    let test = TestStore::new().await;
+async fn records_two_hundred_tasks(test: TestStore) {
     let mut run = RunBuilder::new("big", 1);
     let mut events = vec![run.queued(), run.started(), run.stage_started("build")];
     for index in 0..200 {
@@ -517,3 +506,14 @@ async fn records_two_hundred_tasks() {
     assert!(detail.tasks.iter().all(|task| task.status == TaskStatus::Success));
     assert_eq!(test.store.run_log(&batched.run_id.0).await.unwrap().len(), 400);
 }
+
+on_both_backends!(
+    records_a_full_run_and_reads_it_back,
+    recording_the_same_events_again_changes_nothing,
+    a_failing_batch_records_nothing,
+    lists_runs_newest_first_with_filters,
+    an_ambiguous_query_lists_the_candidates,
+    a_run_finishes_once_and_closes_what_was_left_running,
+    output_before_a_task_starts_is_kept,
+    records_two_hundred_tasks,
+);

@@ -1,5 +1,6 @@
 //! Crash recovery: runs whose process is gone are marked interrupted; others are left alone.
 
+#[macro_use]
 mod common;
 
 use common::{RunBuilder, TestStore};
@@ -32,9 +33,7 @@ async fn running_run(test: &TestStore, owner: Owner, finished: bool) -> String {
     run.run_id.0
 }
 
-#[tokio::test]
-async fn marks_runs_of_dead_processes_interrupted_and_no_others() {
-    let test = TestStore::new().await;
+async fn marks_runs_of_dead_processes_interrupted_and_no_others(test: TestStore) {
     let me = Owner::current();
     let dead = running_run(
         &test,
@@ -116,3 +115,5 @@ async fn marks_runs_of_dead_processes_interrupted_and_no_others() {
         events.len()
     );
 }
+
+on_both_backends!(marks_runs_of_dead_processes_interrupted_and_no_others,);

@@ -12,21 +12,77 @@ use gantry_model::{
     LogStream, Pipeline, RunEvent, RunEventKind, RunId, RunResult, Stage, Task, TaskOutcome, TaskPath,
     Traceability,
 };
-use gantry_store::Store;
+use gantry_store::{Store, StoreOptions};
 use indexmap::IndexMap;
+use sqlx::{Connection, PgConnection};
 use tempfile::TempDir;
 
-/// A store in a fresh temporary directory, removed when dropped.
+/// A store on a fresh database, SQLite in a temporary directory or a new PostgreSQL database,
+/// both removed when dropped. Artifacts go to `data/artifacts` in the temporary directory.
 pub struct TestStore {
     pub store: Store,
     pub dir: TempDir,
+    url: String,
+    options: StoreOptions,
+    /// The PostgreSQL database to drop: (server url, database name).
+    postgres: Option<(String, String)>,
+}
+
+/// The PostgreSQL server the tests use: `GANTRY_TEST_POSTGRES_URL`, or the local one.
+fn postgres_server() -> String {
+    std::env::var("GANTRY_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_owned())
 }
 
 impl TestStore {
     pub async fn new() -> Self {
+        Self::sqlite().await
+    }
+
+    pub async fn sqlite() -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&Self::url_in(&dir)).await.unwrap();
-        Self { store, dir }
+        let url = Self::url_in(&dir);
+        let options = StoreOptions::default();
+        let store = Store::open_with(&url, &options).await.unwrap();
+        Self {
+            store,
+            dir,
+            url,
+            options,
+            postgres: None,
+        }
+    }
+
+    /// A store on a new database of the local PostgreSQL server; `None`, said loudly, when the
+    /// server cannot be reached.
+    pub async fn postgres() -> Option<Self> {
+        let server = postgres_server();
+        let mut admin = match PgConnection::connect(&format!("{server}/postgres")).await {
+            Ok(admin) => admin,
+            Err(err) => {
+                eprintln!("SKIPPED: no PostgreSQL server at {server} ({err}); this test ran on SQLite only");
+                return None;
+            }
+        };
+        let name = format!("gantry_test_{}", uuid::Uuid::new_v4().simple());
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .await
+            .unwrap();
+        admin.close().await.unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("{server}/{name}");
+        let options = StoreOptions {
+            artifact_dir: Some(dir.path().join("data/artifacts")),
+        };
+        let store = Store::open_with(&url, &options).await.unwrap();
+        Some(Self {
+            store,
+            dir,
+            url,
+            options,
+            postgres: Some((server, name)),
+        })
     }
 
     pub fn url_in(dir: &TempDir) -> String {
@@ -34,7 +90,12 @@ impl TestStore {
     }
 
     pub fn url(&self) -> String {
-        Self::url_in(&self.dir)
+        self.url.clone()
+    }
+
+    /// Another handle (with its own connections) on the same database.
+    pub async fn open_another(&self) -> Store {
+        Store::open_with(&self.url, &self.options).await.unwrap()
     }
 
     /// Writes `contents` to a file in the temporary directory, returning its path.
@@ -43,6 +104,59 @@ impl TestStore {
         std::fs::write(&path, contents).unwrap();
         path
     }
+}
+
+impl Drop for TestStore {
+    fn drop(&mut self) {
+        let Some((server, name)) = self.postgres.take() else {
+            return;
+        };
+        // Drop runs outside any runtime that could be blocked on, so it gets its own.
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async {
+                let mut admin = PgConnection::connect(&format!("{server}/postgres"))
+                    .await
+                    .unwrap();
+                sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .execute(&mut admin)
+                    .await
+                    .unwrap();
+            });
+        })
+        .join();
+        if !std::thread::panicking() {
+            dropped.unwrap();
+        }
+    }
+}
+
+/// Defines a `#[tokio::test]` per backend for each `scenario(test: TestStore)` named: in
+/// `sqlite::NAME` and in `postgres::NAME` (which passes, saying so loudly, without a server).
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(crate::common::TestStore::sqlite().await).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    if let Some(test) = crate::common::TestStore::postgres().await {
+                        super::$name(test).await;
+                    }
+                }
+            )*
+        }
+    };
 }
 
 pub fn pipeline(app: &str) -> Pipeline {

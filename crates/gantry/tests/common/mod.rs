@@ -59,6 +59,8 @@ impl Project {
             .env_remove("GANTRY_DB")
             .env_remove("GANTRY_LIBRARY")
             .env_remove("GANTRY_BRANCH")
+            .env_remove("GANTRY_SERVER")
+            .env_remove("GANTRY_TOKEN")
             .stdin(Stdio::null());
         command
     }

@@ -1,0 +1,111 @@
+//! CDEvents from and for other tools: `POST /api/v1/events` stores CDEvents 0.5.1 (each
+//! validated against its official schema, stored once by `context.id`), and
+//! `GET /api/v1/events?chain=ID` reads a chain back (for Gantry's runs, the run id).
+
+use axum::Json;
+use axum::extract::State;
+use gantry_store::{StoreError, validate_cdevent};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
+
+use crate::error::{AppError, ErrorBody};
+use crate::extract::{ApiJson, ApiQuery};
+use crate::state::AppState;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventsStored {
+    /// CDEvents in the request.
+    pub received: usize,
+    /// Of those, how many were new (the others were stored before, by `context.id`).
+    pub stored: usize,
+}
+
+/// Stores one CDEvent, or a JSON array of them: all or none.
+#[utoipa::path(
+    post,
+    path = "/api/v1/events",
+    tag = "events",
+    request_body(content = Object, description = "A CDEvent 0.5.1, or an array of them"),
+    security(("bearer" = ["report"])),
+    responses(
+        (status = 200, description = "Stored", body = EventsStored),
+        (status = 400, description = "An event is not a valid CDEvent; `field` points at the problem", body = ErrorBody),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 403, description = "The token may not report", body = ErrorBody),
+        (status = 413, description = "Too large", body = ErrorBody),
+    )
+)]
+pub async fn ingest(State(state): State<AppState>, ApiJson(body): ApiJson<Value>) -> Result<Json<EventsStored>, AppError> {
+    let (events, batch) = match body {
+        Value::Array(events) => (events, true),
+        event @ Value::Object(_) => (vec![event], false),
+        _ => return Err(AppError::bad_request("the body must be a CDEvent (a JSON object) or an array of them")),
+    };
+    // Validated here as well as by the store, to point at the field within the request.
+    for (index, event) in events.iter().enumerate() {
+        if let Err(error) = validate_cdevent(event) {
+            return Err(invalid(batch, index, &error.field, &error.reason));
+        }
+    }
+    let stored = match state.metrics.time_store("record_cdevents", state.store.record_cdevents(&events)).await {
+        Ok(stored) => stored,
+        Err(StoreError::InvalidCdEvent { index, source }) => return Err(invalid(batch, index, &source.field, &source.reason)),
+        Err(error) => return Err(error.into()),
+    };
+    tracing::debug!(received = events.len(), stored, "stored CDEvents");
+    Ok(Json(EventsStored { received: events.len(), stored }))
+}
+
+/// A 400 naming the field, as a pointer into the request body.
+fn invalid(batch: bool, index: usize, field: &str, reason: &str) -> AppError {
+    let pointer = match (batch, field) {
+        (false, field) => field.to_owned(),
+        (true, "/") => format!("/{index}"),
+        (true, field) => format!("/{index}{field}"),
+    };
+    let which = if batch { format!("CDEvent #{index}") } else { "the CDEvent".to_owned() };
+    AppError::new(
+        axum::http::StatusCode::BAD_REQUEST,
+        "invalid_cdevent",
+        format!("{which} is not valid: at `{field}`: {reason}"),
+    )
+    .with_field(pointer)
+}
+
+/// Which chain to read.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ChainQuery {
+    /// The `context.chainId` (for Gantry's runs, the run id).
+    chain: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventList {
+    /// In time order.
+    #[schema(value_type = Vec<Object>)]
+    pub events: Vec<Value>,
+}
+
+/// The CDEvents of one chain, in time order.
+#[utoipa::path(
+    get,
+    path = "/api/v1/events",
+    tag = "events",
+    params(ChainQuery),
+    security(("bearer" = ["read"]), ("cookie" = ["read"])),
+    responses(
+        (status = 200, description = "The chain's events (none for an unknown chain)", body = EventList),
+        (status = 400, description = "`chain` is missing", body = ErrorBody),
+        (status = 401, description = "No valid token", body = ErrorBody),
+    )
+)]
+pub async fn chain(State(state): State<AppState>, ApiQuery(query): ApiQuery<ChainQuery>) -> Result<Json<EventList>, AppError> {
+    if query.chain.is_empty() {
+        return Err(AppError::new(axum::http::StatusCode::BAD_REQUEST, "invalid_query", "`chain` is empty"));
+    }
+    let events = state.metrics.time_store("events_for_chain", state.store.events_for_chain(&query.chain)).await?;
+    Ok(Json(EventList { events }))
+}

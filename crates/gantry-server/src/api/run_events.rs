@@ -1,0 +1,100 @@
+//! `POST /api/v1/runs/{id}/events`: Gantry's own run events, as `gantry run --server` sends
+//! them, recorded with [`gantry_store::Store::record`] (idempotent by event id, so a client
+//! may send a batch again after a failure).
+//!
+//! An `artifact_packaged` event names a file on the client: the server never reads that path.
+//! The artifact must have been uploaded first (`PUT /api/v1/artifacts/{sha256}`), and the event
+//! is recorded against the uploaded copy.
+
+use axum::Json;
+use axum::extract::State;
+use gantry_model::{RunEvent, RunEventKind};
+use gantry_store::RunStatus;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::error::{AppError, ErrorBody};
+use crate::extract::{ApiJson, ApiPath};
+use crate::state::AppState;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventsRecorded {
+    /// Events in the batch, all recorded now or before.
+    pub recorded: usize,
+}
+
+/// Records a batch of one run's events, in order, all or nothing.
+#[utoipa::path(
+    post,
+    path = "/api/v1/runs/{id}/events",
+    tag = "runs",
+    params(("id" = String, Path, description = "The run's id; every event must carry it as `run_id`")),
+    request_body(content = Vec<Object>, description = "Run events, as `gantry run --json` prints them"),
+    security(("bearer" = ["report"])),
+    responses(
+        (status = 200, description = "Recorded (events seen before change nothing)", body = EventsRecorded),
+        (status = 400, description = "An event is malformed or belongs to another run", body = ErrorBody),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 403, description = "The token may not report", body = ErrorBody),
+        (status = 404, description = "The run's `run_queued` event was never sent", body = ErrorBody),
+        (status = 409, description = "An artifact was not uploaded first", body = ErrorBody),
+        (status = 413, description = "The batch is too large", body = ErrorBody),
+        (status = 422, description = "An event has the wrong shape", body = ErrorBody),
+    )
+)]
+pub async fn record(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(mut events): ApiJson<Vec<RunEvent>>,
+) -> Result<Json<EventsRecorded>, AppError> {
+    for (index, event) in events.iter_mut().enumerate() {
+        if event.run_id.0 != id {
+            return Err(AppError::bad_request(format!(
+                "event #{index} belongs to run `{}`, not `{id}`",
+                event.run_id
+            ))
+            .with_field(format!("/{index}/run_id")));
+        }
+        if let RunEventKind::ArtifactPackaged { sha256, size, source, .. } = &mut event.kind {
+            *source = uploaded_artifact(&state, index, sha256, *size)?;
+        }
+    }
+    let finishes = events.iter().any(|event| matches!(event.kind, RunEventKind::RunFinished { .. }));
+    let was_running = finishes && status(&state, &id).await.is_none_or(|status| status == RunStatus::Running);
+    state.metrics.time_store("record", state.reports.record(&events)).await?;
+    state.recorded.notify();
+    state.metrics.observe_task_events(&events);
+    if was_running && let Some(result) = status(&state, &id).await.filter(|status| *status != RunStatus::Running) {
+        state.metrics.run_finished(result.as_str());
+    }
+    tracing::debug!(run = %id, events = events.len(), "recorded run events");
+    Ok(Json(EventsRecorded { recorded: events.len() }))
+}
+
+/// The stored copy of an uploaded artifact, checked against what the event says.
+fn uploaded_artifact(state: &AppState, index: usize, sha256: &str, size: u64) -> Result<String, AppError> {
+    let field = |name: &str| format!("/{index}/{name}");
+    let stored = state.store.artifact_path(sha256).map_err(|error| AppError::from(error).with_field(field("sha256")))?;
+    let Some(path) = stored else {
+        return Err(AppError::conflict(
+            "artifact_missing",
+            format!("artifact sha256:{sha256} was not uploaded; PUT it to /api/v1/artifacts/{sha256} first"),
+        )
+        .with_field(field("sha256")));
+    };
+    let actual = std::fs::metadata(&path).map_err(|error| AppError::internal("read an artifact's size", &error))?.len();
+    if actual != size {
+        return Err(AppError::bad_request(format!(
+            "event #{index} says artifact sha256:{sha256} has {size} bytes, but it has {actual}"
+        ))
+        .with_field(field("size")));
+    }
+    Ok(path.display().to_string())
+}
+
+/// The run's status, for counting finished runs; `None` if it is not recorded (or cannot be
+/// read: the metrics must not fail a recording).
+async fn status(state: &AppState, id: &str) -> Option<RunStatus> {
+    let run = state.metrics.time_store("find_run", state.store.find_run(id)).await.ok()??;
+    (run.summary.id == id).then_some(run.summary.result)
+}

@@ -1,0 +1,192 @@
+//! `GET /api/v1/runs`, runs filtered and paged, and `GET /api/v1/runs/{id}`, one run with all
+//! that is recorded about it.
+
+use axum::Json;
+use axum::extract::State;
+use chrono::{DateTime, Utc};
+use gantry_store::{RunDetail, RunFilter, RunStatus, RunSummary};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::error::{AppError, ErrorBody};
+use crate::extract::{ApiPath, ApiQuery};
+use crate::state::AppState;
+
+/// Runs a page has when `limit` is not given.
+pub const DEFAULT_LIMIT: u32 = 50;
+
+/// The most runs a page may have.
+pub const MAX_LIMIT: u32 = 500;
+
+/// Runs read from the store at a time when filtering by time.
+const SCAN_PAGE: u32 = 500;
+
+/// Which runs to list. Every filter left out matches all.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct RunsQuery {
+    /// Only this app's runs.
+    app: Option<String>,
+    /// Only runs of this branch.
+    branch: Option<String>,
+    /// Only runs with this result: `running`, `success`, `failure`, `cancelled`, `interrupted`.
+    #[param(value_type = Option<String>)]
+    result: Option<RunStatus>,
+    /// Only runs queued at or after this time (RFC 3339; write `+` as `%2B`).
+    since: Option<DateTime<Utc>>,
+    /// Only runs queued before this time (RFC 3339).
+    until: Option<DateTime<Utc>>,
+    /// Runs per page: 1 to 500, 50 by default.
+    limit: Option<u32>,
+    /// Runs to skip first (from `next_offset` of the previous page).
+    offset: Option<u32>,
+}
+
+/// One page of runs, newest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RunsPage {
+    /// Each run: `id`, `app`, `version`, `build`, `revision`, `branch`, `traceable`,
+    /// `result`, `queued_at`, `started_at`, `finished_at`, `duration_ms`, ...
+    #[schema(value_type = Vec<Object>)]
+    pub runs: Vec<RunSummary>,
+    /// The `offset` of the next page; `null` on the last one.
+    pub next_offset: Option<u32>,
+}
+
+/// Runs, newest first, filtered and paged.
+#[utoipa::path(
+    get,
+    path = "/api/v1/runs",
+    tag = "runs",
+    params(RunsQuery),
+    security(("bearer" = ["read"]), ("cookie" = ["read"])),
+    responses(
+        (status = 200, description = "A page of runs", body = RunsPage),
+        (status = 400, description = "A bad query parameter", body = ErrorBody),
+        (status = 401, description = "No valid token", body = ErrorBody),
+    )
+)]
+pub async fn list(State(state): State<AppState>, ApiQuery(query): ApiQuery<RunsQuery>) -> Result<Json<RunsPage>, AppError> {
+    let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(AppError::new(
+            axum::http::StatusCode::BAD_REQUEST,
+            "invalid_query",
+            format!("`limit` must be between 1 and {MAX_LIMIT}, not {limit}"),
+        ));
+    }
+    if let (Some(since), Some(until)) = (query.since, query.until)
+        && since > until
+    {
+        return Err(AppError::new(axum::http::StatusCode::BAD_REQUEST, "invalid_query", "`since` is after `until`"));
+    }
+    let offset = query.offset.unwrap_or(0);
+    let nonempty = |text: Option<String>| text.filter(|text| !text.is_empty());
+    let filter = RunFilter {
+        app: nonempty(query.app),
+        branch: nonempty(query.branch),
+        result: query.result,
+        ..RunFilter::default()
+    };
+    let (runs, more) = if query.since.is_none() && query.until.is_none() {
+        let filter = RunFilter { limit: Some(limit + 1), offset, ..filter };
+        let mut runs = state.metrics.time_store("list_runs", state.store.list_runs(&filter)).await?;
+        let more = runs.len() > limit as usize;
+        runs.truncate(limit as usize);
+        (runs, more)
+    } else {
+        let window = Window { since: query.since, until: query.until };
+        list_in_window(&state, &filter, window, offset, limit).await?
+    };
+    let next_offset = more.then(|| offset.saturating_add(limit));
+    Ok(Json(RunsPage { runs, next_offset }))
+}
+
+/// Queued times a listing keeps: `since` included, `until` excluded.
+#[derive(Debug, Clone, Copy)]
+struct Window {
+    since: Option<DateTime<Utc>>,
+    until: Option<DateTime<Utc>>,
+}
+
+/// A page of the runs queued in `window`, and whether more follow. The store lists runs newest
+/// first, so the scan skips those queued after the window and stops at the first before it.
+async fn list_in_window(
+    state: &AppState,
+    filter: &RunFilter,
+    window: Window,
+    offset: u32,
+    limit: u32,
+) -> Result<(Vec<RunSummary>, bool), AppError> {
+    let mut page = Vec::new();
+    let mut skipped = 0;
+    let mut scanned = 0;
+    loop {
+        let chunk_filter = RunFilter { limit: Some(SCAN_PAGE), offset: scanned, ..filter.clone() };
+        let chunk = state.metrics.time_store("list_runs", state.store.list_runs(&chunk_filter)).await?;
+        let last_chunk = chunk.len() < SCAN_PAGE as usize;
+        for run in chunk {
+            if window.until.is_some_and(|until| run.queued_at >= until) {
+                continue;
+            }
+            if window.since.is_some_and(|since| run.queued_at < since) {
+                return Ok((page, false));
+            }
+            if skipped < offset {
+                skipped += 1;
+                continue;
+            }
+            if page.len() == limit as usize {
+                return Ok((page, true));
+            }
+            page.push(run);
+        }
+        if last_chunk {
+            return Ok((page, false));
+        }
+        scanned += SCAN_PAGE;
+    }
+}
+
+/// One run: its summary, owner, the pipeline definition as it ran, stages, tasks, artifacts
+/// (each with its download path) and its CDEvents.
+#[utoipa::path(
+    get,
+    path = "/api/v1/runs/{id}",
+    tag = "runs",
+    params(("id" = String, Path, description = "A run id, a unique prefix of one, or `APP#BUILD` (as `APP%23BUILD`)")),
+    security(("bearer" = ["read"]), ("cookie" = ["read"])),
+    responses(
+        (status = 200, description = "The run", body = Object),
+        (status = 400, description = "The id matches several runs", body = ErrorBody),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 404, description = "No such run", body = ErrorBody),
+    )
+)]
+pub async fn show(State(state): State<AppState>, ApiPath(id): ApiPath<String>) -> Result<Json<Value>, AppError> {
+    let detail = find_run(&state, &id).await?;
+    let events = state.metrics.time_store("events_for_chain", state.store.events_for_chain(&detail.summary.id)).await?;
+    let mut run = serde_json::to_value(&detail).map_err(|error| AppError::internal("show a run", &error))?;
+    // Where the server keeps a file is its own business; clients download by digest.
+    if let Some(artifacts) = run.get_mut("artifacts").and_then(Value::as_array_mut) {
+        for artifact in artifacts.iter_mut().filter_map(Value::as_object_mut) {
+            artifact.remove("path");
+            let sha256 = artifact.get("sha256").and_then(Value::as_str).unwrap_or_default();
+            let download = json!(format!("/api/v1/artifacts/{sha256}"));
+            artifact.insert("download".to_owned(), download);
+        }
+    }
+    if let Some(object) = run.as_object_mut() {
+        object.insert("events".to_owned(), Value::Array(events));
+    }
+    Ok(Json(run))
+}
+
+/// The run named by `query` (id, unique id prefix, or `APP#BUILD`), or a 404.
+pub(crate) async fn find_run(state: &AppState, query: &str) -> Result<RunDetail, AppError> {
+    state.metrics.time_store("find_run", state.store.find_run(query)).await?.ok_or_else(|| {
+        AppError::not_found(format!("no run is recorded as `{query}` (a run id, a unique prefix of one, or APP#BUILD)"))
+    })
+}

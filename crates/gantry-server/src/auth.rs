@@ -1,0 +1,373 @@
+//! Who may do what: API tokens with scopes, checked on every route by one middleware
+//! ([`require`]), and the tiny `/login` form that lets a browser hold a token in a cookie.
+//!
+//! A token is sent as `Authorization: Bearer TOKEN`, or by a browser as the `gantry_token`
+//! cookie (`HttpOnly`, `SameSite=Strict`) that `POST /login` sets and `POST /logout` clears.
+//! Each route needs a [`Scope`] ([`required_scope`]): `read` for GET routes of the API and
+//! every UI page, `report` for what clients send (build numbers, run events, artifacts,
+//! CDEvents), `admin` for tokens. Health, metrics, the OpenAPI document, the login form and
+//! the UI's static assets need none. With `anonymous_read`, reading needs no token either.
+//!
+//! Refusals: no or a bad token is a 401 for the API (JSON) and a redirect to `/login` for a
+//! page a browser asked for; a token without the scope is a 403. Secrets are never logged.
+
+use std::fmt::Write as _;
+
+use axum::extract::rejection::{FormRejection, QueryRejection};
+use axum::extract::{MatchedPath, Query, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::{Form, Router};
+use gantry_store::{Scope, TokenRecord};
+use maud::{DOCTYPE, Markup, html};
+use serde::Deserialize;
+
+use crate::error::AppError;
+use crate::state::AppState;
+
+/// The cookie holding a browser's token.
+pub const COOKIE: &str = "gantry_token";
+
+/// How long a browser keeps its login (30 days).
+const COOKIE_MAX_AGE_SECONDS: u32 = 30 * 24 * 60 * 60;
+
+/// Who is asking; in every authorized request's extensions, for handlers that care.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Principal {
+    /// No token (allowed only where `anonymous_read` opens reading).
+    Anonymous,
+    Token(TokenRecord),
+}
+
+impl Principal {
+    /// The token's name, if there is a token.
+    pub fn name(&self) -> Option<&str> {
+        match self {
+            Self::Anonymous => None,
+            Self::Token(token) => Some(&token.name),
+        }
+    }
+}
+
+/// The scope a request needs, by method and route template (the raw path when no route
+/// matched); `None` for the routes open to everyone.
+pub fn required_scope(method: &Method, route: &str) -> Option<Scope> {
+    let public = ["/healthz", "/readyz", "/metrics", "/login", "/logout", "/api/v1/openapi.json"];
+    if public.contains(&route) || route.starts_with("/assets/") {
+        return None;
+    }
+    let reads = matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS);
+    if route == "/api/v1/tokens" || route.starts_with("/api/v1/tokens/") {
+        Some(Scope::Admin)
+    } else if reads {
+        Some(Scope::Read)
+    } else {
+        Some(Scope::Report)
+    }
+}
+
+/// A secret presented with a request.
+struct Credential {
+    secret: String,
+    from_cookie: bool,
+}
+
+/// The bearer token, else the cookie's.
+fn credential(headers: &HeaderMap) -> Option<Credential> {
+    if let Some(value) = headers.get(header::AUTHORIZATION) {
+        let text = value.to_str().ok()?.trim();
+        let (scheme, secret) = text.split_once(' ')?;
+        return scheme
+            .eq_ignore_ascii_case("bearer")
+            .then(|| Credential { secret: secret.trim().to_owned(), from_cookie: false });
+    }
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|text| text.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == COOKIE)
+        .map(|(_, value)| Credential { secret: cookie_decode(value), from_cookie: true })
+}
+
+/// Middleware: lets a request through only with what its route needs.
+pub async fn require(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    let route = request.extensions().get::<MatchedPath>().map(|path| path.as_str().to_owned());
+    let route = route.unwrap_or_else(|| request.uri().path().to_owned());
+    let Some(needed) = required_scope(request.method(), &route) else {
+        return next.run(request).await;
+    };
+    let principal = match credential(request.headers()) {
+        None => Principal::Anonymous,
+        Some(credential) => match state.metrics.time_store("authenticate", state.store.authenticate(&credential.secret)).await {
+            Ok(Some(token)) => Principal::Token(token),
+            // A stale cookie is as good as none: with anonymous reading the pages still show.
+            Ok(None) if credential.from_cookie => Principal::Anonymous,
+            Ok(None) => {
+                tracing::info!(route, "refused a request with an unknown or revoked token");
+                return AppError::unauthorized("the token is not valid (unknown or revoked)").into_response();
+            }
+            Err(error) => return AppError::from(error).into_response(),
+        },
+    };
+    let allowed = match &principal {
+        Principal::Anonymous => needed == Scope::Read && state.anonymous_read,
+        Principal::Token(token) => token.allows(needed),
+    };
+    if !allowed {
+        let wants_page = !route.starts_with("/api/") && accepts_html(request.headers());
+        return match &principal {
+            Principal::Anonymous if wants_page => {
+                let here = request.uri().path_and_query().map_or("/", |target| target.as_str());
+                Redirect::to(&format!("/login?next={}", query_encode(here))).into_response()
+            }
+            Principal::Anonymous => AppError::unauthorized(format!(
+                "this route needs a token with the `{needed}` scope: send `Authorization: Bearer TOKEN`"
+            ))
+            .into_response(),
+            Principal::Token(token) => {
+                tracing::info!(route, token = %token.name, %needed, "refused a request: missing scope");
+                AppError::forbidden(format!("token `{}` lacks the `{needed}` scope this route needs", token.name))
+                    .into_response()
+            }
+        };
+    }
+    if let Principal::Token(token) = &principal {
+        tracing::debug!(token = %token.name, "authorized");
+    }
+    request.extensions_mut().insert(principal);
+    next.run(request).await
+}
+
+fn accepts_html(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"))
+}
+
+/// `/login` (the form and its submission) and `/logout`.
+pub fn router() -> Router<AppState> {
+    Router::new().route("/login", get(login_form).post(login)).route("/logout", axum::routing::post(logout))
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct LoginQuery {
+    next: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    token: String,
+    next: Option<String>,
+}
+
+/// `GET /login`: a form to paste a token into.
+async fn login_form(query: Result<Query<LoginQuery>, QueryRejection>) -> Response {
+    let next = query.ok().and_then(|Query(query)| query.next);
+    page(StatusCode::OK, None, next.as_deref())
+}
+
+/// `POST /login`: checks the token and, if it may read, keeps it in the browser's cookie.
+async fn login(State(state): State<AppState>, headers: HeaderMap, form: Result<Form<LoginForm>, FormRejection>) -> Response {
+    let Ok(Form(form)) = form else {
+        return page(StatusCode::BAD_REQUEST, Some("Paste a token into the field."), None);
+    };
+    let next = form.next.as_deref();
+    let secret = form.token.trim();
+    if secret.is_empty() {
+        return page(StatusCode::BAD_REQUEST, Some("Paste a token into the field."), next);
+    }
+    let token = match state.store.authenticate(secret).await {
+        Ok(Some(token)) => token,
+        Ok(None) => return page(StatusCode::UNAUTHORIZED, Some("That token is not valid (unknown or revoked)."), next),
+        Err(error) => return AppError::from(error).into_response(),
+    };
+    if !token.allows(Scope::Read) {
+        return page(StatusCode::FORBIDDEN, Some("That token may not read."), next);
+    }
+    tracing::info!(token = %token.name, "browser logged in");
+    let secure = headers.get("x-forwarded-proto").is_some_and(|proto| proto.as_bytes() == b"https");
+    let cookie = format!(
+        "{COOKIE}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={COOKIE_MAX_AGE_SECONDS}{}",
+        cookie_encode(secret),
+        if secure { "; Secure" } else { "" }
+    );
+    let mut response = Redirect::to(safe_next(next)).into_response();
+    if let Ok(value) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().insert(header::SET_COOKIE, value);
+    }
+    response
+}
+
+/// `POST /logout`: forgets the browser's token.
+async fn logout() -> Response {
+    let mut response = Redirect::to("/login").into_response();
+    response.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_static("gantry_token=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"),
+    );
+    response
+}
+
+/// Where to go after logging in: a path on this server, never another site.
+fn safe_next(next: Option<&str>) -> &str {
+    match next {
+        Some(next) if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') => next,
+        _ => "/",
+    }
+}
+
+fn page(status: StatusCode, problem: Option<&str>, next: Option<&str>) -> Response {
+    let markup: Markup = html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { "Log in · Gantry" }
+                link rel="stylesheet" href="/assets/gantry.css";
+            }
+            body {
+                main.login {
+                    h1 { "Gantry" }
+                    p { "Paste an API token that may read (" code { "gantry token create" } " makes one)." }
+                    @if let Some(problem) = problem {
+                        p.error role="alert" { (problem) }
+                    }
+                    form method="post" action="/login" {
+                        label for="token" { "Token" }
+                        input #token type="password" name="token" autocomplete="current-password" required autofocus;
+                        input type="hidden" name="next" value=(safe_next(next));
+                        button type="submit" { "Log in" }
+                    }
+                }
+            }
+        }
+    };
+    let mut response = (status, markup).into_response();
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// Percent-encodes what a cookie value may not hold (and `%` itself).
+fn cookie_encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        let plain = matches!(byte, 0x21 | 0x23..=0x24 | 0x26..=0x2B | 0x2D..=0x3A | 0x3C..=0x5B | 0x5D..=0x7E);
+        if plain {
+            out.push(char::from(byte));
+        } else {
+            let _ = write!(out, "%{byte:02X}");
+        }
+    }
+    out
+}
+
+fn cookie_decode(value: &str) -> String {
+    let bytes = value.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut index = 0;
+    while index < bytes.len() {
+        let hex = bytes.get(index + 1..index + 3).and_then(|pair| std::str::from_utf8(pair).ok());
+        match (bytes[index], hex.and_then(|hex| u8::from_str_radix(hex, 16).ok())) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                index += 3;
+            }
+            (byte, _) => {
+                out.push(byte);
+                index += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Percent-encodes a path and query to carry it in a query parameter.
+fn query_encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~' | b'/') {
+            out.push(char::from(byte));
+        } else {
+            let _ = write!(out, "%{byte:02X}");
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_route_needs_its_scope() {
+        let check = |method: Method, route: &str, expect: Option<Scope>| {
+            assert_eq!(required_scope(&method, route), expect, "{method} {route}");
+        };
+        check(Method::GET, "/healthz", None);
+        check(Method::GET, "/readyz", None);
+        check(Method::GET, "/metrics", None);
+        check(Method::GET, "/api/v1/openapi.json", None);
+        check(Method::POST, "/login", None);
+        check(Method::POST, "/logout", None);
+        check(Method::GET, "/assets/{file}", None);
+        check(Method::GET, "/api/v1/runs", Some(Scope::Read));
+        check(Method::GET, "/api/v1/runs/{id}/logs", Some(Scope::Read));
+        check(Method::GET, "/api/v1/artifacts/{sha256}", Some(Scope::Read));
+        check(Method::GET, "/api/v1/events", Some(Scope::Read));
+        check(Method::POST, "/api/v1/apps/{app}/builds", Some(Scope::Report));
+        check(Method::POST, "/api/v1/runs/{id}/events", Some(Scope::Report));
+        check(Method::PUT, "/api/v1/artifacts/{sha256}", Some(Scope::Report));
+        check(Method::POST, "/api/v1/events", Some(Scope::Report));
+        check(Method::GET, "/api/v1/tokens", Some(Scope::Admin));
+        check(Method::POST, "/api/v1/tokens", Some(Scope::Admin));
+        check(Method::DELETE, "/api/v1/tokens/{name}", Some(Scope::Admin));
+        check(Method::GET, "/", Some(Scope::Read));
+        check(Method::GET, "/runs/{id}", Some(Scope::Read));
+        check(Method::GET, "/no/such/page", Some(Scope::Read));
+        check(Method::POST, "/api/v1/no-such-route", Some(Scope::Report));
+    }
+
+    #[test]
+    fn reads_bearer_tokens_then_cookies() {
+        let headers = |pairs: &[(header::HeaderName, &str)]| {
+            let mut map = HeaderMap::new();
+            for (name, value) in pairs {
+                map.append(name.clone(), HeaderValue::from_str(value).unwrap());
+            }
+            map
+        };
+        let secret = |map: HeaderMap| credential(&map).map(|credential| (credential.secret, credential.from_cookie));
+        assert_eq!(secret(headers(&[(header::AUTHORIZATION, "Bearer abc")])), Some(("abc".into(), false)));
+        assert_eq!(secret(headers(&[(header::AUTHORIZATION, "bearer  abc ")])), Some(("abc".into(), false)));
+        assert_eq!(secret(headers(&[(header::AUTHORIZATION, "Basic abc")])), None);
+        assert_eq!(secret(headers(&[(header::COOKIE, "a=b; gantry_token=x%3By")])), Some(("x;y".into(), true)));
+        assert_eq!(secret(headers(&[(header::COOKIE, "a=b")])), None);
+        assert_eq!(secret(HeaderMap::new()), None);
+    }
+
+    #[test]
+    fn cookie_values_round_trip() {
+        for value in ["gantry_0123abcd", "with space; and \"quotes\", commas\\ and %", "ünïcode"] {
+            let encoded = cookie_encode(value);
+            assert!(HeaderValue::from_str(&format!("{COOKIE}={encoded}")).is_ok(), "{encoded}");
+            assert!(!encoded.contains([';', ' ', ',', '"']), "{encoded}");
+            assert_eq!(cookie_decode(&encoded), value);
+        }
+    }
+
+    #[test]
+    fn goes_back_only_to_this_server() {
+        assert_eq!(safe_next(Some("/runs?app=x")), "/runs?app=x");
+        assert_eq!(safe_next(Some("//evil.example")), "/");
+        assert_eq!(safe_next(Some("https://evil.example")), "/");
+        assert_eq!(safe_next(Some("/\\evil.example")), "/");
+        assert_eq!(safe_next(None), "/");
+        assert_eq!(query_encode("/runs?app=a b&x=1"), "/runs%3Fapp%3Da%20b%26x%3D1");
+    }
+}

@@ -1,0 +1,84 @@
+//! [`ServerConfig`]: what `gantry server` and `gantry up` tell the server.
+
+use std::fmt;
+use std::net::SocketAddr;
+
+/// Artifact uploads larger than this are refused unless configured otherwise (1 GiB).
+pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 1024 * 1024 * 1024;
+
+/// How to run a server.
+#[derive(Clone)]
+pub struct ServerConfig {
+    /// Where to listen; port 0 picks a free one ([`crate::Server::local_addr`] says which).
+    pub listen: SocketAddr,
+    /// The build data store: `sqlite://PATH` or `postgres://…`.
+    pub db_url: String,
+    /// Let anyone read (GET API routes and every UI page) without a token. Reporting and
+    /// administration always need one.
+    pub anonymous_read: bool,
+    /// The secret of the bootstrap admin token (`GANTRY_ADMIN_TOKEN`), used only when the store
+    /// has no admin token yet; a random one is made when `None`.
+    pub admin_token: Option<String>,
+    /// The largest artifact upload accepted, in bytes.
+    pub max_upload_bytes: u64,
+}
+
+impl ServerConfig {
+    /// A configuration with defaults: no anonymous reading, a random bootstrap token,
+    /// [`DEFAULT_MAX_UPLOAD_BYTES`].
+    pub fn new(listen: SocketAddr, db_url: impl Into<String>) -> Self {
+        Self {
+            listen,
+            db_url: db_url.into(),
+            anonymous_read: false,
+            admin_token: None,
+            max_upload_bytes: DEFAULT_MAX_UPLOAD_BYTES,
+        }
+    }
+}
+
+/// Never prints the admin token.
+impl fmt::Debug for ServerConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServerConfig")
+            .field("listen", &self.listen)
+            .field("db_url", &redact_password(&self.db_url))
+            .field("anonymous_read", &self.anonymous_read)
+            .field("admin_token", &self.admin_token.as_ref().map(|_| "<redacted>"))
+            .field("max_upload_bytes", &self.max_upload_bytes)
+            .finish()
+    }
+}
+
+/// `scheme://user:<redacted>@host/…`: a database url as it may be shown.
+pub(crate) fn redact_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let Some(at) = rest[..authority_end].rfind('@') else { return url.to_owned() };
+    match rest[..at].split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:<redacted>{}", &rest[at..]),
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_database_passwords() {
+        let check = |url: &str, expect: &str| assert_eq!(redact_password(url), expect, "{url}");
+        check("postgres://gantry:s3cret@db:5432/gantry", "postgres://gantry:<redacted>@db:5432/gantry");
+        check("postgres://gantry@db/gantry", "postgres://gantry@db/gantry");
+        check("sqlite:///var/lib/gantry/gantry.db", "sqlite:///var/lib/gantry/gantry.db");
+        check("gantry.db", "gantry.db");
+    }
+
+    #[test]
+    fn debug_hides_the_admin_token() {
+        let mut config = ServerConfig::new("127.0.0.1:0".parse().unwrap(), "postgres://u:pw@h/db");
+        config.admin_token = Some("the-admin-secret-value".into());
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("the-admin-secret-value") && !shown.contains("pw@"), "{shown}");
+    }
+}

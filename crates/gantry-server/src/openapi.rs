@@ -1,0 +1,72 @@
+//! The API's OpenAPI 3.1 document, generated from the handlers' `#[utoipa::path]` annotations as
+//! the routes are registered ([`crate::api::router`]), and served at `/api/v1/openapi.json`.
+
+use std::sync::Arc;
+
+use axum::Extension;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+/// The document's fixed parts: what the API is, and how it authenticates.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Gantry API",
+        description = "The build data repository of Gantry: build numbers, runs, logs, artifacts, \
+                       CDEvents, and API tokens. Errors are `{\"error\": {\"code\", \"message\", \"field\"?}}`."
+    ),
+    modifiers(&Security),
+    tags(
+        (name = "apps", description = "Apps and their build numbers"),
+        (name = "runs", description = "Runs: what happened, their logs, and reporting them"),
+        (name = "artifacts", description = "Content-addressed artifacts"),
+        (name = "events", description = "CDEvents 0.5.1"),
+        (name = "tokens", description = "API tokens (admin)"),
+        (name = "health", description = "Health, readiness and metrics (no token)"),
+    )
+)]
+pub struct ApiDoc;
+
+/// The security schemes: a bearer token, or the browser's cookie holding the same secret.
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("An API token; its scopes (read, report, admin) decide what it may do"))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "cookie",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                crate::auth::COOKIE,
+                "The same token, as set by `POST /login` for browsers",
+            ))),
+        );
+    }
+}
+
+/// The generated document as JSON, shared by every request for it.
+#[derive(Debug, Clone)]
+pub struct OpenApiJson(pub Arc<String>);
+
+/// `GET /api/v1/openapi.json`: this document.
+#[utoipa::path(
+    get,
+    path = "/api/v1/openapi.json",
+    tag = "health",
+    responses((status = 200, description = "The OpenAPI 3.1 document of this API", body = Object))
+)]
+pub async fn openapi(Extension(OpenApiJson(json)): Extension<OpenApiJson>) -> Response {
+    let mut response = json.as_str().to_owned().into_response();
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}

@@ -1,0 +1,197 @@
+//! The event streams behind the live pages: `/ui/runs/{id}/status` sends a run page's changing
+//! parts when they change, and `/ui/runs/{id}/follow/{*path}` sends a task's new log lines.
+//!
+//! Both poll the store (every other server and agent records into it, so it is the one place that
+//! knows), send HTML rendered by the same code as the pages, and end with a `done` event once
+//! there is nothing more to come. A stream ends with its client too: dropping it stops the polls.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use chrono::Utc;
+use futures_util::stream::{self, Stream};
+use gantry_store::{RunStatus, Store, TaskStatus};
+use maud::html;
+use serde::Deserialize;
+
+use super::badge;
+use super::error::UiError;
+use super::log::{self, render_lines};
+use super::run::{Fragments, fingerprint};
+use crate::state::AppState;
+
+/// How often the streams look at the store.
+const POLL: Duration = Duration::from_millis(300);
+
+/// How long a browser waits before reconnecting a dropped stream.
+const RETRY: Duration = Duration::from_secs(2);
+
+/// Lines a single `lines` event carries at most.
+const FOLLOW_PAGE: u32 = 1000;
+
+/// The query string of the status stream.
+#[derive(Debug, Default, Deserialize)]
+pub struct StatusQuery {
+    /// The fingerprint of what the page shows; nothing is sent until the run differs from it.
+    since: Option<String>,
+}
+
+/// Where a status stream is.
+struct StatusState {
+    store: Store,
+    id: String,
+    /// The fingerprint of what the client shows.
+    shown: Option<String>,
+    first: bool,
+    done: bool,
+}
+
+/// `GET /ui/runs/{id}/status`: `update` events with the run page's header, graph and artifacts
+/// as HTML, each time they change, until the run has finished.
+pub async fn status(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    query: Result<Query<StatusQuery>, QueryRejection>,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, UiError> {
+    let Query(query) = query.map_err(|rejection| UiError::bad_request(rejection.body_text()))?;
+    let detail = state.store.find_run(&id).await?.ok_or_else(|| UiError::no_run(&id))?;
+    let start = StatusState { store: state.store, id: detail.summary.id, shown: query.since, first: true, done: false };
+    let events = stream::unfold(start, |mut state| async move {
+        if state.done {
+            return None;
+        }
+        loop {
+            if !std::mem::take(&mut state.first) {
+                tokio::time::sleep(POLL).await;
+            }
+            let detail = match state.store.find_run(&state.id).await {
+                Ok(Some(detail)) => detail,
+                Ok(None) => return None,
+                Err(error) => {
+                    tracing::warn!(error = %error, run = %state.id, "web UI: failed to poll a run's status");
+                    continue;
+                }
+            };
+            let done = detail.summary.result != RunStatus::Running;
+            let current = fingerprint(&detail);
+            if state.shown.as_deref() == Some(current.as_str()) && !done {
+                continue;
+            }
+            let changed = state.shown.as_deref() != Some(current.as_str());
+            let mut update = serde_json::json!({ "fingerprint": current, "result": detail.summary.result, "done": done });
+            if changed {
+                let parts = Fragments::render(&detail, Utc::now());
+                update["header"] = parts.header.into_string().into();
+                update["graph"] = parts.graph.into_string().into();
+                update["artifacts"] = parts.artifacts.into_string().into();
+            }
+            state.shown = Some(current);
+            state.done = done;
+            let event = Event::default().event("update").retry(RETRY).data(update.to_string());
+            return Some((Ok(event), state));
+        }
+    });
+    Ok(Sse::new(events).keep_alive(KeepAlive::default()))
+}
+
+/// The query string of the follow stream.
+#[derive(Debug, Default, Deserialize)]
+pub struct FollowQuery {
+    /// The number of the last line the client has.
+    after: Option<String>,
+}
+
+/// Where a follow stream is.
+struct FollowState {
+    store: Store,
+    run_id: String,
+    path: String,
+    after: u64,
+    /// The task has finished: send what is left, then `done`.
+    finishing: bool,
+    done: bool,
+}
+
+/// `GET /ui/runs/{id}/follow/{*path}?after=SEQ`: `lines` events with the task's log lines after
+/// `SEQ` as HTML (each event's id is its last line's number, so a reconnecting browser goes on
+/// where it was), then `done` with the task's final status once it has finished.
+pub async fn follow(
+    State(state): State<AppState>,
+    Path((id, path)): Path<(String, String)>,
+    query: Result<Query<FollowQuery>, QueryRejection>,
+    headers: HeaderMap,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, UiError> {
+    let Query(query) = query.map_err(|rejection| UiError::bad_request(rejection.body_text()))?;
+    // A reconnecting browser says where it got to; that wins over the page's first position.
+    let resumed = headers.get("last-event-id").and_then(|value| value.to_str().ok()).map(str::to_owned);
+    let after = match resumed.or(query.after).as_deref().map(str::trim) {
+        None | Some("") => 0,
+        Some(text) => text
+            .parse::<u64>()
+            .map_err(|_| UiError::bad_request(format!("`after` must be a line number, not `{text}`.")))?,
+    };
+    let detail = log::find_task(&state.store, &id, &path).await?;
+    let start =
+        FollowState { store: state.store, run_id: detail.summary.id, path, after, finishing: false, done: false };
+    let events = stream::unfold(start, |mut state| async move {
+        if state.done {
+            return None;
+        }
+        loop {
+            match state.store.task_log(&state.run_id, &state.path, state.after, FOLLOW_PAGE).await {
+                Ok(lines) if !lines.is_empty() => {
+                    let mut html = String::with_capacity(lines.len() * 80);
+                    render_lines(&lines, &mut html);
+                    state.after = lines.last().map_or(state.after, |line| line.seq);
+                    let event = Event::default().event("lines").id(state.after.to_string()).retry(RETRY).data(html);
+                    return Some((Ok(event), state));
+                }
+                Ok(_) if state.finishing => {
+                    let status = task_status(&state.store, &state.run_id, &state.path).await;
+                    // Never empty: a browser ignores an event without data.
+                    let badge = status.map_or_else(
+                        || html! { span.badge.s-skipped { "not run" } }.into_string(),
+                        |status| badge::task(status).into_string(),
+                    );
+                    state.done = true;
+                    return Some((Ok(Event::default().event("done").data(badge)), state));
+                }
+                Ok(_) => {}
+                Err(error) => {
+                    tracing::warn!(error = %error, run = %state.run_id, task = %state.path, "web UI: failed to follow a log");
+                }
+            }
+            // Caught up: the task may have finished since the lines were read; if so, read once
+            // more, since its last lines were recorded before its end.
+            if finished(&state.store, &state.run_id, &state.path).await {
+                state.finishing = true;
+                continue;
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    });
+    Ok(Sse::new(events).keep_alive(KeepAlive::default()))
+}
+
+/// The task's status, where it is recorded.
+async fn task_status(store: &Store, run_id: &str, path: &str) -> Option<TaskStatus> {
+    let detail = store.find_run(run_id).await.ok().flatten()?;
+    detail.tasks.iter().find(|task| task.path == path).map(|task| task.status)
+}
+
+/// Whether nothing more will be written to the task's log: it has finished, or its run has (a
+/// task that never ran has no more to say either). A run that vanished has finished too.
+async fn finished(store: &Store, run_id: &str, path: &str) -> bool {
+    match store.find_run(run_id).await {
+        Ok(Some(detail)) => {
+            detail.summary.result != RunStatus::Running
+                || detail.tasks.iter().find(|task| task.path == path).is_some_and(|task| badge::is_finished(task.status))
+        }
+        Ok(None) => true,
+        Err(_) => false,
+    }
+}

@@ -1,0 +1,627 @@
+//! The PostgreSQL backend: one database shared by any number of server replicas.
+//!
+//! The same tables as SQLite (`migrations/postgres`), with native types: `TIMESTAMPTZ`, `BOOLEAN`,
+//! `JSONB`. Transactions are PostgreSQL's default (read committed): every write that must not
+//! race is one statement with `ON CONFLICT` or a conditional `UPDATE`, which row locks make
+//! atomic; migrations take PostgreSQL's advisory lock.
+
+use chrono::{DateTime, Utc};
+use sqlx::postgres::PgPoolOptions;
+use sqlx::{PgPool, Postgres, QueryBuilder, Row, Transaction};
+
+use crate::backend::{NewEvent, NewRun, RecordTx, TaskEnd};
+use crate::cdevent::RunContext;
+use crate::error::StoreError;
+use crate::query::{
+    AppRow, ArtifactRow, LogRow, RunFilter, RunRow, StageRow, TaskRow, run_columns, unsigned,
+};
+
+mod tokens;
+
+/// Connections per store: reads and writes of one process go on side by side.
+const MAX_CONNECTIONS: u32 = 10;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
+
+/// An open PostgreSQL database.
+#[derive(Debug, Clone)]
+pub(crate) struct PostgresBackend {
+    pool: PgPool,
+}
+
+/// One write transaction.
+pub(crate) struct PostgresTx {
+    tx: Transaction<'static, Postgres>,
+}
+
+impl PostgresBackend {
+    /// Connects to the database at `url` and brings its schema up to date.
+    pub(crate) async fn open(url: &str) -> Result<Self, StoreError> {
+        let connect = |source| StoreError::Connect {
+            url: url.to_owned(),
+            source,
+        };
+        let pool = PgPoolOptions::new()
+            .max_connections(MAX_CONNECTIONS)
+            .connect(url)
+            .await
+            .map_err(connect)?;
+        let mut conn = pool.acquire().await.map_err(connect)?;
+        MIGRATOR
+            .run_direct(&mut *conn)
+            .await
+            .map_err(|source| StoreError::Migrate {
+                url: url.to_owned(),
+                source,
+            })?;
+        Ok(Self { pool })
+    }
+
+    pub(crate) async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    pub(crate) async fn begin(&self) -> Result<PostgresTx, StoreError> {
+        let tx = self
+            .pool
+            .begin()
+            .await
+            .map_err(StoreError::db("begin a write transaction"))?;
+        Ok(PostgresTx { tx })
+    }
+
+    pub(crate) async fn allocate_build(&self, app: &str) -> Result<u64, StoreError> {
+        let last: i64 = sqlx::query_scalar(
+            "INSERT INTO build_numbers (app, last) VALUES ($1, 1)
+             ON CONFLICT (app) DO UPDATE SET last = build_numbers.last + 1
+             RETURNING last",
+        )
+        .bind(app)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(StoreError::db("allocate a build number"))?;
+        unsigned(last, "build number")
+    }
+
+    pub(crate) async fn list_runs(&self, filter: &RunFilter) -> Result<Vec<RunRow>, StoreError> {
+        let mut sql =
+            QueryBuilder::<Postgres>::new(concat!("SELECT ", run_columns!(), " FROM runs WHERE TRUE"));
+        if let Some(app) = &filter.app {
+            sql.push(" AND app = ").push_bind(app);
+        }
+        if let Some(branch) = &filter.branch {
+            sql.push(" AND branch = ").push_bind(branch);
+        }
+        if let Some(result) = filter.result {
+            sql.push(" AND result = ").push_bind(result.as_str());
+        }
+        sql.push(" ORDER BY queued_at DESC, id DESC");
+        if let Some(limit) = filter.limit {
+            sql.push(" LIMIT ").push_bind(i64::from(limit));
+        }
+        sql.push(" OFFSET ").push_bind(i64::from(filter.offset));
+        sql.build_query_as()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(StoreError::db("list runs"))
+    }
+
+    pub(crate) async fn run(&self, id: &str) -> Result<Option<RunRow>, StoreError> {
+        sqlx::query_as(concat!("SELECT ", run_columns!(), " FROM runs WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(StoreError::db("read a run"))
+    }
+
+    /// Up to `limit` runs whose id starts with `prefix`, in id order.
+    pub(crate) async fn runs_by_prefix(&self, prefix: &str, limit: u32) -> Result<Vec<RunRow>, StoreError> {
+        // A range in byte order (the "C" collation, which `runs_by_id_prefix` indexes): no id
+        // character sorts after U+10FFFF.
+        sqlx::query_as(concat!(
+            "SELECT ",
+            run_columns!(),
+            " FROM runs WHERE id COLLATE \"C\" >= $1 AND id COLLATE \"C\" < $2 ORDER BY id COLLATE \"C\" LIMIT $3"
+        ))
+        .bind(prefix)
+        .bind(format!("{prefix}\u{10FFFF}"))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(StoreError::db("find runs by id prefix"))
+    }
+
+    pub(crate) async fn runs_by_build(&self, app: &str, build: u64) -> Result<Vec<RunRow>, StoreError> {
+        sqlx::query_as(concat!(
+            "SELECT ",
+            run_columns!(),
+            " FROM runs WHERE app = $1 AND build = $2 ORDER BY queued_at DESC, id DESC LIMIT 10"
+        ))
+        .bind(app)
+        .bind(i64::try_from(build).unwrap_or(i64::MAX))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(StoreError::db("find runs by build number"))
+    }
+
+    pub(crate) async fn running_runs(&self) -> Result<Vec<RunRow>, StoreError> {
+        sqlx::query_as(concat!(
+            "SELECT ",
+            run_columns!(),
+            " FROM runs WHERE result = 'running'"
+        ))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(StoreError::db("list running runs"))
+    }
+
+    pub(crate) async fn pipeline(&self, run_id: &str) -> Result<serde_json::Value, StoreError> {
+        let text: String = sqlx::query_scalar("SELECT pipeline::text FROM runs WHERE id = $1")
+            .bind(run_id)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(StoreError::db("read a run's pipeline definition"))?;
+        serde_json::from_str(&text).map_err(|err| StoreError::Corrupt {
+            what: "pipeline definition",
+            reason: err.to_string(),
+        })
+    }
+
+    pub(crate) async fn stages(&self, run_id: &str) -> Result<Vec<StageRow>, StoreError> {
+        sqlx::query_as(
+            "SELECT name, status, started_at, finished_at FROM stages WHERE run_id = $1 ORDER BY position, name",
+        )
+        .bind(run_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(StoreError::db("read a run's stages"))
+    }
+
+    pub(crate) async fn tasks(&self, run_id: &str) -> Result<Vec<TaskRow>, StoreError> {
+        sqlx::query_as(
+            "SELECT path, stage, status, attempts, exit_code, allowed_failure, skip_reason, started_at, finished_at
+             FROM tasks WHERE run_id = $1 ORDER BY id",
+        )
+        .bind(run_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(StoreError::db("read a run's tasks"))
+    }
+
+    pub(crate) async fn artifacts(&self, run_id: &str) -> Result<Vec<ArtifactRow>, StoreError> {
+        sqlx::query_as(
+            "SELECT task_path, name, size, sha256, at FROM artifacts WHERE run_id = $1 ORDER BY at, task_path, name",
+        )
+        .bind(run_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(StoreError::db("read a run's artifacts"))
+    }
+
+    pub(crate) async fn task_log(
+        &self,
+        run_id: &str,
+        path: &str,
+        after_seq: u64,
+        limit: u32,
+    ) -> Result<Vec<LogRow>, StoreError> {
+        sqlx::query_as(
+            "SELECT t.path, l.seq, l.stream, l.line, l.at
+             FROM tasks t JOIN task_logs l ON l.task_id = t.id
+             WHERE t.run_id = $1 AND t.path = $2 AND l.seq > $3
+             ORDER BY l.seq LIMIT $4",
+        )
+        .bind(run_id)
+        .bind(path)
+        .bind(i64::try_from(after_seq).unwrap_or(i64::MAX))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(StoreError::db("read a task's log"))
+    }
+
+    pub(crate) async fn run_log(&self, run_id: &str) -> Result<Vec<LogRow>, StoreError> {
+        sqlx::query_as(
+            "SELECT t.path, l.seq, l.stream, l.line, l.at
+             FROM tasks t JOIN task_logs l ON l.task_id = t.id
+             WHERE t.run_id = $1
+             ORDER BY t.id, l.seq",
+        )
+        .bind(run_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(StoreError::db("read a run's log"))
+    }
+
+    pub(crate) async fn events_for_chain(&self, chain_id: &str) -> Result<Vec<String>, StoreError> {
+        sqlx::query_scalar("SELECT json::text FROM events WHERE chain_id = $1 ORDER BY timestamp, seq")
+            .bind(chain_id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(StoreError::db("read events"))
+    }
+
+    pub(crate) async fn apps(&self) -> Result<Vec<AppRow>, StoreError> {
+        sqlx::query_as(concat!(
+            "SELECT ",
+            run_columns!(),
+            ", total FROM (
+                SELECT runs.*,
+                       ROW_NUMBER() OVER (PARTITION BY app ORDER BY queued_at DESC, id DESC) AS newest,
+                       COUNT(*) OVER (PARTITION BY app) AS total
+                FROM runs
+             ) AS latest
+             WHERE newest = 1 ORDER BY app"
+        ))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(StoreError::db("list apps"))
+    }
+}
+
+impl PostgresTx {
+    pub(crate) async fn commit(self) -> Result<(), StoreError> {
+        self.tx
+            .commit()
+            .await
+            .map_err(StoreError::db("commit recorded events"))
+    }
+}
+
+impl RecordTx for PostgresTx {
+    async fn claim(
+        &mut self,
+        id: &str,
+        run_id: &str,
+        kind: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "INSERT INTO recorded_events (id, run_id, kind, at) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(id)
+        .bind(run_id)
+        .bind(kind)
+        .bind(at)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(StoreError::db("record an event id"))?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn run_context(&mut self, run_id: &str) -> Result<Option<RunContext>, StoreError> {
+        let row = sqlx::query("SELECT app, version, build, revision, branch FROM runs WHERE id = $1")
+            .bind(run_id)
+            .fetch_optional(&mut *self.tx)
+            .await
+            .map_err(StoreError::db("read a run"))?;
+        let Some(row) = row else { return Ok(None) };
+        let read = |source| StoreError::Database {
+            operation: "read a run",
+            source,
+        };
+        Ok(Some(RunContext {
+            app: row.try_get("app").map_err(read)?,
+            version: row.try_get("version").map_err(read)?,
+            build: unsigned(row.try_get("build").map_err(read)?, "build number")?,
+            revision: row.try_get("revision").map_err(read)?,
+            branch: row.try_get("branch").map_err(read)?,
+        }))
+    }
+
+    async fn insert_run(&mut self, run: &NewRun<'_>) -> Result<(), StoreError> {
+        let info = run.info;
+        sqlx::query(
+            "INSERT INTO runs (id, app, version, build, revision, branch, traceable, untraceable_reason, mock,
+                               pipeline, result, queued_at, owner_host, owner_pid, owner_start_time)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, 'running', $11, $12, $13, $14)
+             ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(run.id)
+        .bind(&info.app)
+        .bind(&info.version)
+        .bind(i64::try_from(info.build).unwrap_or(i64::MAX))
+        .bind(&info.revision)
+        .bind(&info.branch)
+        .bind(info.traceable)
+        .bind(&info.untraceable_reason)
+        .bind(info.mock)
+        .bind(run.pipeline_json)
+        .bind(run.queued_at)
+        .bind(&run.owner.host)
+        .bind(i64::from(run.owner.pid))
+        .bind(run.owner.start_time.and_then(|time| i64::try_from(time).ok()))
+        .execute(&mut *self.tx)
+        .await
+        .map_err(StoreError::db("record a queued run"))?;
+        Ok(())
+    }
+
+    async fn start_run(&mut self, run_id: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
+        sqlx::query("UPDATE runs SET started_at = COALESCE(started_at, $2) WHERE id = $1")
+            .bind(run_id)
+            .bind(at)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(StoreError::db("record a run's start"))?;
+        Ok(())
+    }
+
+    async fn finish_run(
+        &mut self,
+        run_id: &str,
+        result: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let done =
+            sqlx::query("UPDATE runs SET result = $2, finished_at = $3 WHERE id = $1 AND result = 'running'")
+                .bind(run_id)
+                .bind(result)
+                .bind(at)
+                .execute(&mut *self.tx)
+                .await
+                .map_err(StoreError::db("record a run's result"))?;
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        sqlx::query(
+            "UPDATE tasks SET status = 'interrupted', finished_at = $2
+             WHERE run_id = $1 AND status IN ('running', 'pending')",
+        )
+        .bind(run_id)
+        .bind(at)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(StoreError::db("close a finished run's tasks"))?;
+        // Stages the engine did not close themselves (setup and finally, say) take their
+        // tasks' outcome.
+        sqlx::query(
+            "UPDATE stages SET finished_at = $3, status = CASE
+                 WHEN $2 = 'interrupted' THEN 'interrupted'
+                 WHEN EXISTS (SELECT 1 FROM tasks t WHERE t.run_id = stages.run_id AND t.stage = stages.name
+                              AND t.status IN ('failure', 'timed_out') AND NOT t.allowed_failure) THEN 'failure'
+                 WHEN EXISTS (SELECT 1 FROM tasks t WHERE t.run_id = stages.run_id AND t.stage = stages.name
+                              AND t.status = 'cancelled') THEN 'cancelled'
+                 WHEN EXISTS (SELECT 1 FROM tasks t WHERE t.run_id = stages.run_id AND t.stage = stages.name
+                              AND t.status = 'interrupted') THEN 'interrupted'
+                 WHEN NOT EXISTS (SELECT 1 FROM tasks t WHERE t.run_id = stages.run_id AND t.stage = stages.name
+                                  AND t.status <> 'skipped') THEN 'skipped'
+                 ELSE 'success' END
+             WHERE run_id = $1 AND status IN ('running', 'pending')",
+        )
+        .bind(run_id)
+        .bind(result)
+        .bind(at)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(StoreError::db("close a finished run's stages"))?;
+        Ok(true)
+    }
+
+    async fn start_stage(&mut self, run_id: &str, stage: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO stages (run_id, name, position, status, started_at)
+             VALUES ($1, $2, (SELECT COUNT(*) FROM stages WHERE run_id = $1), 'running', $3)
+             ON CONFLICT (run_id, name) DO UPDATE SET
+                 status = 'running', started_at = COALESCE(stages.started_at, excluded.started_at), finished_at = NULL",
+        )
+        .bind(run_id)
+        .bind(stage)
+        .bind(at)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(StoreError::db("record a stage's start"))?;
+        Ok(())
+    }
+
+    async fn finish_stage(
+        &mut self,
+        run_id: &str,
+        stage: &str,
+        status: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO stages (run_id, name, position, status, finished_at)
+             VALUES ($1, $2, (SELECT COUNT(*) FROM stages WHERE run_id = $1), $3, $4)
+             ON CONFLICT (run_id, name) DO UPDATE SET status = excluded.status, finished_at = excluded.finished_at",
+        )
+        .bind(run_id)
+        .bind(stage)
+        .bind(status)
+        .bind(at)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(StoreError::db("record a stage's end"))?;
+        Ok(())
+    }
+
+    async fn ensure_stage(&mut self, run_id: &str, stage: &str, status: &str) -> Result<(), StoreError> {
+        // A stage first seen through a skipped or silent task becomes running when one of its
+        // tasks starts.
+        sqlx::query(
+            "INSERT INTO stages (run_id, name, position, status)
+             VALUES ($1, $2, (SELECT COUNT(*) FROM stages WHERE run_id = $1), $3)
+             ON CONFLICT (run_id, name) DO UPDATE SET status = excluded.status
+             WHERE excluded.status = 'running' AND stages.status IN ('pending', 'skipped')",
+        )
+        .bind(run_id)
+        .bind(stage)
+        .bind(status)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(StoreError::db("record a stage"))?;
+        Ok(())
+    }
+
+    async fn start_task(
+        &mut self,
+        run_id: &str,
+        path: &str,
+        stage: &str,
+        attempt: u32,
+        at: DateTime<Utc>,
+    ) -> Result<i64, StoreError> {
+        sqlx::query_scalar(
+            "INSERT INTO tasks (run_id, path, stage, status, attempts, started_at)
+             VALUES ($1, $2, $3, 'running', $4, $5)
+             ON CONFLICT (run_id, path) DO UPDATE SET
+                 status = 'running',
+                 attempts = GREATEST(tasks.attempts, excluded.attempts),
+                 started_at = COALESCE(tasks.started_at, excluded.started_at),
+                 finished_at = NULL
+             RETURNING id",
+        )
+        .bind(run_id)
+        .bind(path)
+        .bind(stage)
+        .bind(i64::from(attempt))
+        .bind(at)
+        .fetch_one(&mut *self.tx)
+        .await
+        .map_err(StoreError::db("record a task's start"))
+    }
+
+    async fn finish_task(
+        &mut self,
+        run_id: &str,
+        path: &str,
+        stage: &str,
+        end: &TaskEnd<'_>,
+    ) -> Result<i64, StoreError> {
+        sqlx::query_scalar(
+            "INSERT INTO tasks (run_id, path, stage, status, attempts, exit_code, allowed_failure, finished_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+             ON CONFLICT (run_id, path) DO UPDATE SET
+                 status = excluded.status,
+                 attempts = GREATEST(tasks.attempts, excluded.attempts),
+                 exit_code = excluded.exit_code,
+                 allowed_failure = excluded.allowed_failure,
+                 finished_at = excluded.finished_at
+             RETURNING id",
+        )
+        .bind(run_id)
+        .bind(path)
+        .bind(stage)
+        .bind(end.status)
+        .bind(i64::from(end.attempt))
+        .bind(end.exit_code.map(i64::from))
+        .bind(end.allowed_failure)
+        .bind(end.finished_at)
+        .fetch_one(&mut *self.tx)
+        .await
+        .map_err(StoreError::db("record a task's end"))
+    }
+
+    async fn skip_task(
+        &mut self,
+        run_id: &str,
+        path: &str,
+        stage: &str,
+        reason: &str,
+        at: DateTime<Utc>,
+    ) -> Result<i64, StoreError> {
+        sqlx::query_scalar(
+            "INSERT INTO tasks (run_id, path, stage, status, skip_reason, finished_at)
+             VALUES ($1, $2, $3, 'skipped', $4, $5)
+             ON CONFLICT (run_id, path) DO UPDATE SET
+                 status = 'skipped', skip_reason = excluded.skip_reason, finished_at = excluded.finished_at
+             RETURNING id",
+        )
+        .bind(run_id)
+        .bind(path)
+        .bind(stage)
+        .bind(reason)
+        .bind(at)
+        .fetch_one(&mut *self.tx)
+        .await
+        .map_err(StoreError::db("record a skipped task"))
+    }
+
+    async fn task_id(&mut self, run_id: &str, path: &str, stage: &str) -> Result<i64, StoreError> {
+        let found: Option<i64> = sqlx::query_scalar("SELECT id FROM tasks WHERE run_id = $1 AND path = $2")
+            .bind(run_id)
+            .bind(path)
+            .fetch_optional(&mut *self.tx)
+            .await
+            .map_err(StoreError::db("find a task"))?;
+        if let Some(id) = found {
+            return Ok(id);
+        }
+        sqlx::query_scalar(
+            "INSERT INTO tasks (run_id, path, stage, status) VALUES ($1, $2, $3, 'pending') RETURNING id",
+        )
+        .bind(run_id)
+        .bind(path)
+        .bind(stage)
+        .fetch_one(&mut *self.tx)
+        .await
+        .map_err(StoreError::db("record a task"))
+    }
+
+    async fn append_log(
+        &mut self,
+        task_id: i64,
+        event_id: &str,
+        stream: &str,
+        line: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO task_logs (task_id, seq, stream, line, at, event_id)
+             SELECT $1::bigint, COALESCE(MAX(seq), 0) + 1, $2::text, $3::text, $4::timestamptz, $5::text
+             FROM task_logs WHERE task_id = $1
+             ON CONFLICT (event_id) DO NOTHING",
+        )
+        .bind(task_id)
+        .bind(stream)
+        .bind(line)
+        .bind(at)
+        .bind(event_id)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(StoreError::db("append to a task's log"))?;
+        Ok(())
+    }
+
+    async fn insert_artifact(
+        &mut self,
+        run_id: &str,
+        task_path: &str,
+        name: &str,
+        size: u64,
+        sha256: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO artifacts (run_id, task_path, name, size, sha256, at) VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (run_id, task_path, name) DO NOTHING",
+        )
+        .bind(run_id)
+        .bind(task_path)
+        .bind(name)
+        .bind(i64::try_from(size).unwrap_or(i64::MAX))
+        .bind(sha256)
+        .bind(at)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(StoreError::db("record an artifact"))?;
+        Ok(())
+    }
+
+    async fn insert_event(&mut self, event: &NewEvent<'_>) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "INSERT INTO events (id, chain_id, type, timestamp, json) VALUES ($1, $2, $3, $4, $5::jsonb)
+             ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(event.id)
+        .bind(event.chain_id)
+        .bind(event.kind)
+        .bind(event.timestamp)
+        .bind(event.json)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(StoreError::db("store a CDEvent"))?;
+        Ok(done.rows_affected() == 1)
+    }
+}

@@ -1,0 +1,393 @@
+//! API tokens: who may read the build data, report runs to it, or administer it.
+//!
+//! A token is a high-entropy random secret shown once, when it is created; the store keeps only
+//! its sha256, so a copy of the database gives nobody a usable token. A token has [`Scope`]s,
+//! each implying the lesser ones (`admin` ⊃ `report` ⊃ `read`). The first admin token of a
+//! store is its bootstrap token ([`Store::ensure_admin_token`]).
+//!
+//! The SQL lives with each backend (`sqlite/tokens.rs`, schema in `migrations/sqlite/0002_tokens.sql`).
+
+use std::fmt;
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::backend::Backend;
+use crate::error::StoreError;
+use crate::store::Store;
+
+/// What every generated secret starts with, so that a leaked one is easy to recognize (and to
+/// scan for in logs and repositories).
+pub const SECRET_PREFIX: &str = "gantry_";
+
+/// Secrets given by an operator (`GANTRY_ADMIN_TOKEN`) must be at least this long.
+pub const MIN_SECRET_LEN: usize = 16;
+
+/// `last_used_at` is written at most this often per token, so that reading the API does not
+/// turn every request into a database write.
+const LAST_USED_RESOLUTION: Duration = Duration::minutes(1);
+
+/// What a token allows. Each scope implies the ones before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scope {
+    /// Read runs, logs, artifacts, events, and every page of the UI.
+    Read,
+    /// Report: allocate build numbers, record run events, upload artifacts, send CDEvents.
+    Report,
+    /// Manage tokens.
+    Admin,
+}
+
+impl Scope {
+    pub const ALL: [Self; 3] = [Self::Read, Self::Report, Self::Admin];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Read => "read",
+            Self::Report => "report",
+            Self::Admin => "admin",
+        }
+    }
+
+    /// Parses what [`Scope::as_str`] wrote.
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|scope| scope.as_str() == text)
+    }
+
+    /// Whether holding `self` allows what `needed` allows.
+    pub fn implies(self, needed: Self) -> bool {
+        self >= needed
+    }
+}
+
+impl fmt::Display for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A token as listed: never its secret, nor the secret's hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TokenRecord {
+    pub name: String,
+    /// As given at creation, in the order read, report, admin.
+    pub scopes: Vec<Scope>,
+    pub created_at: DateTime<Utc>,
+    /// When a request last used it (to the minute); `None` if never.
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+impl TokenRecord {
+    /// Whether this token allows what `needed` allows.
+    pub fn allows(&self, needed: Scope) -> bool {
+        self.scopes.iter().any(|scope| scope.implies(needed))
+    }
+}
+
+/// A failed token operation.
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    #[error("`{name}` is not a valid token name: {reason}")]
+    InvalidName { name: String, reason: &'static str },
+
+    #[error("a token needs at least one scope (read, report or admin)")]
+    NoScopes,
+
+    #[error("a token named `{name}` exists already")]
+    NameTaken { name: String },
+
+    #[error("the token secret is too short: it needs at least {MIN_SECRET_LEN} characters")]
+    WeakSecret,
+
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A `tokens` row as both backends read it.
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct TokenRow {
+    pub name: String,
+    pub scopes: String,
+    pub hash: String,
+    pub created_at: DateTime<Utc>,
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+impl TokenRow {
+    fn record(self) -> Result<TokenRecord, StoreError> {
+        Ok(TokenRecord {
+            scopes: parse_scopes(&self.scopes)?,
+            name: self.name,
+            created_at: self.created_at,
+            last_used_at: self.last_used_at,
+        })
+    }
+}
+
+/// A token to insert.
+#[derive(Debug)]
+pub(crate) struct NewToken<'a> {
+    pub name: &'a str,
+    /// [`format_scopes`] of its scopes.
+    pub scopes: &'a str,
+    pub hash: &'a str,
+    pub created_at: DateTime<Utc>,
+}
+
+impl Store {
+    /// Creates a token named `name` with `scopes` and returns its secret, which is not stored
+    /// and cannot be shown again.
+    pub async fn create_token(&self, name: &str, scopes: &[Scope]) -> Result<String, TokenError> {
+        let secret = generate_secret();
+        self.create_token_with_secret(name, scopes, &secret).await?;
+        Ok(secret)
+    }
+
+    /// Creates a token with a secret chosen by the operator (at least [`MIN_SECRET_LEN`] long).
+    pub async fn create_token_with_secret(
+        &self,
+        name: &str,
+        scopes: &[Scope],
+        secret: &str,
+    ) -> Result<(), TokenError> {
+        check_name(name)?;
+        check_secret(secret)?;
+        let scopes = format_scopes(scopes)?;
+        let hash = hash_secret(secret);
+        let token = NewToken {
+            name,
+            scopes: &scopes,
+            hash: &hash,
+            created_at: Utc::now(),
+        };
+        let created = match self.backend() {
+            Backend::Sqlite(db) => db.insert_token(&token).await?,
+            Backend::Postgres(db) => db.insert_token(&token).await?,
+        };
+        if created {
+            Ok(())
+        } else {
+            Err(TokenError::NameTaken {
+                name: name.to_owned(),
+            })
+        }
+    }
+
+    /// Creates the admin token `name` unless the store has an admin token already: with `secret`
+    /// when given, else a random one. Returns the secret when it created the token, so that it
+    /// can be shown once; `None` when an admin token existed. Safe against servers starting
+    /// at once on one database: only one of them creates it.
+    pub async fn ensure_admin_token(
+        &self,
+        name: &str,
+        secret: Option<&str>,
+    ) -> Result<Option<String>, TokenError> {
+        check_name(name)?;
+        let secret = match secret {
+            Some(secret) => {
+                check_secret(secret)?;
+                secret.to_owned()
+            }
+            None => generate_secret(),
+        };
+        let scopes = format_scopes(&[Scope::Admin])?;
+        let hash = hash_secret(&secret);
+        let token = NewToken {
+            name,
+            scopes: &scopes,
+            hash: &hash,
+            created_at: Utc::now(),
+        };
+        let created = match self.backend() {
+            Backend::Sqlite(db) => db.insert_first_admin_token(&token).await?,
+            Backend::Postgres(db) => db.insert_first_admin_token(&token).await?,
+        };
+        if created {
+            return Ok(Some(secret));
+        }
+        let admins = match self.backend() {
+            Backend::Sqlite(db) => db.count_admin_tokens().await?,
+            Backend::Postgres(db) => db.count_admin_tokens().await?,
+        };
+        if admins > 0 {
+            Ok(None)
+        } else {
+            Err(TokenError::NameTaken {
+                name: name.to_owned(),
+            })
+        }
+    }
+
+    /// The token whose secret is `secret`, if there is one; records that it was used.
+    pub async fn authenticate(&self, secret: &str) -> Result<Option<TokenRecord>, StoreError> {
+        let hash = hash_secret(secret);
+        let row = match self.backend() {
+            Backend::Sqlite(db) => db.token_by_hash(&hash).await?,
+            Backend::Postgres(db) => db.token_by_hash(&hash).await?,
+        };
+        // The row was found by the hash, so the comparison cannot fail; comparing in constant
+        // time anyway keeps the check sound if the lookup ever becomes a prefix or range query.
+        let Some(row) = row.filter(|row| constant_time_eq(row.hash.as_bytes(), hash.as_bytes())) else {
+            return Ok(None);
+        };
+        let now = Utc::now();
+        if row
+            .last_used_at
+            .is_none_or(|last| now - last >= LAST_USED_RESOLUTION)
+        {
+            match self.backend() {
+                Backend::Sqlite(db) => db.touch_token(&row.name, now).await?,
+                Backend::Postgres(db) => db.touch_token(&row.name, now).await?,
+            }
+        }
+        row.record().map(Some)
+    }
+
+    /// Every token, by name.
+    pub async fn list_tokens(&self) -> Result<Vec<TokenRecord>, StoreError> {
+        let rows = match self.backend() {
+            Backend::Sqlite(db) => db.tokens().await?,
+            Backend::Postgres(db) => db.tokens().await?,
+        };
+        rows.into_iter().map(TokenRow::record).collect()
+    }
+
+    /// Deletes the token named `name`; `false` when there was none.
+    pub async fn revoke_token(&self, name: &str) -> Result<bool, StoreError> {
+        match self.backend() {
+            Backend::Sqlite(db) => db.delete_token(name).await,
+            Backend::Postgres(db) => db.delete_token(name).await,
+        }
+    }
+}
+
+/// `gantry_` and 64 hexadecimal digits: 244 random bits from the operating system's generator
+/// (two version 4 UUIDs, whose 6 fixed bits each are left in place).
+fn generate_secret() -> String {
+    let (first, second) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
+    format!("{SECRET_PREFIX}{}{}", first.simple(), second.simple())
+}
+
+/// What the store keeps of a secret.
+pub(crate) fn hash_secret(secret: &str) -> String {
+    hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+/// Compares without stopping at the first difference.
+fn constant_time_eq(left: &[u8], right: &[u8]) -> bool {
+    left.len() == right.len() && left.iter().zip(right).fold(0_u8, |diff, (a, b)| diff | (a ^ b)) == 0
+}
+
+fn check_name(name: &str) -> Result<(), TokenError> {
+    let invalid = |reason| {
+        Err(TokenError::InvalidName {
+            name: name.to_owned(),
+            reason,
+        })
+    };
+    if name.is_empty() {
+        return invalid("it is empty");
+    }
+    if name.len() > 64 {
+        return invalid("it is longer than 64 characters");
+    }
+    if !name
+        .bytes()
+        .all(|byte| byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'@'))
+    {
+        return invalid("use letters, digits, `-`, `_`, `.` and `@`");
+    }
+    Ok(())
+}
+
+fn check_secret(secret: &str) -> Result<(), TokenError> {
+    if secret.chars().count() < MIN_SECRET_LEN {
+        Err(TokenError::WeakSecret)
+    } else {
+        Ok(())
+    }
+}
+
+/// Scopes as stored: deduplicated, space-separated, in the order read, report, admin.
+pub(crate) fn format_scopes(scopes: &[Scope]) -> Result<String, TokenError> {
+    let mut sorted = scopes.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    if sorted.is_empty() {
+        return Err(TokenError::NoScopes);
+    }
+    Ok(sorted
+        .iter()
+        .map(|scope| scope.as_str())
+        .collect::<Vec<_>>()
+        .join(" "))
+}
+
+fn parse_scopes(text: &str) -> Result<Vec<Scope>, StoreError> {
+    text.split_whitespace()
+        .map(|word| {
+            Scope::parse(word).ok_or_else(|| StoreError::Corrupt {
+                what: "token scope",
+                reason: format!("`{word}` is not a scope"),
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scopes_imply_the_lesser_ones() {
+        let check = |held: Scope, needed: Scope, expect: bool| {
+            assert_eq!(held.implies(needed), expect, "{held} for {needed}");
+        };
+        check(Scope::Admin, Scope::Read, true);
+        check(Scope::Admin, Scope::Report, true);
+        check(Scope::Report, Scope::Read, true);
+        check(Scope::Report, Scope::Admin, false);
+        check(Scope::Read, Scope::Report, false);
+        check(Scope::Read, Scope::Read, true);
+    }
+
+    #[test]
+    fn scopes_are_stored_sorted_once() {
+        assert_eq!(
+            format_scopes(&[Scope::Admin, Scope::Read, Scope::Admin]).unwrap(),
+            "read admin"
+        );
+        assert!(matches!(format_scopes(&[]), Err(TokenError::NoScopes)));
+        assert_eq!(parse_scopes("read admin").unwrap(), [Scope::Read, Scope::Admin]);
+        assert!(parse_scopes("read root").is_err());
+    }
+
+    #[test]
+    fn secrets_are_random_and_long() {
+        let (one, two) = (generate_secret(), generate_secret());
+        assert_ne!(one, two);
+        assert!(one.starts_with(SECRET_PREFIX));
+        assert_eq!(one.len(), SECRET_PREFIX.len() + 64);
+        assert_eq!(hash_secret(&one).len(), 64);
+        assert_ne!(hash_secret(&one), hash_secret(&two));
+    }
+
+    #[test]
+    fn names_are_checked() {
+        for good in ["bootstrap", "ci-runner_1", "alice@example.com"] {
+            check_name(good).unwrap();
+        }
+        for bad in ["", "with space", "ü", &"x".repeat(65), "a/b"] {
+            assert!(check_name(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn compares_in_constant_time_correctly() {
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(!constant_time_eq(b"abc", b"abd"));
+        assert!(!constant_time_eq(b"abc", b"ab"));
+    }
+}

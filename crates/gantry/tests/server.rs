@@ -1,0 +1,166 @@
+//! `gantry server`, `gantry run --server` and `gantry sync` end to end: real processes, a real
+//! socket, a real SQLite store, and a server that goes away in the middle of a run.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use common::Project;
+
+const ADMIN: &str = "gantry-test-admin-token-0123456789";
+
+/// A `gantry server` process, stopped on drop.
+struct ServerProcess {
+    child: Child,
+    url: String,
+}
+
+impl ServerProcess {
+    fn start(db: &std::path::Path, port: u16) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_gantry"))
+            .args(["server", "--listen", &format!("127.0.0.1:{port}"), "--db"])
+            .arg(format!("sqlite://{}", db.display()))
+            .env("GANTRY_ADMIN_TOKEN", ADMIN)
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("gantry server starts");
+        let mut first = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
+        let url = first.trim().rsplit(' ').next().unwrap().to_owned();
+        assert!(url.starts_with("http://127.0.0.1:"), "{first}");
+        Self { child, url }
+    }
+
+    fn stop(&mut self) {
+        let pid = nix::unistd::Pid::from_raw(i32::try_from(self.child.id()).unwrap());
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+        let _ = self.child.wait();
+    }
+
+    /// `GET PATH` with the admin token, parsed as JSON.
+    fn get(&self, path: &str) -> serde_json::Value {
+        let output = Command::new("curl")
+            .args(["--silent", "--show-error", "--fail", "-H"])
+            .arg(format!("Authorization: Bearer {ADMIN}"))
+            .arg(format!("{}{path}", self.url))
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "GET {path}: {}", String::from_utf8_lossy(&output.stderr));
+        serde_json::from_slice(&output.stdout).unwrap()
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+#[test]
+fn a_run_reports_to_the_server() {
+    let data = tempfile::tempdir().unwrap();
+    let server = ServerProcess::start(&data.path().join("gantry.db"), 0);
+    let project = Project::example("strawberry");
+    let out = common::outcome(
+        project
+            .command(&["run", "--server", &server.url])
+            .env("GANTRY_TOKEN", ADMIN)
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert!(out.stdout.contains("strawberry#1 (version 2.3.1) succeeded"), "{}", out.stdout);
+    assert!(!project.path().join(".gantry/gantry.db").exists(), "recorded on the server, not locally");
+
+    let runs = server.get("/api/v1/runs?app=strawberry");
+    let run = &runs["runs"][0];
+    assert_eq!(run["build"], 1);
+    assert_eq!(run["result"], "success");
+    let id = run["id"].as_str().unwrap();
+    let detail = server.get(&format!("/api/v1/runs/{id}"));
+    assert_eq!(detail["artifacts"][0]["name"], "out/strawberry.tar.gz");
+    let events = server.get(&format!("/api/v1/events?chain={id}"));
+    assert!(events.as_array().is_some_and(|events| events.len() > 10), "{events}");
+}
+
+#[test]
+fn no_build_number_no_run() {
+    let project = Project::with_pipeline(
+        "app: demo\nstages:\n  - { name: s, tasks: [{ name: t, run: 'touch ran' }] }\n",
+    );
+    let url = format!("http://127.0.0.1:{}", free_port());
+    let out = project.run(&["run", "--server", &url]);
+    assert_eq!(out.code, Some(1), "{out:?}");
+    assert!(out.stderr.contains("cannot get a build number"), "{}", out.stderr);
+    assert!(!project.path().join("ran").exists(), "nothing ran");
+}
+
+#[test]
+fn events_spooled_while_the_server_is_away_are_synced_once() {
+    let data = tempfile::tempdir().unwrap();
+    let db = data.path().join("gantry.db");
+    let port = free_port();
+    let mut server = ServerProcess::start(&db, port);
+    let project = Project::with_pipeline(
+        r"
+app: demo
+stages:
+  - name: work
+    tasks:
+      - { name: first, run: 'echo before the outage' }
+      - name: second
+        run: |
+          while [ ! -e go ]; do sleep 0.05; done
+          for i in $(seq 1 50); do echo line $i; done
+finally:
+  - { name: last, run: 'echo result $GANTRY_RESULT' }
+",
+    );
+    let child = project
+        .command(&["run", "--server", &server.url])
+        .env("GANTRY_TOKEN", ADMIN)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until the server has the run, then take it away.
+    let mut run_id = None;
+    for _ in 0..200 {
+        if let Some(id) = server.get("/api/v1/runs?app=demo")["runs"][0]["id"].as_str() {
+            run_id = Some(id.to_owned());
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let run_id = run_id.expect("the server saw the run start");
+    server.stop();
+    std::fs::write(project.path().join("go"), "").unwrap();
+
+    let out = common::outcome(child.wait_with_output().unwrap());
+    assert_eq!(out.code, Some(0), "the run goes on without its server: {out:?}");
+    assert!(out.stdout.contains("line 50"), "{}", out.stdout);
+    assert!(out.stderr.contains("gantry sync"), "{}", out.stderr);
+
+    let server = ServerProcess::start(&db, port);
+    let synced = common::outcome(project.command(&["sync"]).env("GANTRY_TOKEN", ADMIN).output().unwrap());
+    assert_eq!(synced.code, Some(0), "{synced:?}");
+    let detail = server.get(&format!("/api/v1/runs/{run_id}"));
+    assert_eq!(detail["result"], "success", "{detail}");
+    let events = server.get(&format!("/api/v1/events?chain={run_id}"));
+    let ids: Vec<&str> = events.as_array().unwrap().iter().map(|e| e["context"]["id"].as_str().unwrap()).collect();
+    let unique: std::collections::BTreeSet<&str> = ids.iter().copied().collect();
+    assert_eq!(ids.len(), unique.len(), "no event recorded twice");
+    assert!(ids.len() >= 8, "{ids:?}");
+
+    let second = common::outcome(project.command(&["sync"]).env("GANTRY_TOKEN", ADMIN).output().unwrap());
+    assert!(second.stdout.contains("nothing to send"), "{second:?}");
+}
