@@ -54,7 +54,14 @@ impl Principal {
 /// The scope a request needs, by method and route template (the raw path when no route
 /// matched); `None` for the routes open to everyone.
 pub fn required_scope(method: &Method, route: &str) -> Option<Scope> {
-    let public = ["/healthz", "/readyz", "/metrics", "/login", "/logout", "/api/v1/openapi.json"];
+    let public = [
+        "/healthz",
+        "/readyz",
+        "/metrics",
+        "/login",
+        "/logout",
+        "/api/v1/openapi.json",
+    ];
     if public.contains(&route) || route.starts_with("/assets/") {
         return None;
     }
@@ -79,9 +86,10 @@ fn credential(headers: &HeaderMap) -> Option<Credential> {
     if let Some(value) = headers.get(header::AUTHORIZATION) {
         let text = value.to_str().ok()?.trim();
         let (scheme, secret) = text.split_once(' ')?;
-        return scheme
-            .eq_ignore_ascii_case("bearer")
-            .then(|| Credential { secret: secret.trim().to_owned(), from_cookie: false });
+        return scheme.eq_ignore_ascii_case("bearer").then(|| Credential {
+            secret: secret.trim().to_owned(),
+            from_cookie: false,
+        });
     }
     headers
         .get_all(header::COOKIE)
@@ -90,19 +98,29 @@ fn credential(headers: &HeaderMap) -> Option<Credential> {
         .flat_map(|text| text.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
         .find(|(name, _)| *name == COOKIE)
-        .map(|(_, value)| Credential { secret: cookie_decode(value), from_cookie: true })
+        .map(|(_, value)| Credential {
+            secret: cookie_decode(value),
+            from_cookie: true,
+        })
 }
 
 /// Middleware: lets a request through only with what its route needs.
 pub async fn require(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
-    let route = request.extensions().get::<MatchedPath>().map(|path| path.as_str().to_owned());
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|path| path.as_str().to_owned());
     let route = route.unwrap_or_else(|| request.uri().path().to_owned());
     let Some(needed) = required_scope(request.method(), &route) else {
         return next.run(request).await;
     };
     let principal = match credential(request.headers()) {
         None => Principal::Anonymous,
-        Some(credential) => match state.metrics.time_store("authenticate", state.store.authenticate(&credential.secret)).await {
+        Some(credential) => match state
+            .metrics
+            .time_store("authenticate", state.store.authenticate(&credential.secret))
+            .await
+        {
             Ok(Some(token)) => Principal::Token(token),
             // A stale cookie is as good as none: with anonymous reading the pages still show.
             Ok(None) if credential.from_cookie => Principal::Anonymous,
@@ -121,7 +139,10 @@ pub async fn require(State(state): State<AppState>, mut request: Request, next: 
         let wants_page = !route.starts_with("/api/") && accepts_html(request.headers());
         return match &principal {
             Principal::Anonymous if wants_page => {
-                let here = request.uri().path_and_query().map_or("/", |target| target.as_str());
+                let here = request
+                    .uri()
+                    .path_and_query()
+                    .map_or("/", |target| target.as_str());
                 Redirect::to(&format!("/login?next={}", query_encode(here))).into_response()
             }
             Principal::Anonymous => AppError::unauthorized(format!(
@@ -130,8 +151,11 @@ pub async fn require(State(state): State<AppState>, mut request: Request, next: 
             .into_response(),
             Principal::Token(token) => {
                 tracing::info!(route, token = %token.name, %needed, "refused a request: missing scope");
-                AppError::forbidden(format!("token `{}` lacks the `{needed}` scope this route needs", token.name))
-                    .into_response()
+                AppError::forbidden(format!(
+                    "token `{}` lacks the `{needed}` scope this route needs",
+                    token.name
+                ))
+                .into_response()
             }
         };
     }
@@ -151,7 +175,9 @@ fn accepts_html(headers: &HeaderMap) -> bool {
 
 /// `/login` (the form and its submission) and `/logout`.
 pub fn router() -> Router<AppState> {
-    Router::new().route("/login", get(login_form).post(login)).route("/logout", axum::routing::post(logout))
+    Router::new()
+        .route("/login", get(login_form).post(login))
+        .route("/logout", axum::routing::post(logout))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -172,25 +198,45 @@ async fn login_form(query: Result<Query<LoginQuery>, QueryRejection>) -> Respons
 }
 
 /// `POST /login`: checks the token and, if it may read, keeps it in the browser's cookie.
-async fn login(State(state): State<AppState>, headers: HeaderMap, form: Result<Form<LoginForm>, FormRejection>) -> Response {
+async fn login(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    form: Result<Form<LoginForm>, FormRejection>,
+) -> Response {
     let Ok(Form(form)) = form else {
-        return page(StatusCode::BAD_REQUEST, Some("Paste a token into the field."), None);
+        return page(
+            StatusCode::BAD_REQUEST,
+            Some("Paste a token into the field."),
+            None,
+        );
     };
     let next = form.next.as_deref();
     let secret = form.token.trim();
     if secret.is_empty() {
-        return page(StatusCode::BAD_REQUEST, Some("Paste a token into the field."), next);
+        return page(
+            StatusCode::BAD_REQUEST,
+            Some("Paste a token into the field."),
+            next,
+        );
     }
     let token = match state.store.authenticate(secret).await {
         Ok(Some(token)) => token,
-        Ok(None) => return page(StatusCode::UNAUTHORIZED, Some("That token is not valid (unknown or revoked)."), next),
+        Ok(None) => {
+            return page(
+                StatusCode::UNAUTHORIZED,
+                Some("That token is not valid (unknown or revoked)."),
+                next,
+            );
+        }
         Err(error) => return AppError::from(error).into_response(),
     };
     if !token.allows(Scope::Read) {
         return page(StatusCode::FORBIDDEN, Some("That token may not read."), next);
     }
     tracing::info!(token = %token.name, "browser logged in");
-    let secure = headers.get("x-forwarded-proto").is_some_and(|proto| proto.as_bytes() == b"https");
+    let secure = headers
+        .get("x-forwarded-proto")
+        .is_some_and(|proto| proto.as_bytes() == b"https");
     let cookie = format!(
         "{COOKIE}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={COOKIE_MAX_AGE_SECONDS}{}",
         cookie_encode(secret),
@@ -249,7 +295,9 @@ fn page(status: StatusCode, problem: Option<&str>, next: Option<&str>) -> Respon
         }
     };
     let mut response = (status, markup).into_response();
-    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }
 
@@ -257,7 +305,8 @@ fn page(status: StatusCode, problem: Option<&str>, next: Option<&str>) -> Respon
 fn cookie_encode(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     for byte in value.bytes() {
-        let plain = matches!(byte, 0x21 | 0x23..=0x24 | 0x26..=0x2B | 0x2D..=0x3A | 0x3C..=0x5B | 0x5D..=0x7E);
+        let plain =
+            matches!(byte, 0x21 | 0x23..=0x24 | 0x26..=0x2B | 0x2D..=0x3A | 0x3C..=0x5B | 0x5D..=0x7E);
         if plain {
             out.push(char::from(byte));
         } else {
@@ -272,7 +321,9 @@ fn cookie_decode(value: &str) -> String {
     let mut out = Vec::with_capacity(bytes.len());
     let mut index = 0;
     while index < bytes.len() {
-        let hex = bytes.get(index + 1..index + 3).and_then(|pair| std::str::from_utf8(pair).ok());
+        let hex = bytes
+            .get(index + 1..index + 3)
+            .and_then(|pair| std::str::from_utf8(pair).ok());
         match (bytes[index], hex.and_then(|hex| u8::from_str_radix(hex, 16).ok())) {
             (b'%', Some(byte)) => {
                 out.push(byte);
@@ -342,20 +393,37 @@ mod tests {
             }
             map
         };
-        let secret = |map: HeaderMap| credential(&map).map(|credential| (credential.secret, credential.from_cookie));
-        assert_eq!(secret(headers(&[(header::AUTHORIZATION, "Bearer abc")])), Some(("abc".into(), false)));
-        assert_eq!(secret(headers(&[(header::AUTHORIZATION, "bearer  abc ")])), Some(("abc".into(), false)));
+        let secret =
+            |map: HeaderMap| credential(&map).map(|credential| (credential.secret, credential.from_cookie));
+        assert_eq!(
+            secret(headers(&[(header::AUTHORIZATION, "Bearer abc")])),
+            Some(("abc".into(), false))
+        );
+        assert_eq!(
+            secret(headers(&[(header::AUTHORIZATION, "bearer  abc ")])),
+            Some(("abc".into(), false))
+        );
         assert_eq!(secret(headers(&[(header::AUTHORIZATION, "Basic abc")])), None);
-        assert_eq!(secret(headers(&[(header::COOKIE, "a=b; gantry_token=x%3By")])), Some(("x;y".into(), true)));
+        assert_eq!(
+            secret(headers(&[(header::COOKIE, "a=b; gantry_token=x%3By")])),
+            Some(("x;y".into(), true))
+        );
         assert_eq!(secret(headers(&[(header::COOKIE, "a=b")])), None);
         assert_eq!(secret(HeaderMap::new()), None);
     }
 
     #[test]
     fn cookie_values_round_trip() {
-        for value in ["gantry_0123abcd", "with space; and \"quotes\", commas\\ and %", "ünïcode"] {
+        for value in [
+            "gantry_0123abcd",
+            "with space; and \"quotes\", commas\\ and %",
+            "ünïcode",
+        ] {
             let encoded = cookie_encode(value);
-            assert!(HeaderValue::from_str(&format!("{COOKIE}={encoded}")).is_ok(), "{encoded}");
+            assert!(
+                HeaderValue::from_str(&format!("{COOKIE}={encoded}")).is_ok(),
+                "{encoded}"
+            );
             assert!(!encoded.contains([';', ' ', ',', '"']), "{encoded}");
             assert_eq!(cookie_decode(&encoded), value);
         }

@@ -52,9 +52,13 @@ impl fmt::Debug for ServerConfig {
 
 /// `scheme://user:<redacted>@host/…`: a database url as it may be shown.
 pub(crate) fn redact_password(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
     let authority_end = rest.find('/').unwrap_or(rest.len());
-    let Some(at) = rest[..authority_end].rfind('@') else { return url.to_owned() };
+    let Some(at) = rest[..authority_end].rfind('@') else {
+        return url.to_owned();
+    };
     match rest[..at].split_once(':') {
         Some((user, _)) => format!("{scheme}://{user}:<redacted>{}", &rest[at..]),
         None => url.to_owned(),
@@ -68,9 +72,15 @@ mod tests {
     #[test]
     fn redacts_database_passwords() {
         let check = |url: &str, expect: &str| assert_eq!(redact_password(url), expect, "{url}");
-        check("postgres://gantry:s3cret@db:5432/gantry", "postgres://gantry:<redacted>@db:5432/gantry");
+        check(
+            "postgres://gantry:s3cret@db:5432/gantry",
+            "postgres://gantry:<redacted>@db:5432/gantry",
+        );
         check("postgres://gantry@db/gantry", "postgres://gantry@db/gantry");
-        check("sqlite:///var/lib/gantry/gantry.db", "sqlite:///var/lib/gantry/gantry.db");
+        check(
+            "sqlite:///var/lib/gantry/gantry.db",
+            "sqlite:///var/lib/gantry/gantry.db",
+        );
         check("gantry.db", "gantry.db");
     }
 
@@ -79,6 +89,9 @@ mod tests {
         let mut config = ServerConfig::new("127.0.0.1:0".parse().unwrap(), "postgres://u:pw@h/db");
         config.admin_token = Some("the-admin-secret-value".into());
         let shown = format!("{config:?}");
-        assert!(!shown.contains("the-admin-secret-value") && !shown.contains("pw@"), "{shown}");
+        assert!(
+            !shown.contains("the-admin-secret-value") && !shown.contains("pw@"),
+            "{shown}"
+        );
     }
 }

@@ -49,7 +49,12 @@ pub struct ErrorDetail {
 
 impl AppError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into(), field: None }
+        Self {
+            status,
+            code,
+            message: message.into(),
+            field: None,
+        }
     }
 
     pub fn bad_request(message: impl Into<String>) -> Self {
@@ -73,13 +78,21 @@ impl AppError {
     }
 
     pub fn too_large(limit: u64) -> Self {
-        Self::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", format!("the body is larger than {limit} bytes"))
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("the body is larger than {limit} bytes"),
+        )
     }
 
     /// A failure of the server itself: the detail is logged, the client gets a generic message.
     pub fn internal(what: &str, error: &(dyn std::error::Error + 'static)) -> Self {
         tracing::error!(error = %chain(error), "failed to {what}");
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", format!("failed to {what}; the server log has the detail"))
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            format!("failed to {what}; the server log has the detail"),
+        )
     }
 
     /// Names the part of the request body that is wrong (a JSON pointer).
@@ -121,10 +134,19 @@ impl IntoResponse for AppError {
         }
         let status = self.status;
         let unauthorized = status == StatusCode::UNAUTHORIZED;
-        let body = ErrorBody { error: ErrorDetail { code: self.code, message: self.message, field: self.field } };
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code,
+                message: self.message,
+                field: self.field,
+            },
+        };
         let mut response = (status, axum::Json(body)).into_response();
         if unauthorized {
-            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"gantry\""));
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"gantry\""),
+            );
         }
         response
     }
@@ -138,8 +160,12 @@ impl From<StoreError> for AppError {
                 "not_found",
                 format!("run `{run_id}` is not in the store; send its `run_queued` event first"),
             ),
-            StoreError::AmbiguousRun { .. } => Self::new(StatusCode::BAD_REQUEST, "ambiguous_run", error.to_string()),
-            StoreError::InvalidDigest { .. } => Self::new(StatusCode::BAD_REQUEST, "invalid_digest", error.to_string()),
+            StoreError::AmbiguousRun { .. } => {
+                Self::new(StatusCode::BAD_REQUEST, "ambiguous_run", error.to_string())
+            }
+            StoreError::InvalidDigest { .. } => {
+                Self::new(StatusCode::BAD_REQUEST, "invalid_digest", error.to_string())
+            }
             StoreError::DigestMismatch { expected, actual, .. } => Self::new(
                 StatusCode::BAD_REQUEST,
                 "digest_mismatch",
@@ -148,7 +174,10 @@ impl From<StoreError> for AppError {
             StoreError::InvalidCdEvent { index, source } => Self::new(
                 StatusCode::BAD_REQUEST,
                 "invalid_cdevent",
-                format!("CDEvent #{index} is not valid: at `{}`: {}", source.field, source.reason),
+                format!(
+                    "CDEvent #{index} is not valid: at `{}`: {}",
+                    source.field, source.reason
+                ),
             )
             .with_field(source.field.clone()),
             _ => Self::internal("use the build data store", &error),

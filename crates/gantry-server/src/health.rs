@@ -40,8 +40,13 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
     if state.shutdown.is_cancelled() {
         return unavailable("the server is shutting down").into_response();
     }
-    let probe = RunFilter { limit: Some(1), ..RunFilter::default() };
-    let answered = state.metrics.time_store("ready_probe", state.store.list_runs(&probe));
+    let probe = RunFilter {
+        limit: Some(1),
+        ..RunFilter::default()
+    };
+    let answered = state
+        .metrics
+        .time_store("ready_probe", state.store.list_runs(&probe));
     match tokio::time::timeout(READY_TIMEOUT, answered).await {
         Ok(Ok(_)) => "ready\n".into_response(),
         Ok(Err(error)) => {

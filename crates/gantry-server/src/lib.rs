@@ -1,14 +1,37 @@
 //! The build data repository server: the HTTP API under `/api/v1`, the web UI, health and
 //! metrics, all on one listener in front of one [`gantry_store::Store`].
 //!
-//! - [`state`]: [`AppState`], what every handler shares.
-//! - [`router`]: the whole route table ([`router::router`]).
-//! - [`api`]: the JSON API under `/api/v1`.
+//! - [`server`]: [`Server`], bind then serve with graceful shutdown; [`config`]: [`ServerConfig`].
+//! - [`router`]: the whole route table ([`router::router`]) and the layers every request
+//!   goes through (tracing, body limit, metrics, timeout, authorization).
+//! - [`state`]: [`AppState`], what every handler shares; [`notify`]: wakes log followers.
+//! - [`api`]: the JSON API under `/api/v1`, one module per resource.
 //! - [`ui`]: the server-rendered web UI.
+//! - [`auth`]: scopes per route, the authorization middleware, `/login` and `/logout`;
+//!   [`token`]: [`create_token`] from scope names, for the CLI.
+//! - [`error`]: [`AppError`], the one JSON error shape; [`extract`]: extractors that reject
+//!   with it.
+//! - [`openapi`]: the OpenAPI document, generated from the handlers.
+//! - [`health`]: `/healthz`, `/readyz`; [`metrics`]: `/metrics` and what it counts.
 
 pub mod api;
+pub mod auth;
+pub mod config;
+pub mod error;
+pub mod extract;
+pub mod health;
+pub mod metrics;
+pub mod notify;
+pub mod openapi;
 pub mod router;
+pub mod server;
 pub mod state;
+pub mod token;
 pub mod ui;
 
+pub use auth::Principal;
+pub use config::{DEFAULT_MAX_UPLOAD_BYTES, ServerConfig};
+pub use error::AppError;
+pub use server::{Server, ServerError};
 pub use state::AppState;
+pub use token::{CreateTokenError, create_token};

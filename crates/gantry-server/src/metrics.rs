@@ -87,7 +87,11 @@ impl Metrics {
     pub fn new() -> Self {
         let mut registry = Registry::default();
         let runs = Family::<ResultLabels, Counter>::default();
-        registry.register("gantry_runs", "Runs this server saw finish, by result", runs.clone());
+        registry.register(
+            "gantry_runs",
+            "Runs this server saw finish, by result",
+            runs.clone(),
+        );
         // 100 ms to ~3.6 hours.
         let task_duration = Histogram::new(exponential_buckets(0.1, 2.0, 18));
         registry.register_with_unit(
@@ -102,14 +106,16 @@ impl Metrics {
             "HTTP requests, by method, route template and status",
             http_requests.clone(),
         );
-        let http_duration = Family::<RouteLabels, Histogram>::new_with_constructor(request_histogram as fn() -> _);
+        let http_duration =
+            Family::<RouteLabels, Histogram>::new_with_constructor(request_histogram as fn() -> _);
         registry.register_with_unit(
             "gantry_http_request_duration",
             "Time to answer an HTTP request (to the response head), by route template",
             Unit::Seconds,
             http_duration.clone(),
         );
-        let store_duration = Family::<OperationLabels, Histogram>::new_with_constructor(request_histogram as fn() -> _);
+        let store_duration =
+            Family::<OperationLabels, Histogram>::new_with_constructor(request_histogram as fn() -> _);
         registry.register_with_unit(
             "gantry_store_operation_duration",
             "Duration of build data store operations, by operation",
@@ -139,24 +145,32 @@ impl Metrics {
 
     /// Counts a run that finished with `result`.
     pub fn run_finished(&self, result: &str) {
-        self.runs.get_or_create(&ResultLabels { result: result.to_owned() }).inc();
+        self.runs
+            .get_or_create(&ResultLabels {
+                result: result.to_owned(),
+            })
+            .inc();
     }
 
     /// Counts runs that finished with `result`, `count` of them.
     pub fn runs_finished(&self, result: &str, count: u64) {
-        self.runs.get_or_create(&ResultLabels { result: result.to_owned() }).inc_by(count);
+        self.runs
+            .get_or_create(&ResultLabels {
+                result: result.to_owned(),
+            })
+            .inc_by(count);
     }
 
     /// Takes note of task starts and observes the duration of task attempts that finished,
     /// from events just recorded.
     pub fn observe_task_events(&self, events: &[RunEvent]) {
-        let Ok(mut starts) = self.task_starts.lock() else { return };
+        let Ok(mut starts) = self.task_starts.lock() else {
+            return;
+        };
         for event in events {
             match &event.kind {
-                RunEventKind::TaskStarted { path, attempt } => {
-                    if starts.len() < MAX_PENDING_TASKS {
-                        starts.insert((event.run_id.0.clone(), path.0.clone(), *attempt), event.at);
-                    }
+                RunEventKind::TaskStarted { path, attempt } if starts.len() < MAX_PENDING_TASKS => {
+                    starts.insert((event.run_id.0.clone(), path.0.clone(), *attempt), event.at);
                 }
                 RunEventKind::TaskFinished { path, attempt, .. } => {
                     let key = (event.run_id.0.clone(), path.0.clone(), *attempt);
@@ -179,8 +193,16 @@ impl Metrics {
     /// Counts one answered request.
     fn request_done(&self, method: &Method, route: &str, status: u16, seconds: f64) {
         let route = route.to_owned();
-        self.http_requests.get_or_create(&RequestLabels { method: method_label(method), route: route.clone(), status }).inc();
-        self.http_duration.get_or_create(&RouteLabels { route }).observe(seconds);
+        self.http_requests
+            .get_or_create(&RequestLabels {
+                method: method_label(method),
+                route: route.clone(),
+                status,
+            })
+            .inc();
+        self.http_duration
+            .get_or_create(&RouteLabels { route })
+            .observe(seconds);
     }
 
     /// The text exposition of every metric.
@@ -210,9 +232,18 @@ fn method_label(method: &Method) -> &'static str {
 pub async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let start = Instant::now();
     let method = request.method().clone();
-    let route = request.extensions().get::<MatchedPath>().map_or(UNMATCHED, MatchedPath::as_str).to_owned();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or(UNMATCHED, MatchedPath::as_str)
+        .to_owned();
     let response = next.run(request).await;
-    state.metrics.request_done(&method, &route, response.status().as_u16(), start.elapsed().as_secs_f64());
+    state.metrics.request_done(
+        &method,
+        &route,
+        response.status().as_u16(),
+        start.elapsed().as_secs_f64(),
+    );
     response
 }
 
@@ -254,7 +285,14 @@ mod tests {
     fn observes_task_attempts_from_start_to_finish_once() {
         let metrics = Metrics::new();
         let path = TaskPath("build/compile".into());
-        let started = event("r", 1, RunEventKind::TaskStarted { path: path.clone(), attempt: 1 });
+        let started = event(
+            "r",
+            1,
+            RunEventKind::TaskStarted {
+                path: path.clone(),
+                attempt: 1,
+            },
+        );
         let finished = event(
             "r",
             4,
@@ -268,7 +306,7 @@ mod tests {
             },
         );
         metrics.observe_task_events(std::slice::from_ref(&started));
-        metrics.observe_task_events(&[finished.clone()]);
+        metrics.observe_task_events(std::slice::from_ref(&finished));
         // Sent again: already observed.
         metrics.observe_task_events(&[finished]);
         let text = metrics.encode();
@@ -284,11 +322,22 @@ mod tests {
         metrics.run_finished("success");
         let text = metrics.encode();
         assert!(
-            text.contains(r#"gantry_http_requests_total{method="GET",route="/api/v1/runs/{id}",status="200"} 1"#),
+            text.contains(
+                r#"gantry_http_requests_total{method="GET",route="/api/v1/runs/{id}",status="200"} 1"#
+            ),
             "{text}"
         );
-        assert!(text.contains(r#"method="other",route="unmatched",status="404""#), "{text}");
-        assert!(text.contains(r#"gantry_runs_total{result="success"} 1"#), "{text}");
-        assert!(text.contains("gantry_http_request_duration_seconds_bucket"), "{text}");
+        assert!(
+            text.contains(r#"method="other",route="unmatched",status="404""#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"gantry_runs_total{result="success"} 1"#),
+            "{text}"
+        );
+        assert!(
+            text.contains("gantry_http_request_duration_seconds_bucket"),
+            "{text}"
+        );
     }
 }

@@ -18,7 +18,9 @@ pub struct Recorded {
 
 impl Default for Recorded {
     fn default() -> Self {
-        Self { sender: Arc::new(watch::Sender::new(0)) }
+        Self {
+            sender: Arc::new(watch::Sender::new(0)),
+        }
     }
 }
 

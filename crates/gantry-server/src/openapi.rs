@@ -40,7 +40,9 @@ impl Modify for Security {
             SecurityScheme::Http(
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
-                    .description(Some("An API token; its scopes (read, report, admin) decide what it may do"))
+                    .description(Some(
+                        "An API token; its scopes (read, report, admin) decide what it may do",
+                    ))
                     .build(),
             ),
         );
@@ -67,6 +69,8 @@ pub struct OpenApiJson(pub Arc<String>);
 )]
 pub async fn openapi(Extension(OpenApiJson(json)): Extension<OpenApiJson>) -> Response {
     let mut response = json.as_str().to_owned().into_response();
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     response
 }

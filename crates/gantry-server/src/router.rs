@@ -1,10 +1,102 @@
-//! The route table: the API, the UI, health and metrics on one router.
+//! The route table: the API, the UI, login, health and metrics on one router, behind the
+//! layers every request goes through (outermost first): tracing, the body size limit, metrics,
+//! the request timeout, and authorization.
 
-use axum::Router;
+use std::sync::Arc;
+use std::time::Duration;
 
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::http::{StatusCode, Uri};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Router};
+use tower_http::trace::TraceLayer;
+
+use crate::error::AppError;
+use crate::openapi::OpenApiJson;
 use crate::state::AppState;
+
+/// The largest JSON body accepted (a batch of run events, CDEvents, a token request).
+pub const MAX_JSON_BYTES: usize = 32 * 1024 * 1024;
+
+/// How long a request may take to its response head. Streamed bodies (logs, followed logs)
+/// go on after it; artifact transfers have none, as their time grows with their size.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Every route of the server.
 pub fn router(state: AppState) -> Router {
-    Router::new().merge(crate::api::router()).merge(crate::ui::router()).with_state(state)
+    let (api, document) = crate::api::router().split_for_parts();
+    let document = document.to_json().unwrap_or_else(|error| {
+        tracing::error!(%error, "failed to encode the OpenAPI document");
+        "{}".to_owned()
+    });
+    Router::new()
+        .merge(api.layer(Extension(OpenApiJson(Arc::new(document)))))
+        .merge(crate::ui::router())
+        .merge(crate::auth::router())
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::auth::require,
+        ))
+        .layer(middleware::from_fn(timeout))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::metrics::track,
+        ))
+        .layer(DefaultBodyLimit::max(MAX_JSON_BYTES))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|request: &Request<Body>| {
+                let route = request.extensions().get::<MatchedPath>().map(MatchedPath::as_str);
+                // The path only: a query string is the client's business, not the log's.
+                tracing::info_span!("request", method = %request.method(), path = request.uri().path(), route)
+            }),
+        )
+        .with_state(state)
+}
+
+/// Middleware: gives up on a request that takes longer than [`REQUEST_TIMEOUT`].
+async fn timeout(request: Request, next: Next) -> Response {
+    let exempt = request
+        .extensions()
+        .get::<MatchedPath>()
+        .is_some_and(|route| route.as_str().starts_with("/api/v1/artifacts/"));
+    if exempt {
+        return next.run(request).await;
+    }
+    match tokio::time::timeout(REQUEST_TIMEOUT, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => AppError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "timeout",
+            "the request took too long; try again",
+        )
+        .into_response(),
+    }
+}
+
+async fn not_found(uri: Uri) -> Response {
+    if uri.path().starts_with("/api/") {
+        AppError::not_found(format!(
+            "no API route is `{}`; see /api/v1/openapi.json",
+            uri.path()
+        ))
+        .into_response()
+    } else {
+        (StatusCode::NOT_FOUND, "not found\n").into_response()
+    }
+}
+
+async fn method_not_allowed(uri: Uri) -> Response {
+    AppError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!(
+            "`{}` does not take this method; see /api/v1/openapi.json",
+            uri.path()
+        ),
+    )
+    .into_response()
 }

@@ -63,5 +63,9 @@ impl AppState {
 /// The owner recorded for runs reported over the API. No host name contains a space, so no
 /// process is ever judged to be this owner, and recovery leaves such runs alone.
 fn remote_owner() -> Owner {
-    Owner { host: "remote client".to_owned(), pid: 0, start_time: None }
+    Owner {
+        host: "remote client".to_owned(),
+        pid: 0,
+        start_time: None,
+    }
 }

@@ -14,7 +14,11 @@ pub enum CreateTokenError {
 
 /// Creates the token `name` with the scopes named in `scopes` (`read`, `report`, `admin`; each
 /// also allows the ones before it) and returns its secret, shown once.
-pub async fn create_token<S: AsRef<str>>(store: &Store, name: &str, scopes: &[S]) -> Result<String, CreateTokenError> {
+pub async fn create_token<S: AsRef<str>>(
+    store: &Store,
+    name: &str,
+    scopes: &[S],
+) -> Result<String, CreateTokenError> {
     let scopes = parse_scopes(scopes)?;
     Ok(store.create_token(name, &scopes).await?)
 }
@@ -26,7 +30,11 @@ pub fn parse_scopes<S: AsRef<str>>(names: &[S]) -> Result<Vec<Scope>, CreateToke
         .flat_map(|name| name.as_ref().split(','))
         .map(str::trim)
         .filter(|name| !name.is_empty())
-        .map(|name| Scope::parse(name).ok_or_else(|| CreateTokenError::UnknownScope { scope: name.to_owned() }))
+        .map(|name| {
+            Scope::parse(name).ok_or_else(|| CreateTokenError::UnknownScope {
+                scope: name.to_owned(),
+            })
+        })
         .collect()
 }
 
@@ -36,9 +44,17 @@ mod tests {
 
     #[test]
     fn parses_scope_names() {
-        assert_eq!(parse_scopes(&["read", " report "]).unwrap(), [Scope::Read, Scope::Report]);
-        assert_eq!(parse_scopes(&["read,admin"]).unwrap(), [Scope::Read, Scope::Admin]);
-        assert!(matches!(parse_scopes(&["root"]), Err(CreateTokenError::UnknownScope { scope }) if scope == "root"));
+        assert_eq!(
+            parse_scopes(&["read", " report "]).unwrap(),
+            [Scope::Read, Scope::Report]
+        );
+        assert_eq!(
+            parse_scopes(&["read,admin"]).unwrap(),
+            [Scope::Read, Scope::Admin]
+        );
+        assert!(
+            matches!(parse_scopes(&["root"]), Err(CreateTokenError::UnknownScope { scope }) if scope == "root")
+        );
         assert!(parse_scopes::<&str>(&[]).unwrap().is_empty());
     }
 }

@@ -89,7 +89,7 @@ fn a_run_reports_to_the_server() {
     let detail = server.get(&format!("/api/v1/runs/{id}"));
     assert_eq!(detail["artifacts"][0]["name"], "out/strawberry.tar.gz");
     let events = server.get(&format!("/api/v1/events?chain={id}"));
-    assert!(events.as_array().is_some_and(|events| events.len() > 10), "{events}");
+    assert!(events["events"].as_array().is_some_and(|events| events.len() > 10), "{events}");
 }
 
 #[test]
@@ -156,7 +156,7 @@ finally:
     let detail = server.get(&format!("/api/v1/runs/{run_id}"));
     assert_eq!(detail["result"], "success", "{detail}");
     let events = server.get(&format!("/api/v1/events?chain={run_id}"));
-    let ids: Vec<&str> = events.as_array().unwrap().iter().map(|e| e["context"]["id"].as_str().unwrap()).collect();
+    let ids: Vec<&str> = events["events"].as_array().unwrap().iter().map(|e| e["context"]["id"].as_str().unwrap()).collect();
     let unique: std::collections::BTreeSet<&str> = ids.iter().copied().collect();
     assert_eq!(ids.len(), unique.len(), "no event recorded twice");
     assert!(ids.len() >= 8, "{ids:?}");

@@ -40,7 +40,10 @@ pub async fn allocate(
     ApiPath(app): ApiPath<String>,
 ) -> Result<(StatusCode, Json<BuildAllocated>), AppError> {
     check_app(&app)?;
-    let build = state.metrics.time_store("allocate_build", state.store.allocate_build(&app)).await?;
+    let build = state
+        .metrics
+        .time_store("allocate_build", state.store.allocate_build(&app))
+        .await?;
     tracing::info!(app, build, "allocated a build number");
     Ok((StatusCode::CREATED, Json(BuildAllocated { app, build })))
 }

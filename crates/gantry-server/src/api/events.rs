@@ -36,11 +36,18 @@ pub struct EventsStored {
         (status = 413, description = "Too large", body = ErrorBody),
     )
 )]
-pub async fn ingest(State(state): State<AppState>, ApiJson(body): ApiJson<Value>) -> Result<Json<EventsStored>, AppError> {
+pub async fn ingest(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<Value>,
+) -> Result<Json<EventsStored>, AppError> {
     let (events, batch) = match body {
         Value::Array(events) => (events, true),
         event @ Value::Object(_) => (vec![event], false),
-        _ => return Err(AppError::bad_request("the body must be a CDEvent (a JSON object) or an array of them")),
+        _ => {
+            return Err(AppError::bad_request(
+                "the body must be a CDEvent (a JSON object) or an array of them",
+            ));
+        }
     };
     // Validated here as well as by the store, to point at the field within the request.
     for (index, event) in events.iter().enumerate() {
@@ -48,13 +55,22 @@ pub async fn ingest(State(state): State<AppState>, ApiJson(body): ApiJson<Value>
             return Err(invalid(batch, index, &error.field, &error.reason));
         }
     }
-    let stored = match state.metrics.time_store("record_cdevents", state.store.record_cdevents(&events)).await {
+    let stored = match state
+        .metrics
+        .time_store("record_cdevents", state.store.record_cdevents(&events))
+        .await
+    {
         Ok(stored) => stored,
-        Err(StoreError::InvalidCdEvent { index, source }) => return Err(invalid(batch, index, &source.field, &source.reason)),
+        Err(StoreError::InvalidCdEvent { index, source }) => {
+            return Err(invalid(batch, index, &source.field, &source.reason));
+        }
         Err(error) => return Err(error.into()),
     };
     tracing::debug!(received = events.len(), stored, "stored CDEvents");
-    Ok(Json(EventsStored { received: events.len(), stored }))
+    Ok(Json(EventsStored {
+        received: events.len(),
+        stored,
+    }))
 }
 
 /// A 400 naming the field, as a pointer into the request body.
@@ -64,7 +80,11 @@ fn invalid(batch: bool, index: usize, field: &str, reason: &str) -> AppError {
         (true, "/") => format!("/{index}"),
         (true, field) => format!("/{index}{field}"),
     };
-    let which = if batch { format!("CDEvent #{index}") } else { "the CDEvent".to_owned() };
+    let which = if batch {
+        format!("CDEvent #{index}")
+    } else {
+        "the CDEvent".to_owned()
+    };
     AppError::new(
         axum::http::StatusCode::BAD_REQUEST,
         "invalid_cdevent",
@@ -102,10 +122,20 @@ pub struct EventList {
         (status = 401, description = "No valid token", body = ErrorBody),
     )
 )]
-pub async fn chain(State(state): State<AppState>, ApiQuery(query): ApiQuery<ChainQuery>) -> Result<Json<EventList>, AppError> {
+pub async fn chain(
+    State(state): State<AppState>,
+    ApiQuery(query): ApiQuery<ChainQuery>,
+) -> Result<Json<EventList>, AppError> {
     if query.chain.is_empty() {
-        return Err(AppError::new(axum::http::StatusCode::BAD_REQUEST, "invalid_query", "`chain` is empty"));
+        return Err(AppError::new(
+            axum::http::StatusCode::BAD_REQUEST,
+            "invalid_query",
+            "`chain` is empty",
+        ));
     }
-    let events = state.metrics.time_store("events_for_chain", state.store.events_for_chain(&query.chain)).await?;
+    let events = state
+        .metrics
+        .time_store("events_for_chain", state.store.events_for_chain(&query.chain))
+        .await?;
     Ok(Json(EventList { events }))
 }

@@ -55,26 +55,46 @@ pub async fn record(
             ))
             .with_field(format!("/{index}/run_id")));
         }
-        if let RunEventKind::ArtifactPackaged { sha256, size, source, .. } = &mut event.kind {
+        if let RunEventKind::ArtifactPackaged {
+            sha256, size, source, ..
+        } = &mut event.kind
+        {
             *source = uploaded_artifact(&state, index, sha256, *size)?;
         }
     }
-    let finishes = events.iter().any(|event| matches!(event.kind, RunEventKind::RunFinished { .. }));
-    let was_running = finishes && status(&state, &id).await.is_none_or(|status| status == RunStatus::Running);
-    state.metrics.time_store("record", state.reports.record(&events)).await?;
+    let finishes = events
+        .iter()
+        .any(|event| matches!(event.kind, RunEventKind::RunFinished { .. }));
+    let was_running = finishes
+        && status(&state, &id)
+            .await
+            .is_none_or(|status| status == RunStatus::Running);
+    state
+        .metrics
+        .time_store("record", state.reports.record(&events))
+        .await?;
     state.recorded.notify();
     state.metrics.observe_task_events(&events);
-    if was_running && let Some(result) = status(&state, &id).await.filter(|status| *status != RunStatus::Running) {
+    if was_running
+        && let Some(result) = status(&state, &id)
+            .await
+            .filter(|status| *status != RunStatus::Running)
+    {
         state.metrics.run_finished(result.as_str());
     }
     tracing::debug!(run = %id, events = events.len(), "recorded run events");
-    Ok(Json(EventsRecorded { recorded: events.len() }))
+    Ok(Json(EventsRecorded {
+        recorded: events.len(),
+    }))
 }
 
 /// The stored copy of an uploaded artifact, checked against what the event says.
 fn uploaded_artifact(state: &AppState, index: usize, sha256: &str, size: u64) -> Result<String, AppError> {
     let field = |name: &str| format!("/{index}/{name}");
-    let stored = state.store.artifact_path(sha256).map_err(|error| AppError::from(error).with_field(field("sha256")))?;
+    let stored = state
+        .store
+        .artifact_path(sha256)
+        .map_err(|error| AppError::from(error).with_field(field("sha256")))?;
     let Some(path) = stored else {
         return Err(AppError::conflict(
             "artifact_missing",
@@ -82,7 +102,9 @@ fn uploaded_artifact(state: &AppState, index: usize, sha256: &str, size: u64) ->
         )
         .with_field(field("sha256")));
     };
-    let actual = std::fs::metadata(&path).map_err(|error| AppError::internal("read an artifact's size", &error))?.len();
+    let actual = std::fs::metadata(&path)
+        .map_err(|error| AppError::internal("read an artifact's size", &error))?
+        .len();
     if actual != size {
         return Err(AppError::bad_request(format!(
             "event #{index} says artifact sha256:{sha256} has {size} bytes, but it has {actual}"
@@ -95,6 +117,10 @@ fn uploaded_artifact(state: &AppState, index: usize, sha256: &str, size: u64) ->
 /// The run's status, for counting finished runs; `None` if it is not recorded (or cannot be
 /// read: the metrics must not fail a recording).
 async fn status(state: &AppState, id: &str) -> Option<RunStatus> {
-    let run = state.metrics.time_store("find_run", state.store.find_run(id)).await.ok()??;
+    let run = state
+        .metrics
+        .time_store("find_run", state.store.find_run(id))
+        .await
+        .ok()??;
     (run.summary.id == id).then_some(run.summary.result)
 }

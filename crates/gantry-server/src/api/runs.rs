@@ -68,7 +68,10 @@ pub struct RunsPage {
         (status = 401, description = "No valid token", body = ErrorBody),
     )
 )]
-pub async fn list(State(state): State<AppState>, ApiQuery(query): ApiQuery<RunsQuery>) -> Result<Json<RunsPage>, AppError> {
+pub async fn list(
+    State(state): State<AppState>,
+    ApiQuery(query): ApiQuery<RunsQuery>,
+) -> Result<Json<RunsPage>, AppError> {
     let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
     if !(1..=MAX_LIMIT).contains(&limit) {
         return Err(AppError::new(
@@ -80,7 +83,11 @@ pub async fn list(State(state): State<AppState>, ApiQuery(query): ApiQuery<RunsQ
     if let (Some(since), Some(until)) = (query.since, query.until)
         && since > until
     {
-        return Err(AppError::new(axum::http::StatusCode::BAD_REQUEST, "invalid_query", "`since` is after `until`"));
+        return Err(AppError::new(
+            axum::http::StatusCode::BAD_REQUEST,
+            "invalid_query",
+            "`since` is after `until`",
+        ));
     }
     let offset = query.offset.unwrap_or(0);
     let nonempty = |text: Option<String>| text.filter(|text| !text.is_empty());
@@ -91,13 +98,23 @@ pub async fn list(State(state): State<AppState>, ApiQuery(query): ApiQuery<RunsQ
         ..RunFilter::default()
     };
     let (runs, more) = if query.since.is_none() && query.until.is_none() {
-        let filter = RunFilter { limit: Some(limit + 1), offset, ..filter };
-        let mut runs = state.metrics.time_store("list_runs", state.store.list_runs(&filter)).await?;
+        let filter = RunFilter {
+            limit: Some(limit + 1),
+            offset,
+            ..filter
+        };
+        let mut runs = state
+            .metrics
+            .time_store("list_runs", state.store.list_runs(&filter))
+            .await?;
         let more = runs.len() > limit as usize;
         runs.truncate(limit as usize);
         (runs, more)
     } else {
-        let window = Window { since: query.since, until: query.until };
+        let window = Window {
+            since: query.since,
+            until: query.until,
+        };
         list_in_window(&state, &filter, window, offset, limit).await?
     };
     let next_offset = more.then(|| offset.saturating_add(limit));
@@ -124,8 +141,15 @@ async fn list_in_window(
     let mut skipped = 0;
     let mut scanned = 0;
     loop {
-        let chunk_filter = RunFilter { limit: Some(SCAN_PAGE), offset: scanned, ..filter.clone() };
-        let chunk = state.metrics.time_store("list_runs", state.store.list_runs(&chunk_filter)).await?;
+        let chunk_filter = RunFilter {
+            limit: Some(SCAN_PAGE),
+            offset: scanned,
+            ..filter.clone()
+        };
+        let chunk = state
+            .metrics
+            .time_store("list_runs", state.store.list_runs(&chunk_filter))
+            .await?;
         let last_chunk = chunk.len() < SCAN_PAGE as usize;
         for run in chunk {
             if window.until.is_some_and(|until| run.queued_at >= until) {
@@ -165,9 +189,18 @@ async fn list_in_window(
         (status = 404, description = "No such run", body = ErrorBody),
     )
 )]
-pub async fn show(State(state): State<AppState>, ApiPath(id): ApiPath<String>) -> Result<Json<Value>, AppError> {
+pub async fn show(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<Value>, AppError> {
     let detail = find_run(&state, &id).await?;
-    let events = state.metrics.time_store("events_for_chain", state.store.events_for_chain(&detail.summary.id)).await?;
+    let events = state
+        .metrics
+        .time_store(
+            "events_for_chain",
+            state.store.events_for_chain(&detail.summary.id),
+        )
+        .await?;
     let mut run = serde_json::to_value(&detail).map_err(|error| AppError::internal("show a run", &error))?;
     // Where the server keeps a file is its own business; clients download by digest.
     if let Some(artifacts) = run.get_mut("artifacts").and_then(Value::as_array_mut) {
@@ -186,7 +219,13 @@ pub async fn show(State(state): State<AppState>, ApiPath(id): ApiPath<String>) -
 
 /// The run named by `query` (id, unique id prefix, or `APP#BUILD`), or a 404.
 pub(crate) async fn find_run(state: &AppState, query: &str) -> Result<RunDetail, AppError> {
-    state.metrics.time_store("find_run", state.store.find_run(query)).await?.ok_or_else(|| {
-        AppError::not_found(format!("no run is recorded as `{query}` (a run id, a unique prefix of one, or APP#BUILD)"))
-    })
+    state
+        .metrics
+        .time_store("find_run", state.store.find_run(query))
+        .await?
+        .ok_or_else(|| {
+            AppError::not_found(format!(
+                "no run is recorded as `{query}` (a run id, a unique prefix of one, or APP#BUILD)"
+            ))
+        })
 }

@@ -26,7 +26,11 @@ pub async fn overview(State(state): State<AppState>) -> UiResult {
     let apps = state.store.apps().await?;
     let mut trends = Vec::with_capacity(apps.len());
     for app in &apps {
-        let filter = RunFilter { app: Some(app.name.clone()), limit: Some(TREND_RUNS), ..RunFilter::default() };
+        let filter = RunFilter {
+            app: Some(app.name.clone()),
+            limit: Some(TREND_RUNS),
+            ..RunFilter::default()
+        };
         let mut runs = state.store.list_runs(&filter).await?;
         // Oldest on the left, so the strip reads like a timeline.
         runs.reverse();
@@ -68,7 +72,9 @@ pub async fn overview(State(state): State<AppState>) -> UiResult {
             }
         }
     };
-    Ok(Page::new("Apps", Nav::Apps, body).refresh(running).respond(StatusCode::OK))
+    Ok(Page::new("Apps", Nav::Apps, body)
+        .refresh(running)
+        .respond(StatusCode::OK))
 }
 
 fn app_row(app: &AppSummary, trend: &[RunSummary], now: DateTime<Utc>) -> Markup {
@@ -78,7 +84,7 @@ fn app_row(app: &AppSummary, trend: &[RunSummary], now: DateTime<Utc>) -> Markup
         tr {
             td.app-name {
                 a href=(url::app(&app.name)) { strong { (app.name) } }
-                br; span.muted.small { (app.runs) " runs" }
+                br; span.muted.small { (app.runs) @if app.runs == 1 { " run" } @else { " runs" } }
             }
             td { a href=(link) title={ "Run #" (run.build) } { (badge::run(run.result)) } }
             td { a href=(link) { (run.version) } (runs::flags(run)) }
@@ -123,8 +129,12 @@ pub async fn history(
 ) -> UiResult {
     let Query(query) = query.map_err(|rejection| UiError::bad_request(rejection.body_text()))?;
     let pager = Pager::parse(query.page.as_deref())?;
-    let filter =
-        RunFilter { app: Some(app.clone()), limit: Some(FETCH_LIMIT), offset: pager.offset(), ..RunFilter::default() };
+    let filter = RunFilter {
+        app: Some(app.clone()),
+        limit: Some(FETCH_LIMIT),
+        offset: pager.offset(),
+        ..RunFilter::default()
+    };
     let rows = state.store.list_runs(&filter).await?;
     if rows.is_empty() && pager.page == 1 {
         return Err(UiError::not_found(
@@ -155,5 +165,7 @@ pub async fn history(
         }
         (pager.links(older, link))
     };
-    Ok(Page::new(format!("{app} history"), Nav::Apps, body).refresh(running).respond(StatusCode::OK))
+    Ok(Page::new(format!("{app} history"), Nav::Apps, body)
+        .refresh(running)
+        .respond(StatusCode::OK))
 }

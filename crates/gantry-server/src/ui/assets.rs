@@ -61,17 +61,28 @@ pub fn href(name: &str) -> String {
 /// `GET /assets/{file}`
 pub async fn serve(Path(file): Path<String>, RawQuery(query): RawQuery) -> Response {
     let Some(asset) = ASSETS.iter().find(|asset| asset.name == file) else {
-        return (StatusCode::NOT_FOUND, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], "no such asset\n")
+        return (
+            StatusCode::NOT_FOUND,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            "no such asset\n",
+        )
             .into_response();
     };
     let current = query.is_some_and(|query| query == format!("v={VERSION:016x}"));
     // A link with the current fingerprint never changes meaning; any other may, after an upgrade.
-    let cache = if current { "public, max-age=31536000, immutable" } else { "public, max-age=300" };
+    let cache = if current {
+        "public, max-age=31536000, immutable"
+    } else {
+        "public, max-age=300"
+    };
     let mut response = asset.body.into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(asset.content_type));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     if let Ok(etag) = HeaderValue::from_str(&format!("\"{VERSION:016x}\"")) {
         headers.insert(header::ETAG, etag);
     }

@@ -3,7 +3,7 @@
 //! Unknown runs, apps and tasks are 404s, bad links and query parameters 400s; a store failure is
 //! a 500 whose detail goes to the log, not to the browser.
 
-use axum::http::StatusCode;
+use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use gantry_store::StoreError;
 use maud::{Markup, html};
@@ -30,7 +30,10 @@ pub enum UiError {
 impl UiError {
     /// A 404 page saying that `what` is unknown, with `detail` below.
     pub fn not_found(what: impl Into<String>, detail: Markup) -> Self {
-        Self::NotFound { what: what.into(), detail }
+        Self::NotFound {
+            what: what.into(),
+            detail,
+        }
     }
 
     /// The 404 of a run id that matches no run.
@@ -45,7 +48,9 @@ impl UiError {
     }
 
     pub fn bad_request(reason: impl Into<String>) -> Self {
-        Self::BadRequest { reason: reason.into() }
+        Self::BadRequest {
+            reason: reason.into(),
+        }
     }
 }
 
@@ -97,6 +102,18 @@ impl IntoResponse for UiError {
         };
         Page::new(title.clone(), Nav::None, body).respond(status)
     }
+}
+
+/// The friendly 404 page for a path that names no page, for a router's fallback.
+pub async fn not_found_page(uri: Uri) -> Response {
+    UiError::not_found(
+        "Page not found",
+        html! {
+            p { "Nothing lives at " code { (uri.path()) } "." }
+            p { "Runs are at " code { "/runs/ID" } ", apps at " code { "/apps/NAME" } "." }
+        },
+    )
+    .into_response()
 }
 
 /// What a page handler returns.

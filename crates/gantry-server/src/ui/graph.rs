@@ -28,8 +28,16 @@ struct Column<'a> {
 
 /// A box, or a chain of boxes.
 enum Node<'a> {
-    Task { path: String, name: String, record: Option<&'a TaskRecord> },
-    Group { path: String, name: String, children: Vec<Node<'a>> },
+    Task {
+        path: String,
+        name: String,
+        record: Option<&'a TaskRecord>,
+    },
+    Group {
+        path: String,
+        name: String,
+        children: Vec<Node<'a>>,
+    },
 }
 
 /// What the boxes need to know about the run as a whole.
@@ -42,10 +50,9 @@ struct Context<'a> {
 
 /// The task that failed the run: the first that failed without `allow_failure`.
 pub fn culprit(detail: &RunDetail) -> Option<&TaskRecord> {
-    detail
-        .tasks
-        .iter()
-        .find(|task| matches!(task.status, TaskStatus::Failure | TaskStatus::TimedOut) && !task.allowed_failure)
+    detail.tasks.iter().find(|task| {
+        matches!(task.status, TaskStatus::Failure | TaskStatus::TimedOut) && !task.allowed_failure
+    })
 }
 
 /// The graph of `detail`, as of `now`.
@@ -78,7 +85,9 @@ pub fn knows_task(detail: &RunDetail, path: &str) -> bool {
         }
     }
     detail.tasks.iter().any(|task| task.path == path)
-        || columns(detail).iter().any(|column| column.lanes.iter().any(|lane| walk(lane, path)))
+        || columns(detail)
+            .iter()
+            .any(|column| column.lanes.iter().any(|lane| walk(lane, path)))
 }
 
 fn columns(detail: &RunDetail) -> Vec<Column<'_>> {
@@ -96,20 +105,30 @@ fn columns(detail: &RunDetail) -> Vec<Column<'_>> {
     for record in detail.tasks.iter().filter(|task| !placed.contains(&task.path)) {
         let node = Node::Task {
             path: record.path.clone(),
-            name: record.path.strip_prefix(&format!("{}/", record.stage)).unwrap_or(&record.path).to_owned(),
+            name: record
+                .path
+                .strip_prefix(&format!("{}/", record.stage))
+                .unwrap_or(&record.path)
+                .to_owned(),
             record: Some(record),
         };
-        match columns.iter_mut().find(|column| column.name == record.stage) {
-            Some(column) => column.lanes.push(node),
-            None => {
-                // Setup and finally run their tasks side by side, so a column made up from the
-                // records alone follows them: a stage's own order is unknown without the definition.
-                let parallel = matches!(record.stage.as_str(), "setup" | "finally");
-                let column = Column { name: record.stage.clone(), parallel, lanes: vec![node] };
-                // Finally stays last.
-                let at = columns.iter().position(|column| column.name == "finally").unwrap_or(columns.len());
-                columns.insert(at, column);
-            }
+        if let Some(column) = columns.iter_mut().find(|column| column.name == record.stage) {
+            column.lanes.push(node);
+        } else {
+            // Setup and finally run their tasks side by side, so a column made up from the
+            // records alone follows them: a stage's own order is unknown without the definition.
+            let parallel = matches!(record.stage.as_str(), "setup" | "finally");
+            let column = Column {
+                name: record.stage.clone(),
+                parallel,
+                lanes: vec![node],
+            };
+            // Finally stays last.
+            let at = columns
+                .iter()
+                .position(|column| column.name == "finally")
+                .unwrap_or(columns.len());
+            columns.insert(at, column);
         }
     }
     columns
@@ -128,13 +147,25 @@ fn from_pipeline<'a>(pipeline: &Pipeline, records: &'a [TaskRecord]) -> Vec<Colu
     let nodes = |root: &str, tasks: &[Task]| tasks.iter().map(|task| node(root, task, records)).collect();
     let mut columns = Vec::new();
     if !pipeline.setup.is_empty() {
-        columns.push(Column { name: "setup".into(), parallel: true, lanes: nodes("setup", &pipeline.setup) });
+        columns.push(Column {
+            name: "setup".into(),
+            parallel: true,
+            lanes: nodes("setup", &pipeline.setup),
+        });
     }
     for stage in &pipeline.stages {
-        columns.push(Column { name: stage.name.clone(), parallel: stage.parallel, lanes: nodes(&stage.name, &stage.tasks) });
+        columns.push(Column {
+            name: stage.name.clone(),
+            parallel: stage.parallel,
+            lanes: nodes(&stage.name, &stage.tasks),
+        });
     }
     if !pipeline.finally.is_empty() {
-        columns.push(Column { name: "finally".into(), parallel: true, lanes: nodes("finally", &pipeline.finally) });
+        columns.push(Column {
+            name: "finally".into(),
+            parallel: true,
+            lanes: nodes("finally", &pipeline.finally),
+        });
     }
     columns
 }
@@ -144,7 +175,11 @@ fn node<'a>(root: &str, task: &Task, records: &'a [TaskRecord]) -> Node<'a> {
     match &task.kind {
         TaskKind::Run { .. } => {
             let record = records.iter().find(|record| record.path == path);
-            Node::Task { name: task.name.clone(), path, record }
+            Node::Task {
+                name: task.name.clone(),
+                path,
+                record,
+            }
         }
         TaskKind::Group { tasks } => Node::Group {
             name: task.name.clone(),
@@ -190,20 +225,23 @@ fn render_column(column: &Column<'_>, detail: &RunDetail, context: &Context<'_>)
     let status = column_status(column, &detail.stages);
     let class = status.map_or("s-pending", badge::task_class);
     let stage = detail.stages.iter().find(|stage| stage.name == column.name);
-    let duration = stage.and_then(|stage| Some(format::millis_between(stage.started_at?, stage.finished_at?)));
+    let duration =
+        stage.and_then(|stage| Some(format::millis_between(stage.started_at?, stage.finished_at?)));
     html! {
         li class={ "stage " (class) } data-stage=(column.name) {
             div.stage-head {
                 span.stage-name { (column.name) }
-                @if column.parallel { span.tag title="Its tasks run side by side" { "parallel" } }
+                @if column.parallel && column.lanes.len() > 1 {
+                    span.tag title="Its tasks run side by side" { "parallel" }
+                }
                 span.stage-status {
                     @if let Some(status) = status { (badge::task_word(status)) }
                     @if let Some(millis) = duration { " · " span.duration { (format::duration(millis)) } }
                 }
             }
-            @if column.parallel {
+            @if column.parallel && column.lanes.len() > 1 {
                 ul.branches {
-                    @for lane in &column.lanes { li.branch { (render_node(lane, context)) } }
+                    @for lane in &column.lanes { li.lane { (render_node(lane, context)) } }
                 }
             } @else {
                 ol.chain {
@@ -235,7 +273,9 @@ fn task_box(path: &str, name: &str, record: Option<&TaskRecord>, context: &Conte
         None => ("s-pending", "pending"),
     };
     let culprit = context.culprit == Some(path);
-    let title = record.and_then(|record| record.skip_reason.as_deref()).unwrap_or(path);
+    let title = record
+        .and_then(|record| record.skip_reason.as_deref())
+        .unwrap_or(path);
     html! {
         a class={ "task " (class) @if culprit { " culprit" } } href=(url::task_log(context.run_id, path)) data-path=(path) title=(title) {
             span.task-name { (name) }

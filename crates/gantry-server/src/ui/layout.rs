@@ -27,7 +27,12 @@ pub struct Page {
 
 impl Page {
     pub fn new(title: impl Into<String>, nav: Nav, body: Markup) -> Self {
-        Self { title: title.into(), nav, refresh: false, body }
+        Self {
+            title: title.into(),
+            nav,
+            refresh: false,
+            body,
+        }
     }
 
     /// Sets whether the page reloads itself when scripts are off.
@@ -102,9 +107,15 @@ pub fn marker(marker: &str) -> Markup {
 pub fn html_response(status: StatusCode, body: impl IntoResponse) -> Response {
     let mut response = (status, body).into_response();
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(

@@ -3,7 +3,8 @@
 //!
 //! Both poll the store (every other server and agent records into it, so it is the one place that
 //! knows), send HTML rendered by the same code as the pages, and end with a `done` event once
-//! there is nothing more to come. A stream ends with its client too: dropping it stops the polls.
+//! there is nothing more to come. A stream ends with its client too (dropping it stops the
+//! polls), and when the server shuts down, so that graceful shutdown never waits on an open page.
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -13,7 +14,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use chrono::Utc;
-use futures_util::stream::{self, Stream};
+use futures_util::stream::{self, Stream, StreamExt as _};
 use gantry_store::{RunStatus, Store, TaskStatus};
 use maud::html;
 use serde::Deserialize;
@@ -58,8 +59,19 @@ pub async fn status(
     query: Result<Query<StatusQuery>, QueryRejection>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, UiError> {
     let Query(query) = query.map_err(|rejection| UiError::bad_request(rejection.body_text()))?;
-    let detail = state.store.find_run(&id).await?.ok_or_else(|| UiError::no_run(&id))?;
-    let start = StatusState { store: state.store, id: detail.summary.id, shown: query.since, first: true, done: false };
+    let detail = state
+        .store
+        .find_run(&id)
+        .await?
+        .ok_or_else(|| UiError::no_run(&id))?;
+    let shutdown = state.shutdown.clone().cancelled_owned();
+    let start = StatusState {
+        store: state.store,
+        id: detail.summary.id,
+        shown: query.since,
+        first: true,
+        done: false,
+    };
     let events = stream::unfold(start, |mut state| async move {
         if state.done {
             return None;
@@ -82,7 +94,8 @@ pub async fn status(
                 continue;
             }
             let changed = state.shown.as_deref() != Some(current.as_str());
-            let mut update = serde_json::json!({ "fingerprint": current, "result": detail.summary.result, "done": done });
+            let mut update =
+                serde_json::json!({ "fingerprint": current, "result": detail.summary.result, "done": done });
             if changed {
                 let parts = Fragments::render(&detail, Utc::now());
                 update["header"] = parts.header.into_string().into();
@@ -91,11 +104,14 @@ pub async fn status(
             }
             state.shown = Some(current);
             state.done = done;
-            let event = Event::default().event("update").retry(RETRY).data(update.to_string());
+            let event = Event::default()
+                .event("update")
+                .retry(RETRY)
+                .data(update.to_string());
             return Some((Ok(event), state));
         }
     });
-    Ok(Sse::new(events).keep_alive(KeepAlive::default()))
+    Ok(Sse::new(events.take_until(shutdown)).keep_alive(KeepAlive::default()))
 }
 
 /// The query string of the follow stream.
@@ -127,7 +143,10 @@ pub async fn follow(
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, UiError> {
     let Query(query) = query.map_err(|rejection| UiError::bad_request(rejection.body_text()))?;
     // A reconnecting browser says where it got to; that wins over the page's first position.
-    let resumed = headers.get("last-event-id").and_then(|value| value.to_str().ok()).map(str::to_owned);
+    let resumed = headers
+        .get("last-event-id")
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_owned);
     let after = match resumed.or(query.after).as_deref().map(str::trim) {
         None | Some("") => 0,
         Some(text) => text
@@ -135,19 +154,34 @@ pub async fn follow(
             .map_err(|_| UiError::bad_request(format!("`after` must be a line number, not `{text}`.")))?,
     };
     let detail = log::find_task(&state.store, &id, &path).await?;
-    let start =
-        FollowState { store: state.store, run_id: detail.summary.id, path, after, finishing: false, done: false };
+    let shutdown = state.shutdown.clone().cancelled_owned();
+    let start = FollowState {
+        store: state.store,
+        run_id: detail.summary.id,
+        path,
+        after,
+        finishing: false,
+        done: false,
+    };
     let events = stream::unfold(start, |mut state| async move {
         if state.done {
             return None;
         }
         loop {
-            match state.store.task_log(&state.run_id, &state.path, state.after, FOLLOW_PAGE).await {
+            match state
+                .store
+                .task_log(&state.run_id, &state.path, state.after, FOLLOW_PAGE)
+                .await
+            {
                 Ok(lines) if !lines.is_empty() => {
                     let mut html = String::with_capacity(lines.len() * 80);
                     render_lines(&lines, &mut html);
                     state.after = lines.last().map_or(state.after, |line| line.seq);
-                    let event = Event::default().event("lines").id(state.after.to_string()).retry(RETRY).data(html);
+                    let event = Event::default()
+                        .event("lines")
+                        .id(state.after.to_string())
+                        .retry(RETRY)
+                        .data(html);
                     return Some((Ok(event), state));
                 }
                 Ok(_) if state.finishing => {
@@ -174,13 +208,17 @@ pub async fn follow(
             tokio::time::sleep(POLL).await;
         }
     });
-    Ok(Sse::new(events).keep_alive(KeepAlive::default()))
+    Ok(Sse::new(events.take_until(shutdown)).keep_alive(KeepAlive::default()))
 }
 
 /// The task's status, where it is recorded.
 async fn task_status(store: &Store, run_id: &str, path: &str) -> Option<TaskStatus> {
     let detail = store.find_run(run_id).await.ok().flatten()?;
-    detail.tasks.iter().find(|task| task.path == path).map(|task| task.status)
+    detail
+        .tasks
+        .iter()
+        .find(|task| task.path == path)
+        .map(|task| task.status)
 }
 
 /// Whether nothing more will be written to the task's log: it has finished, or its run has (a
@@ -189,7 +227,11 @@ async fn finished(store: &Store, run_id: &str, path: &str) -> bool {
     match store.find_run(run_id).await {
         Ok(Some(detail)) => {
             detail.summary.result != RunStatus::Running
-                || detail.tasks.iter().find(|task| task.path == path).is_some_and(|task| badge::is_finished(task.status))
+                || detail
+                    .tasks
+                    .iter()
+                    .find(|task| task.path == path)
+                    .is_some_and(|task| badge::is_finished(task.status))
         }
         Ok(None) => true,
         Err(_) => false,

@@ -54,7 +54,11 @@ pub async fn page(
     let text = match query.format.as_deref().unwrap_or_default() {
         "" | "html" => false,
         "text" => true,
-        other => return Err(UiError::bad_request(format!("`format` must be `html` or `text`, not `{other}`."))),
+        other => {
+            return Err(UiError::bad_request(format!(
+                "`format` must be `html` or `text`, not `{other}`."
+            )));
+        }
     };
     let detail = find_task(&state.store, &id, &path).await?;
     if detail.summary.id != id {
@@ -112,7 +116,9 @@ pub async fn page(
         }
     };
     let title = format!("{path} · {} #{}", run.app, run.build);
-    let (head, tail) = Page::new(title, Nav::Runs, body).refresh(following).render_split(LINES_MARKER);
+    let (head, tail) = Page::new(title, Nav::Runs, body)
+        .refresh(following)
+        .render_split(LINES_MARKER);
     let stream = html_stream(state.store, run_id, path, head, tail);
     Ok(layout::html_response(StatusCode::OK, Body::from_stream(stream)))
 }
@@ -157,7 +163,11 @@ fn html_stream(
                 Phase::Lines { after } => match store.task_log(&run_id, &path, after, LOG_PAGE).await {
                     Ok(lines) => {
                         let last = lines.last().map_or(after, |line| line.seq);
-                        let next = if lines.len() < LOG_PAGE as usize { Phase::Tail { after: last } } else { Phase::Lines { after: last } };
+                        let next = if lines.len() < LOG_PAGE as usize {
+                            Phase::Tail { after: last }
+                        } else {
+                            Phase::Lines { after: last }
+                        };
                         let mut chunk = String::with_capacity(lines.len() * 80);
                         render_lines(&lines, &mut chunk);
                         Some((Ok(chunk), next))
@@ -168,7 +178,9 @@ fn html_stream(
                         Some((Ok(notice.to_owned()), Phase::Tail { after }))
                     }
                 },
-                Phase::Tail { after } => Some((Ok(tail.replace(AFTER_MARKER, &after.to_string())), Phase::Done)),
+                Phase::Tail { after } => {
+                    Some((Ok(tail.replace(AFTER_MARKER, &after.to_string())), Phase::Done))
+                }
                 Phase::Done => None,
             }
         }
@@ -183,7 +195,8 @@ fn text_response(store: Store, run_id: String, path: String) -> Response {
             let after = after?;
             match store.task_log(&run_id, &path, after, LOG_PAGE).await {
                 Ok(lines) => {
-                    let next = (lines.len() >= LOG_PAGE as usize).then(|| lines.last().map_or(after, |line| line.seq));
+                    let next = (lines.len() >= LOG_PAGE as usize)
+                        .then(|| lines.last().map_or(after, |line| line.seq));
                     let mut chunk = String::with_capacity(lines.len() * 80);
                     for line in &lines {
                         chunk.push_str(&line.line);
@@ -200,9 +213,15 @@ fn text_response(store: Store, run_id: String, path: String) -> Response {
     });
     let mut response = Body::from_stream(stream).into_response();
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     response
 }
 
@@ -215,7 +234,10 @@ pub fn render_lines(lines: &[LogLine], out: &mut String) {
             LogStream::Stderr => "l e",
         };
         let seq = line.seq;
-        let _ = write!(out, "<div class=\"{class}\" id=\"L{seq}\"><a href=\"#L{seq}\">{seq}</a><span>");
+        let _ = write!(
+            out,
+            "<div class=\"{class}\" id=\"L{seq}\"><a href=\"#L{seq}\">{seq}</a><span>"
+        );
         let _ = Escaper::new(out).write_str(&plain(&line.line));
         out.push_str("</span></div>\n");
     }
@@ -283,9 +305,20 @@ mod tests {
 
     #[test]
     fn lines_are_numbered_escaped_and_marked() {
-        let line = |seq, stream, text: &str| LogLine { seq, stream, line: text.into(), at: Utc::now() };
+        let line = |seq, stream, text: &str| LogLine {
+            seq,
+            stream,
+            line: text.into(),
+            at: Utc::now(),
+        };
         let mut out = String::new();
-        render_lines(&[line(1, LogStream::Stdout, "<script>alert(1)</script>"), line(2, LogStream::Stderr, "oops & co")], &mut out);
+        render_lines(
+            &[
+                line(1, LogStream::Stdout, "<script>alert(1)</script>"),
+                line(2, LogStream::Stderr, "oops & co"),
+            ],
+            &mut out,
+        );
         assert_eq!(
             out,
             "<div class=\"l\" id=\"L1\"><a href=\"#L1\">1</a><span>&lt;script&gt;alert(1)&lt;/script&gt;</span></div>\n\

@@ -11,7 +11,8 @@
 //!   scripts subscribe to.
 //! - [`assets`]: `/assets/{file}`, the stylesheet, the script and the icon, embedded.
 //!
-//! Shared parts: [`layout`] (the page shell), [`error`] (the friendly error pages),
+//! Shared parts: [`layout`] (the page shell), [`error`] (the friendly error pages, and
+//! [`not_found_page`] for a fallback route),
 //! [`format`] (times, durations, sizes), [`badge`] (status colours and words), [`pager`]
 //! (newer/older pagination), [`url`] (escaping values into links).
 
@@ -31,6 +32,7 @@ mod url;
 
 use axum::Router;
 use axum::routing::get;
+pub use error::not_found_page;
 
 use crate::state::AppState;
 

@@ -30,9 +30,13 @@ impl Pager {
             .parse::<u32>()
             .ok()
             .filter(|page| *page >= 1)
-            .ok_or_else(|| UiError::bad_request(format!("`page` must be a whole number from 1 on, not `{text}`.")))?;
+            .ok_or_else(|| {
+                UiError::bad_request(format!("`page` must be a whole number from 1 on, not `{text}`."))
+            })?;
         if (page - 1).checked_mul(PAGE_SIZE).is_none() {
-            return Err(UiError::bad_request(format!("page {page} is past the end of any list.")));
+            return Err(UiError::bad_request(format!(
+                "page {page} is past the end of any list."
+            )));
         }
         Ok(Self { page })
     }
@@ -43,6 +47,7 @@ impl Pager {
     }
 
     /// This page's rows, and whether an older page exists.
+    #[allow(clippy::unused_self)] // reads as a step of paging: `pager.split(rows)`
     pub fn split<T>(self, mut rows: Vec<T>) -> (Vec<T>, bool) {
         let older = rows.len() > PAGE_SIZE as usize;
         rows.truncate(PAGE_SIZE as usize);
@@ -76,7 +81,11 @@ mod tests {
     #[test]
     fn parses_page_numbers() {
         let check = |text: Option<&str>, expect: Option<u32>| {
-            assert_eq!(Pager::parse(text).ok().map(|pager| pager.page), expect, "{text:?}");
+            assert_eq!(
+                Pager::parse(text).ok().map(|pager| pager.page),
+                expect,
+                "{text:?}"
+            );
         };
         check(None, Some(1));
         check(Some(""), Some(1));

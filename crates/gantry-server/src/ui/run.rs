@@ -26,7 +26,11 @@ use crate::state::AppState;
 /// `GET /runs/{id}`: `id` may also be a unique prefix of a run id, or `APP#BUILD`; both
 /// redirect to the run's own URL.
 pub async fn page(State(state): State<AppState>, Path(id): Path<String>) -> UiResult {
-    let detail = state.store.find_run(&id).await?.ok_or_else(|| UiError::no_run(&id))?;
+    let detail = state
+        .store
+        .find_run(&id)
+        .await?
+        .ok_or_else(|| UiError::no_run(&id))?;
     if detail.summary.id != id {
         return Ok(Redirect::to(&url::run(&detail.summary.id)).into_response());
     }
@@ -51,7 +55,9 @@ pub async fn page(State(state): State<AppState>, Path(id): Path<String>) -> UiRe
         }
     };
     let title = format!("{} {} #{}", run.app, run.version, run.build);
-    Ok(Page::new(title, Nav::Runs, body).refresh(running).respond(StatusCode::OK))
+    Ok(Page::new(title, Nav::Runs, body)
+        .refresh(running)
+        .respond(StatusCode::OK))
 }
 
 /// `GET /apps/{app}/builds/{build}`: redirects to the run's page.
@@ -63,7 +69,11 @@ pub async fn by_build(State(state): State<AppState>, Path((app, build)): Path<(S
         )
     };
     let number = build.parse::<u64>().map_err(|_| not_found())?;
-    let detail = state.store.find_run(&format!("{app}#{number}")).await?.ok_or_else(not_found)?;
+    let detail = state
+        .store
+        .find_run(&format!("{app}#{number}"))
+        .await?
+        .ok_or_else(not_found)?;
     Ok(Redirect::to(&url::run(&detail.summary.id)).into_response())
 }
 
@@ -76,7 +86,11 @@ pub struct Fragments {
 
 impl Fragments {
     pub fn render(detail: &RunDetail, now: DateTime<Utc>) -> Self {
-        Self { header: header(detail, now), graph: graph::render(detail, now), artifacts: artifacts(detail) }
+        Self {
+            header: header(detail, now),
+            graph: graph::render(detail, now),
+            artifacts: artifacts(detail),
+        }
     }
 }
 
@@ -87,11 +101,25 @@ pub fn fingerprint(detail: &RunDetail) -> String {
     let run = &detail.summary;
     (run.result.as_str(), run.started_at, run.finished_at).hash(&mut hasher);
     for stage in &detail.stages {
-        (&stage.name, stage.status.as_str(), stage.started_at, stage.finished_at).hash(&mut hasher);
+        (
+            &stage.name,
+            stage.status.as_str(),
+            stage.started_at,
+            stage.finished_at,
+        )
+            .hash(&mut hasher);
     }
     for task in &detail.tasks {
         let times = (task.started_at, task.finished_at);
-        (&task.path, task.status.as_str(), task.attempts, task.exit_code, task.allowed_failure, times).hash(&mut hasher);
+        (
+            &task.path,
+            task.status.as_str(),
+            task.attempts,
+            task.exit_code,
+            task.allowed_failure,
+            times,
+        )
+            .hash(&mut hasher);
     }
     for artifact in &detail.artifacts {
         (&artifact.task_path, &artifact.name, &artifact.sha256).hash(&mut hasher);

@@ -18,8 +18,13 @@ use super::url;
 use crate::state::AppState;
 
 /// Every result a run can have, in the order the filter offers them.
-const RESULTS: [RunStatus; 5] =
-    [RunStatus::Running, RunStatus::Success, RunStatus::Failure, RunStatus::Cancelled, RunStatus::Interrupted];
+const RESULTS: [RunStatus; 5] = [
+    RunStatus::Running,
+    RunStatus::Success,
+    RunStatus::Failure,
+    RunStatus::Cancelled,
+    RunStatus::Interrupted,
+];
 
 /// The query string of `/runs`; every field is text, checked by hand so that a bad value gets a
 /// page that says which one.
@@ -50,7 +55,11 @@ impl Filters {
                 ))
             })?),
         };
-        Ok(Self { app: text(&query.app), branch: text(&query.branch), result })
+        Ok(Self {
+            app: text(&query.app),
+            branch: text(&query.branch),
+            result,
+        })
     }
 
     /// The link to page `page` of the runs these filters select.
@@ -59,7 +68,12 @@ impl Filters {
         let result = self.result.map(RunStatus::as_str).unwrap_or_default();
         format!(
             "/runs{}",
-            url::query(&[("app", &self.app), ("branch", &self.branch), ("result", result), ("page", &page)])
+            url::query(&[
+                ("app", &self.app),
+                ("branch", &self.branch),
+                ("result", result),
+                ("page", &page)
+            ])
         )
     }
 
@@ -69,7 +83,10 @@ impl Filters {
 }
 
 /// `GET /runs`
-pub async fn list(State(state): State<AppState>, query: Result<Query<RunsQuery>, QueryRejection>) -> UiResult {
+pub async fn list(
+    State(state): State<AppState>,
+    query: Result<Query<RunsQuery>, QueryRejection>,
+) -> UiResult {
     let Query(query) = query.map_err(|rejection| UiError::bad_request(rejection.body_text()))?;
     let filters = Filters::parse(&query)?;
     let pager = Pager::parse(query.page.as_deref())?;
@@ -117,7 +134,9 @@ pub async fn list(State(state): State<AppState>, query: Result<Query<RunsQuery>,
         }
         (pager.links(older, |page| filters.link(page)))
     };
-    Ok(Page::new("Runs", Nav::Runs, body).refresh(running).respond(StatusCode::OK))
+    Ok(Page::new("Runs", Nav::Runs, body)
+        .refresh(running)
+        .respond(StatusCode::OK))
 }
 
 /// A table of runs, newest first; `show_app` adds the app's name to each.

@@ -74,10 +74,16 @@ mod tests {
         let check = |actual: String, expect: &str| assert_eq!(actual, expect);
         check(app("hello"), "/apps/hello");
         check(app("a b/c#1"), "/apps/a%20b%2Fc%231");
-        check(task_log("r1", "test/acceptance/start"), "/runs/r1/tasks/test/acceptance/start");
+        check(
+            task_log("r1", "test/acceptance/start"),
+            "/runs/r1/tasks/test/acceptance/start",
+        );
         check(task_log("r1", "test/a b?"), "/runs/r1/tasks/test/a%20b%3F");
         check(follow("r1", "build/compile"), "/ui/runs/r1/follow/build/compile");
-        check(query(&[("app", "hello"), ("branch", ""), ("result", "a b&c")]), "?app=hello&result=a+b%26c");
+        check(
+            query(&[("app", "hello"), ("branch", ""), ("result", "a b&c")]),
+            "?app=hello&result=a+b%26c",
+        );
         check(query(&[("page", "")]), "");
         check(segment("é"), "%C3%A9");
     }

@@ -4,6 +4,7 @@
 //! Where Chromium or its driver is missing, [`Browser::start`] says so loudly and returns `None`,
 //! and the test returns early: `scripts/install-deps` installs both, and CI runs it first.
 
+use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -40,7 +41,10 @@ impl Browser {
     /// cannot and returns `None`.
     pub async fn start() -> Option<Self> {
         let (Some(chromium), Some(chromedriver)) = (find_chromium(), find_chromedriver()) else {
-            eprintln!(
+            // Straight to stderr, not through `eprintln!`, which the test harness captures and
+            // hides for a passing test: a skipped browser test must be seen.
+            let _ = writeln!(
+                std::io::stderr(),
                 "\n================================================================\n\
                  SKIPPED: the web UI's browser test needs Chromium and chromedriver,\n\
                  and this machine lacks one of them (looked for `chromium` and\n\
@@ -85,11 +89,18 @@ impl Browser {
         let client = loop {
             match builder.connect(&url).await {
                 Ok(client) => break client,
-                Err(error) if Instant::now() > deadline => panic!("failed to start a Chromium session: {error}"),
+                Err(error) if Instant::now() > deadline => {
+                    panic!("failed to start a Chromium session: {error}")
+                }
                 Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
             }
         };
-        Some(Self { client, driver, _profile: profile, _turn: turn })
+        Some(Self {
+            client,
+            driver,
+            _profile: profile,
+            _turn: turn,
+        })
     }
 
     /// Waits up to ten seconds for `check` to hold, polling the page.
@@ -132,15 +143,27 @@ pub async fn text_of(client: &Client, css: &str) -> Option<String> {
 
 /// The `class` attribute of the first element matching `css`.
 pub async fn class_of(client: &Client, css: &str) -> Option<String> {
-    client.find(Locator::Css(css)).await.ok()?.attr("class").await.ok()?
+    client
+        .find(Locator::Css(css))
+        .await
+        .ok()?
+        .attr("class")
+        .await
+        .ok()?
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn find_chromium() -> Option<PathBuf> {
-    ["chromium", "chromium-browser", "google-chrome"].iter().find_map(|name| on_path(name))
+    ["chromium", "chromium-browser", "google-chrome"]
+        .iter()
+        .find_map(|name| on_path(name))
 }
 
 fn find_chromedriver() -> Option<PathBuf> {
@@ -152,5 +175,7 @@ fn find_chromedriver() -> Option<PathBuf> {
 
 fn on_path(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path).map(|dir| dir.join(name)).find(|candidate| candidate.is_file())
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(name))
+        .find(|candidate| candidate.is_file())
 }

@@ -1,4 +1,4 @@
-//! Helpers shared by the web UI's tests: a store in a temporary directory, seeded by recording
+//! What the web UI's tests share: a store in a temporary directory, seeded by recording
 //! run events as the engine would; the router in front of it, driven with `oneshot` or served on
 //! a loopback port; and a headless Chromium driven over WebDriver.
 
@@ -14,8 +14,8 @@ use axum::http::{HeaderMap, Request, StatusCode};
 use chrono::{DateTime, Duration, Utc};
 use gantry_model::event::RunInfo;
 use gantry_model::{
-    LogStream, Pipeline, RunEvent, RunEventKind, RunId, RunResult, Stage, Task, TaskKind, TaskOutcome, TaskPath,
-    Traceability,
+    LogStream, Pipeline, RunEvent, RunEventKind, RunId, RunResult, Stage, Task, TaskKind, TaskOutcome,
+    TaskPath, Traceability,
 };
 use gantry_server::AppState;
 use gantry_store::Store;
@@ -63,51 +63,86 @@ pub struct Page {
 
 impl Page {
     pub fn header(&self, name: &str) -> &str {
-        self.headers.get(name).and_then(|value| value.to_str().ok()).unwrap_or_default()
+        self.headers
+            .get(name)
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or_default()
     }
 
     /// Fails with the page's text when `needle` is not on it.
     #[track_caller]
     pub fn has(&self, needle: &str) -> &Self {
-        assert!(self.body.contains(needle), "expected `{needle}` on the page:\n{}", self.body);
+        assert!(
+            self.body.contains(needle),
+            "expected `{needle}` on the page:\n{}",
+            self.body
+        );
         self
     }
 
     #[track_caller]
     pub fn lacks(&self, needle: &str) -> &Self {
-        assert!(!self.body.contains(needle), "expected no `{needle}` on the page:\n{}", self.body);
+        assert!(
+            !self.body.contains(needle),
+            "expected no `{needle}` on the page:\n{}",
+            self.body
+        );
         self
     }
 }
 
 /// `GET uri` through `router`, read whole.
 pub async fn get(router: &Router, uri: &str) -> Page {
-    let response = router.clone().oneshot(Request::get(uri).body(Body::empty()).unwrap()).await.unwrap();
+    let response = router
+        .clone()
+        .oneshot(Request::get(uri).body(Body::empty()).unwrap())
+        .await
+        .unwrap();
     let status = response.status();
     let headers = response.headers().clone();
     let bytes = response.into_body().collect().await.unwrap().to_bytes();
-    Page { status, headers, body: String::from_utf8(bytes.to_vec()).unwrap() }
+    Page {
+        status,
+        headers,
+        body: String::from_utf8(bytes.to_vec()).unwrap(),
+    }
 }
 
 /// The pipeline of the product brief: setup, a build with an artifact, a parallel test stage
 /// with a serial group, a deployment, and finally.
 pub fn pipeline(app: &str) -> Pipeline {
-    let stage = |name: &str, parallel: bool, tasks: Vec<Task>| Stage { name: name.into(), parallel, when: None, tasks };
+    let stage = |name: &str, parallel: bool, tasks: Vec<Task>| Stage {
+        name: name.into(),
+        parallel,
+        when: None,
+        tasks,
+    };
     let mut acceptance = Task::script("acceptance", "");
     acceptance.kind = TaskKind::Group {
-        tasks: vec![Task::script("start", "./ci/start.sh"), Task::script("check", "./ci/acceptance.sh")],
+        tasks: vec![
+            Task::script("start", "./ci/start.sh"),
+            Task::script("check", "./ci/acceptance.sh"),
+        ],
     };
     Pipeline {
         app: app.into(),
         version: "1.4.{build}".into(),
-        env: Default::default(),
+        env: std::iter::empty().collect(),
         secrets: Vec::new(),
         traceable: Traceability::Optional,
         setup: vec![Task::script("tools", "./ci/check-tools.sh")],
         stages: vec![
-            stage("build", false, vec![Task::script("compile", "cargo build --release")]),
+            stage(
+                "build",
+                false,
+                vec![Task::script("compile", "cargo build --release")],
+            ),
             stage("test", true, vec![Task::script("unit", "cargo test"), acceptance]),
-            stage("staging", false, vec![Task::script("deploy", "./ci/deploy.sh staging")]),
+            stage(
+                "staging",
+                false,
+                vec![Task::script("deploy", "./ci/deploy.sh staging")],
+            ),
         ],
         finally: vec![Task::script("notify", "./ci/notify.sh")],
     }
@@ -144,7 +179,7 @@ impl RunBuilder {
             app: app.into(),
             build,
             branch: Some("main".into()),
-            revision: Some(format!("{:040x}", u128::from(build) * 0x9e37_79b9_7f4a_7c15 + 0xabc)),
+            revision: Some(revision(&format!("{app}#{build}"))),
             untraceable_reason: None,
             pipeline: pipeline(app),
             at,
@@ -162,7 +197,12 @@ impl RunBuilder {
 
     pub fn event(&mut self, kind: RunEventKind) -> RunEvent {
         self.at += Duration::milliseconds(1);
-        RunEvent { id: uuid::Uuid::now_v7().to_string(), run_id: self.run_id.clone(), at: self.at, kind }
+        RunEvent {
+            id: uuid::Uuid::now_v7().to_string(),
+            run_id: self.run_id.clone(),
+            at: self.at,
+            kind,
+        }
     }
 
     pub fn queued(&mut self) -> RunEvent {
@@ -189,15 +229,25 @@ impl RunBuilder {
     }
 
     pub fn stage_finished(&mut self, stage: &str, outcome: TaskOutcome) -> RunEvent {
-        self.event(RunEventKind::StageFinished { stage: stage.into(), outcome })
+        self.event(RunEventKind::StageFinished {
+            stage: stage.into(),
+            outcome,
+        })
     }
 
     pub fn task_started(&mut self, path: &str) -> RunEvent {
-        self.event(RunEventKind::TaskStarted { path: TaskPath(path.into()), attempt: 1 })
+        self.event(RunEventKind::TaskStarted {
+            path: TaskPath(path.into()),
+            attempt: 1,
+        })
     }
 
     pub fn output(&mut self, path: &str, stream: LogStream, line: &str) -> RunEvent {
-        self.event(RunEventKind::TaskOutput { path: TaskPath(path.into()), stream, line: line.into() })
+        self.event(RunEventKind::TaskOutput {
+            path: TaskPath(path.into()),
+            stream,
+            line: line.into(),
+        })
     }
 
     pub fn task_finished(&mut self, path: &str, outcome: TaskOutcome) -> RunEvent {
@@ -217,7 +267,10 @@ impl RunBuilder {
     }
 
     pub fn skipped(&mut self, path: &str, reason: &str) -> RunEvent {
-        self.event(RunEventKind::TaskSkipped { path: TaskPath(path.into()), reason: reason.into() })
+        self.event(RunEventKind::TaskSkipped {
+            path: TaskPath(path.into()),
+            reason: reason.into(),
+        })
     }
 
     pub fn finished(&mut self, result: RunResult) -> RunEvent {
@@ -225,7 +278,13 @@ impl RunBuilder {
     }
 
     /// A task that starts, writes `lines`, takes `millis` and ends with `outcome`.
-    pub fn task(&mut self, path: &str, lines: &[(LogStream, &str)], millis: i64, outcome: TaskOutcome) -> Vec<RunEvent> {
+    pub fn task(
+        &mut self,
+        path: &str,
+        lines: &[(LogStream, &str)],
+        millis: i64,
+        outcome: TaskOutcome,
+    ) -> Vec<RunEvent> {
         let mut events = vec![self.task_started(path)];
         let step = millis / i64::try_from(lines.len() + 1).unwrap();
         for (stream, line) in lines {
@@ -242,22 +301,42 @@ impl RunBuilder {
 pub fn output_of(path: &str) -> Vec<(LogStream, &'static str)> {
     use LogStream::{Stderr, Stdout};
     match path {
-        "setup/tools" => vec![(Stdout, "cargo 1.95.0"), (Stdout, "git version 2.39.5"), (Stdout, "all tools present")],
+        "setup/tools" => vec![
+            (Stdout, "cargo 1.95.0"),
+            (Stdout, "git version 2.39.5"),
+            (Stdout, "all tools present"),
+        ],
         "build/compile" => vec![
             (Stderr, "   Compiling serde v1.0.228"),
             (Stderr, "   Compiling tokio v1.54.1"),
             (Stderr, "   Compiling hello v0.1.0 (/work/hello)"),
-            (Stderr, "    Finished `release` profile [optimized] target(s) in 41.27s"),
+            (
+                Stderr,
+                "    Finished `release` profile [optimized] target(s) in 41.27s",
+            ),
         ],
         "test/unit" => vec![
             (Stdout, "running 48 tests"),
             (Stdout, "test config::parses_defaults ... ok"),
             (Stdout, "test routes::health_is_ok ... ok"),
-            (Stdout, "test result: ok. 48 passed; 0 failed; 0 ignored; finished in 0.84s"),
+            (
+                Stdout,
+                "test result: ok. 48 passed; 0 failed; 0 ignored; finished in 0.84s",
+            ),
         ],
-        "test/acceptance/start" => vec![(Stdout, "starting hello on 127.0.0.1:8080"), (Stdout, "ready after 1.2s")],
-        "test/acceptance/check" => vec![(Stdout, "GET /health 200"), (Stdout, "GET /hello 200"), (Stdout, "12 checks passed")],
-        "staging/deploy" => vec![(Stdout, "deploying hello 1.4 to staging (2 hosts)"), (Stdout, "staging healthy")],
+        "test/acceptance/start" => vec![
+            (Stdout, "starting hello on 127.0.0.1:8080"),
+            (Stdout, "ready after 1.2s"),
+        ],
+        "test/acceptance/check" => vec![
+            (Stdout, "GET /health 200"),
+            (Stdout, "GET /hello 200"),
+            (Stdout, "12 checks passed"),
+        ],
+        "staging/deploy" => vec![
+            (Stdout, "deploying hello 1.4 to staging (2 hosts)"),
+            (Stdout, "staging healthy"),
+        ],
         _ => vec![(Stdout, "done")],
     }
 }
@@ -281,9 +360,18 @@ pub fn whole_run(run: &mut RunBuilder, result: RunResult) -> Vec<RunEvent> {
             &[
                 (LogStream::Stdout, "running 48 tests"),
                 (LogStream::Stdout, "test payments::refund_rounds_down ... FAILED"),
-                (LogStream::Stderr, "thread 'payments::refund_rounds_down' panicked at src/payments.rs:88:9:"),
-                (LogStream::Stderr, "assertion `left == right` failed: refund of 10.005 EUR"),
-                (LogStream::Stdout, "test result: FAILED. 47 passed; 1 failed; 0 ignored"),
+                (
+                    LogStream::Stderr,
+                    "thread 'payments::refund_rounds_down' panicked at src/payments.rs:88:9:",
+                ),
+                (
+                    LogStream::Stderr,
+                    "assertion `left == right` failed: refund of 10.005 EUR",
+                ),
+                (
+                    LogStream::Stdout,
+                    "test result: FAILED. 47 passed; 1 failed; 0 ignored",
+                ),
             ],
             9_000,
             Failure,
@@ -291,8 +379,18 @@ pub fn whole_run(run: &mut RunBuilder, result: RunResult) -> Vec<RunEvent> {
     } else {
         events.extend(run.task("test/unit", &output_of("test/unit"), 9_000, Success));
     }
-    events.extend(run.task("test/acceptance/start", &output_of("test/acceptance/start"), 2_000, Success));
-    events.extend(run.task("test/acceptance/check", &output_of("test/acceptance/check"), 6_500, Success));
+    events.extend(run.task(
+        "test/acceptance/start",
+        &output_of("test/acceptance/start"),
+        2_000,
+        Success,
+    ));
+    events.extend(run.task(
+        "test/acceptance/check",
+        &output_of("test/acceptance/check"),
+        6_500,
+        Success,
+    ));
     events.push(run.stage_finished("test", if failing { Failure } else { Success }));
     events.push(run.stage_started("staging"));
     if failing {
@@ -323,8 +421,17 @@ pub fn running_run(run: &mut RunBuilder) -> Vec<RunEvent> {
     events.push(run.stage_started("test"));
     events.push(run.task_started("test/unit"));
     events.push(run.output("test/unit", LogStream::Stdout, "running 48 tests"));
-    events.push(run.output("test/unit", LogStream::Stdout, "test config::parses_defaults ... ok"));
-    events.extend(run.task("test/acceptance/start", &output_of("test/acceptance/start"), 2_000, Success));
+    events.push(run.output(
+        "test/unit",
+        LogStream::Stdout,
+        "test config::parses_defaults ... ok",
+    ));
+    events.extend(run.task(
+        "test/acceptance/start",
+        &output_of("test/acceptance/start"),
+        2_000,
+        Success,
+    ));
     events.push(run.task_started("test/acceptance/check"));
     events
 }
@@ -333,7 +440,11 @@ pub fn running_run(run: &mut RunBuilder) -> Vec<RunEvent> {
 pub fn finish_running_run(run: &mut RunBuilder) -> Vec<RunEvent> {
     use TaskOutcome::Success;
     let mut events = vec![
-        run.output("test/unit", LogStream::Stdout, "test result: ok. 48 passed; 0 failed"),
+        run.output(
+            "test/unit",
+            LogStream::Stdout,
+            "test result: ok. 48 passed; 0 failed",
+        ),
         run.task_finished("test/unit", Success),
         run.output("test/acceptance/check", LogStream::Stdout, "12 checks passed"),
         run.task_finished("test/acceptance/check", Success),
@@ -398,7 +509,11 @@ pub async fn seed_demo(store: &TestStore) -> Demo {
     for build in 1..=12_u64 {
         let at = now - Duration::minutes(i64::try_from(13 - build).unwrap() * 95 + 12);
         let mut run = RunBuilder::new("payments", build, at);
-        let result = if build == 12 || build == 4 { RunResult::Failure } else { RunResult::Success };
+        let result = if build == 12 || build == 4 {
+            RunResult::Failure
+        } else {
+            RunResult::Success
+        };
         store.record(&whole_run(&mut run, result)).await;
         if build == 12 {
             payments_failed = run.id().to_owned();
@@ -415,11 +530,31 @@ pub async fn seed_demo(store: &TestStore) -> Demo {
     docs.branch = Some("wip".into());
     docs.untraceable_reason = Some("the working tree has uncommitted changes".into());
     store.record(&whole_run(&mut docs, RunResult::Success)).await;
-    Demo { hello_latest, payments_failed, running }
+    Demo {
+        hello_latest,
+        payments_failed,
+        running,
+    }
+}
+
+/// A made-up revision for `seed`: 40 hex digits that look like a commit's.
+pub fn revision(seed: &str) -> String {
+    // FNV-1a, twice with different offsets: enough spread for test data.
+    let hash = |offset: u64| {
+        seed.bytes().fold(offset, |hash, byte| {
+            (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3)
+        })
+    };
+    let (a, b, c) = (
+        hash(0xcbf2_9ce4_8422_2325),
+        hash(0x8422_2325_cbf2_9ce4),
+        hash(0x1234_5678_9abc_def0),
+    );
+    format!("{a:016x}{b:016x}{:08x}", c >> 32)
 }
 
 /// The sha256 of a file, as the engine computes it for artifacts.
 pub fn sha256_of(path: &std::path::Path) -> String {
-    let output = std::process::Command::new("sha256sum").arg(path).output().unwrap();
-    String::from_utf8(output.stdout).unwrap().split_whitespace().next().unwrap().to_owned()
+    use sha2::Digest as _;
+    hex::encode(sha2::Sha256::digest(std::fs::read(path).unwrap()))
 }

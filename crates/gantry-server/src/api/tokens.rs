@@ -1,0 +1,156 @@
+//! API tokens, for admins: `POST /api/v1/tokens` creates one and shows its secret once,
+//! `GET /api/v1/tokens` lists them (never a secret), `DELETE /api/v1/tokens/{name}` revokes one.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use gantry_store::{Scope, TokenRecord};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::auth::Principal;
+use crate::error::{AppError, ErrorBody};
+use crate::extract::{ApiJson, ApiPath};
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewToken {
+    /// Unique; letters, digits, `-`, `_`, `.` and `@`, up to 64.
+    #[schema(example = "ci")]
+    pub name: String,
+    /// `read`, `report`, `admin`; each allows the ones before it.
+    #[schema(value_type = Vec<String>, example = json!(["report"]))]
+    pub scopes: Vec<Scope>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedToken {
+    pub name: String,
+    #[schema(value_type = Vec<String>)]
+    pub scopes: Vec<Scope>,
+    /// Shown this once: only its hash is kept.
+    pub secret: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenList {
+    pub tokens: Vec<TokenInfo>,
+}
+
+/// A token, without its secret.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenInfo {
+    pub name: String,
+    #[schema(value_type = Vec<String>)]
+    pub scopes: Vec<Scope>,
+    pub created_at: DateTime<Utc>,
+    /// To the minute; `null` if never used.
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+impl From<TokenRecord> for TokenInfo {
+    fn from(token: TokenRecord) -> Self {
+        Self {
+            name: token.name,
+            scopes: token.scopes,
+            created_at: token.created_at,
+            last_used_at: token.last_used_at,
+        }
+    }
+}
+
+/// Creates a token and returns its secret, this once.
+#[utoipa::path(
+    post,
+    path = "/api/v1/tokens",
+    tag = "tokens",
+    request_body = NewToken,
+    security(("bearer" = ["admin"])),
+    responses(
+        (status = 201, description = "Created; keep the secret, it is not shown again", body = CreatedToken),
+        (status = 400, description = "A bad name, or no scope", body = ErrorBody),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 403, description = "The token is not an admin's", body = ErrorBody),
+        (status = 409, description = "A token has this name", body = ErrorBody),
+        (status = 422, description = "An unknown scope, or a missing field", body = ErrorBody),
+    )
+)]
+pub async fn create(
+    State(state): State<AppState>,
+    principal: Option<axum::Extension<Principal>>,
+    ApiJson(new): ApiJson<NewToken>,
+) -> Result<(StatusCode, Json<CreatedToken>), AppError> {
+    let secret = state
+        .metrics
+        .time_store("create_token", state.store.create_token(&new.name, &new.scopes))
+        .await?;
+    let by = principal
+        .as_ref()
+        .and_then(|principal| principal.name().map(str::to_owned));
+    tracing::info!(token = %new.name, by = by.as_deref().unwrap_or("-"), "created a token");
+    let mut scopes = new.scopes;
+    scopes.sort_unstable();
+    scopes.dedup();
+    Ok((
+        StatusCode::CREATED,
+        Json(CreatedToken {
+            name: new.name,
+            scopes,
+            secret,
+        }),
+    ))
+}
+
+/// Every token, by name, without secrets.
+#[utoipa::path(
+    get,
+    path = "/api/v1/tokens",
+    tag = "tokens",
+    security(("bearer" = ["admin"])),
+    responses(
+        (status = 200, description = "The tokens", body = TokenList),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 403, description = "The token is not an admin's", body = ErrorBody),
+    )
+)]
+pub async fn list(State(state): State<AppState>) -> Result<Json<TokenList>, AppError> {
+    let tokens = state
+        .metrics
+        .time_store("list_tokens", state.store.list_tokens())
+        .await?;
+    Ok(Json(TokenList {
+        tokens: tokens.into_iter().map(TokenInfo::from).collect(),
+    }))
+}
+
+/// Revokes a token: requests with it are refused from now on.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/tokens/{name}",
+    tag = "tokens",
+    params(("name" = String, Path, description = "The token's name")),
+    security(("bearer" = ["admin"])),
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 403, description = "The token is not an admin's", body = ErrorBody),
+        (status = 404, description = "No token has this name", body = ErrorBody),
+    )
+)]
+pub async fn revoke(
+    State(state): State<AppState>,
+    ApiPath(name): ApiPath<String>,
+) -> Result<StatusCode, AppError> {
+    if state
+        .metrics
+        .time_store("revoke_token", state.store.revoke_token(&name))
+        .await?
+    {
+        tracing::info!(token = %name, "revoked a token");
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(AppError::not_found(format!("no token is named `{name}`")))
+    }
+}

@@ -1,0 +1,175 @@
+//! [`Server`]: binds, opens the store, and serves until told to stop, gracefully.
+//!
+//! Starting: the store is opened (its schema migrated), runs left `running` by dead processes
+//! of this host are marked `interrupted`, stale partial uploads are removed, and the store gets
+//! its bootstrap admin token if it has no admin token yet. Stopping: no new connections,
+//! requests in flight finish, live streams end, and the store's pool is closed.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::{Duration, SystemTime};
+
+use gantry_store::{Store, StoreError, TokenError};
+use tokio::net::TcpListener;
+
+use crate::api::artifacts::UPLOADS_DIR;
+use crate::config::{ServerConfig, redact_password};
+use crate::router::router;
+use crate::state::AppState;
+
+/// The name of the admin token a store gets on its first start.
+pub const BOOTSTRAP_TOKEN_NAME: &str = "bootstrap";
+
+/// Partial uploads older than this are left over from a crash (no upload takes a day).
+const STALE_UPLOAD: Duration = Duration::from_hours(24);
+
+/// Why a server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error("failed to open the build data store `{url}`")]
+    Store {
+        url: String,
+        #[source]
+        source: StoreError,
+    },
+    #[error("failed to recover the runs interrupted by a crash")]
+    Recover(#[source] StoreError),
+    #[error("failed to create the bootstrap admin token")]
+    Bootstrap(#[source] TokenError),
+    #[error("failed to listen on {addr}")]
+    Bind {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// A bound server, ready to [`Server::serve`].
+pub struct Server {
+    listener: TcpListener,
+    local_addr: SocketAddr,
+    state: AppState,
+    bootstrap_token: Option<String>,
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server")
+            .field("local_addr", &self.local_addr)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Server {
+    /// Opens the store, recovers interrupted runs, ensures an admin token, and binds.
+    pub async fn bind(config: ServerConfig) -> Result<Self, ServerError> {
+        let url = redact_password(&config.db_url);
+        let store = Store::open(&config.db_url)
+            .await
+            .map_err(|source| ServerError::Store {
+                url: url.clone(),
+                source,
+            })?;
+        let state = AppState::new(store.clone())
+            .anonymous_read(config.anonymous_read)
+            .max_upload_bytes(config.max_upload_bytes);
+        let recovered = store.recover_interrupted().await.map_err(ServerError::Recover)?;
+        if !recovered.is_empty() {
+            tracing::warn!(runs = ?recovered, "marked runs of dead processes `interrupted`");
+            state.metrics.runs_finished("interrupted", recovered.len() as u64);
+        }
+        remove_stale_uploads(&store);
+        let created = store
+            .ensure_admin_token(BOOTSTRAP_TOKEN_NAME, config.admin_token.as_deref())
+            .await
+            .map_err(ServerError::Bootstrap)?;
+        // A secret the operator chose is known to them already: it is never echoed.
+        let bootstrap_token = match created {
+            Some(_) if config.admin_token.is_some() => {
+                tracing::info!("created the bootstrap admin token from the configured secret");
+                None
+            }
+            Some(secret) => {
+                tracing::info!("created the bootstrap admin token");
+                Some(secret)
+            }
+            None => None,
+        };
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .map_err(|source| ServerError::Bind {
+                addr: config.listen,
+                source,
+            })?;
+        let local_addr = listener.local_addr().map_err(|source| ServerError::Bind {
+            addr: config.listen,
+            source,
+        })?;
+        tracing::info!(%local_addr, store = %url, anonymous_read = config.anonymous_read, "server bound");
+        Ok(Self {
+            listener,
+            local_addr,
+            state,
+            bootstrap_token,
+        })
+    }
+
+    /// Where the server listens (with the port chosen when the configuration said 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The bootstrap admin token's secret when this start created it with a random secret:
+    /// to print once. `None` on later starts, and when the secret came from the configuration.
+    pub fn bootstrap_token(&self) -> Option<&str> {
+        self.bootstrap_token.as_deref()
+    }
+
+    /// The store the server serves.
+    pub fn store(&self) -> &Store {
+        &self.state.store
+    }
+
+    /// The state handlers share, for callers that add routes of their own.
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` resolves; then stops accepting connections, lets requests in
+    /// flight finish, ends live streams, and closes the store.
+    pub async fn serve(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let Self { listener, state, .. } = self;
+        let stopping = state.shutdown.clone();
+        let store = state.store.clone();
+        let app = router(state);
+        let served = axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                shutdown.await;
+                tracing::info!("shutting down: finishing requests in flight");
+                stopping.cancel();
+            })
+            .await;
+        store.close().await;
+        served?;
+        tracing::info!("server stopped");
+        Ok(())
+    }
+}
+
+/// Removes partial uploads a crash left behind; best effort (another replica sharing the
+/// artifact directory may be uploading, hence the age).
+fn remove_stale_uploads(store: &Store) {
+    let Ok(entries) = std::fs::read_dir(store.artifact_dir().join(UPLOADS_DIR)) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let modified = entry
+            .metadata()
+            .and_then(|metadata| metadata.modified())
+            .unwrap_or(SystemTime::now());
+        let stale = modified.elapsed().is_ok_and(|age| age > STALE_UPLOAD);
+        if stale && entry.path().extension().is_some_and(|ext| ext == "partial") {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}

@@ -1,0 +1,86 @@
+//! Health, readiness, metrics, and the error shape of routes that do not exist.
+
+use axum::http::StatusCode;
+
+use crate::harness::{Api, Call, RunBuilder};
+
+#[tokio::test]
+async fn health_and_metrics_need_no_token() {
+    let api = Api::new().await;
+    let reply = api.send(Call::get("/healthz")).await;
+    assert_eq!((reply.status, reply.text().as_str()), (StatusCode::OK, "ok\n"));
+    let reply = api.send(Call::get("/readyz")).await;
+    assert_eq!((reply.status, reply.text().as_str()), (StatusCode::OK, "ready\n"));
+    let reply = api.send(Call::get("/metrics")).await;
+    reply.expect(StatusCode::OK);
+    assert!(
+        reply
+            .header("content-type")
+            .unwrap()
+            .starts_with("application/openmetrics-text")
+    );
+}
+
+#[tokio::test]
+async fn not_ready_once_shutting_down() {
+    let api = Api::new().await;
+    api.state.shutdown.cancel();
+    let reply = api.send(Call::get("/readyz")).await;
+    reply.expect(StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(reply.error_code(), "unavailable");
+    api.send(Call::get("/healthz")).await.expect(StatusCode::OK);
+}
+
+#[tokio::test]
+async fn metrics_count_by_route_template_runs_and_tasks() {
+    let api = Api::new().await;
+    let mut run = RunBuilder::new("hello", 1);
+    api.report(&run.complete(2, gantry_model::RunResult::Success))
+        .await;
+    for id in ["one", "two", "three"] {
+        api.send(Call::get(&format!("/api/v1/runs/{id}")).token(&api.reader))
+            .await
+            .expect(StatusCode::NOT_FOUND);
+    }
+    api.send(Call::get("/no/such/page").token(&api.reader))
+        .await
+        .expect(StatusCode::NOT_FOUND);
+    let text = api.send(Call::get("/metrics")).await.text();
+    let has = |needle: &str| assert!(text.contains(needle), "{needle} in\n{text}");
+    has(r#"gantry_http_requests_total{method="GET",route="/api/v1/runs/{id}",status="404"} 3"#);
+    has(r#"gantry_http_requests_total{method="POST",route="/api/v1/runs/{id}/events",status="200"} 1"#);
+    has(r#"route="unmatched",status="404"} 1"#);
+    has(r#"gantry_http_request_duration_seconds_count{route="/api/v1/runs/{id}"} 3"#);
+    has(r#"gantry_runs_total{result="success"} 1"#);
+    has("gantry_task_duration_seconds_count 2");
+    has(r#"gantry_store_operation_duration_seconds_count{operation="record"} 1"#);
+    assert!(
+        !text.contains("/api/v1/runs/one"),
+        "raw paths never become labels"
+    );
+}
+
+#[tokio::test]
+async fn a_run_finished_twice_counts_once() {
+    let api = Api::new().await;
+    let mut run = RunBuilder::new("hello", 1);
+    let events = run.complete(0, gantry_model::RunResult::Failure);
+    api.report(&events).await;
+    api.report(&events).await;
+    let text = api.send(Call::get("/metrics")).await.text();
+    assert!(
+        text.contains(r#"gantry_runs_total{result="failure"} 1"#),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn unknown_routes_and_methods_answer_in_the_error_shape() {
+    let api = Api::new().await;
+    let reply = api.send(Call::get("/api/v1/nope").token(&api.reader)).await;
+    reply.expect(StatusCode::NOT_FOUND);
+    assert_eq!(reply.error_code(), "not_found");
+    let reply = api.send(Call::delete("/api/v1/runs").token(&api.admin)).await;
+    reply.expect(StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(reply.error_code(), "method_not_allowed");
+}

@@ -1,0 +1,13 @@
+//! The HTTP API, driven through the router (`oneshot`) on a real SQLite store, and over a real
+//! socket where the transport matters (live logs, graceful shutdown, concurrent servers).
+
+mod artifacts;
+mod auth;
+mod events;
+mod harness;
+mod health;
+mod logs;
+mod openapi;
+mod runs;
+mod socket;
+mod tokens;

@@ -1,0 +1,348 @@
+//! Build numbers, reporting run events, and reading runs back.
+
+use axum::http::StatusCode;
+use chrono::{TimeZone, Utc};
+use gantry_model::{RunResult, TaskOutcome};
+use serde_json::{Value, json};
+
+use crate::harness::{Api, Call, RunBuilder};
+
+#[tokio::test]
+async fn allocates_build_numbers_per_app() {
+    let api = Api::new().await;
+    let allocate = |app: &str| Call::post(&format!("/api/v1/apps/{app}/builds")).token(&api.reporter);
+    let reply = api.send(allocate("hello")).await;
+    reply.expect(StatusCode::CREATED);
+    assert_eq!(reply.json(), json!({"app": "hello", "build": 1}));
+    assert_eq!(api.send(allocate("hello")).await.json()["build"], 2);
+    assert_eq!(
+        api.send(allocate("my%20app")).await.json(),
+        json!({"app": "my app", "build": 1})
+    );
+    for bad in ["%2F", "a%2Fb", "%20", "tab%09"] {
+        let reply = api.send(allocate(bad)).await;
+        reply.expect(StatusCode::BAD_REQUEST);
+        assert_eq!(reply.error_code(), "bad_request", "{bad}");
+    }
+    let reply = api.send(allocate("%FF")).await;
+    reply.expect(StatusCode::BAD_REQUEST);
+    assert_eq!(reply.error_code(), "invalid_path");
+}
+
+#[tokio::test]
+async fn a_reported_run_reads_back_whole() {
+    let api = Api::new().await;
+    let artifact = b"the binary";
+    let sha256 = api.upload(artifact).await;
+    let mut run = RunBuilder::new("hello", 7);
+    let mut events = vec![run.queued(), run.started()];
+    events.extend(run.task("build/compile", 3));
+    events.push(run.artifact("build/compile", "target/release/hello", artifact));
+    events.extend(run.task("test/unit", 1));
+    events.push(run.finished(RunResult::Success));
+    api.report(&events).await;
+    // Sent again (a client retrying): nothing changes.
+    api.report(&events).await;
+
+    let reply = api
+        .send(Call::get(&format!("/api/v1/runs/{}", run.run_id)).token(&api.reader))
+        .await;
+    reply.expect(StatusCode::OK);
+    let detail = reply.json();
+    assert_eq!(detail["id"], run.run_id.as_str());
+    assert_eq!(
+        (detail["app"].as_str(), detail["build"].as_u64()),
+        (Some("hello"), Some(7))
+    );
+    assert_eq!(detail["result"], "success");
+    assert_eq!(detail["pipeline"]["stages"][0]["name"], "build");
+    let stages: Vec<&str> = detail["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(stages, ["build", "test"]);
+    let tasks: Vec<&str> = detail["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(tasks, ["build/compile", "test/unit"]);
+    let artifact = &detail["artifacts"][0];
+    assert_eq!(artifact["sha256"], sha256.as_str());
+    assert_eq!(artifact["download"], format!("/api/v1/artifacts/{sha256}"));
+    assert!(
+        artifact.get("path").is_none(),
+        "server paths stay on the server: {artifact}"
+    );
+    let events = detail["events"].as_array().unwrap();
+    assert!(
+        events
+            .iter()
+            .all(|event| event["context"]["chainId"] == run.run_id.as_str())
+    );
+    assert!(
+        events
+            .iter()
+            .any(|event| event["context"]["type"] == "dev.cdevents.artifact.packaged.0.3.0")
+    );
+    assert_eq!(
+        events.len(),
+        8,
+        "queued, started, 2 × (task started, finished), artifact, finished"
+    );
+    let log = api
+        .store()
+        .task_log(&run.run_id, "build/compile", 0, 100)
+        .await
+        .unwrap();
+    assert_eq!(log.len(), 3, "recording twice appends no line twice");
+
+    // By APP#BUILD and by a unique prefix of the id.
+    for query in ["hello%237", &run.run_id[..30]] {
+        let reply = api
+            .send(Call::get(&format!("/api/v1/runs/{query}")).token(&api.reader))
+            .await;
+        assert_eq!(reply.expect(StatusCode::OK).json()["id"], run.run_id.as_str());
+    }
+    // The app is listed with its newest run.
+    let apps = api
+        .send(Call::get("/api/v1/apps").token(&api.reader))
+        .await
+        .json();
+    assert_eq!(apps["apps"][0]["name"], "hello");
+    assert_eq!(apps["apps"][0]["last_run"]["id"], run.run_id.as_str());
+}
+
+#[tokio::test]
+async fn unknown_and_ambiguous_runs() {
+    let api = Api::new().await;
+    let reply = api.send(Call::get("/api/v1/runs/0000").token(&api.reader)).await;
+    reply.expect(StatusCode::NOT_FOUND);
+    assert_eq!(reply.error_code(), "not_found");
+    let mut first = RunBuilder::new("hello", 1);
+    let mut second = RunBuilder::new("hello", 2);
+    second.run_id = format!("{}-b", first.run_id);
+    first.run_id = format!("{}-a", first.run_id);
+    api.report(&[first.queued()]).await;
+    api.report(&[second.queued()]).await;
+    let prefix = &first.run_id[..first.run_id.len() - 2];
+    let reply = api
+        .send(Call::get(&format!("/api/v1/runs/{prefix}")).token(&api.reader))
+        .await;
+    reply.expect(StatusCode::BAD_REQUEST);
+    assert_eq!(reply.error_code(), "ambiguous_run");
+}
+
+#[tokio::test]
+async fn refuses_bad_batches_of_run_events() {
+    let api = Api::new().await;
+    let mut run = RunBuilder::new("hello", 1);
+    let post = |body: Call| body.token(&api.reporter);
+    let url = format!("/api/v1/runs/{}/events", run.run_id);
+
+    // Malformed JSON, wrong types, not JSON at all.
+    let reply = api
+        .send(post(Call::post(&url).raw("application/json", "[{")))
+        .await;
+    reply.expect(StatusCode::BAD_REQUEST);
+    assert_eq!(reply.error_code(), "invalid_json");
+    let reply = api
+        .send(post(Call::post(&url).json(&json!({"not": "an array"}))))
+        .await;
+    reply.expect(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(reply.error_code(), "invalid_json");
+    let mut wrong = serde_json::to_value(run.started()).unwrap();
+    wrong["at"] = json!(42);
+    let reply = api.send(post(Call::post(&url).json(&json!([wrong])))).await;
+    reply.expect(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(reply.error_code(), "invalid_json");
+    let reply = api.send(post(Call::post(&url).raw("text/plain", "[]"))).await;
+    reply.expect(StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_eq!(reply.error_code(), "unsupported_media_type");
+
+    // Events of another run.
+    let other = RunBuilder::new("hello", 2).queued();
+    let reply = api
+        .send(post(Call::post(&url).json(&[run.queued(), other])))
+        .await;
+    reply.expect(StatusCode::BAD_REQUEST);
+    assert_eq!(reply.error_field().as_deref(), Some("/1/run_id"));
+
+    // A run whose `run_queued` never came.
+    let reply = api.send(post(Call::post(&url).json(&[run.started()]))).await;
+    reply.expect(StatusCode::NOT_FOUND);
+    assert_eq!(reply.error_code(), "not_found");
+
+    // An artifact that was not uploaded first: refused, naming the digest; nothing recorded.
+    let queued = run.queued();
+    let artifact = run.artifact("build/compile", "out.bin", b"never uploaded");
+    let digest = match &artifact.kind {
+        gantry_model::RunEventKind::ArtifactPackaged { sha256, .. } => sha256.clone(),
+        _ => unreachable!(),
+    };
+    let reply = api
+        .send(post(Call::post(&url).json(&[queued.clone(), artifact])))
+        .await;
+    reply.expect(StatusCode::CONFLICT);
+    assert_eq!(reply.error_code(), "artifact_missing");
+    assert!(
+        reply.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains(&digest)
+    );
+    assert!(api.store().find_run(&run.run_id).await.unwrap().is_none());
+
+    // An artifact whose size is not the uploaded one's; and one with a bad digest.
+    api.upload(b"uploaded").await;
+    let mut lying = run.artifact("build/compile", "out.bin", b"uploaded");
+    if let gantry_model::RunEventKind::ArtifactPackaged { size, .. } = &mut lying.kind {
+        *size = 1;
+    }
+    let reply = api
+        .send(post(Call::post(&url).json(&[queued.clone(), lying])))
+        .await;
+    reply.expect(StatusCode::BAD_REQUEST);
+    assert_eq!(reply.error_field().as_deref(), Some("/1/size"));
+    let mut bad = run.artifact("build/compile", "out.bin", b"uploaded");
+    if let gantry_model::RunEventKind::ArtifactPackaged { sha256, .. } = &mut bad.kind {
+        *sha256 = "../../etc/passwd".into();
+    }
+    let reply = api.send(post(Call::post(&url).json(&[queued, bad]))).await;
+    reply.expect(StatusCode::BAD_REQUEST);
+    assert_eq!(reply.error_code(), "invalid_digest");
+    assert_eq!(reply.error_field().as_deref(), Some("/1/sha256"));
+}
+
+/// `app#build result` of each run of a page, and its `next_offset`.
+async fn page(api: &Api, query: &str) -> (Vec<String>, Value) {
+    let reply = api
+        .send(Call::get(&format!("/api/v1/runs{query}")).token(&api.reader))
+        .await;
+    let page = reply.expect(StatusCode::OK).json();
+    let runs = page["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|run| {
+            format!(
+                "{}#{} {}",
+                run["app"].as_str().unwrap(),
+                run["build"],
+                run["result"].as_str().unwrap()
+            )
+        })
+        .collect();
+    (runs, page["next_offset"].clone())
+}
+
+#[tokio::test]
+async fn lists_runs_filtered_and_paged() {
+    let api = Api::new().await;
+    let day = |day: u32| Utc.with_ymd_and_hms(2025, 6, day, 12, 0, 0).unwrap();
+    let plan = [
+        ("hello", 1, "main", Some(RunResult::Success), 1),
+        ("hello", 2, "main", Some(RunResult::Failure), 2),
+        ("world", 1, "dev", Some(RunResult::Success), 3),
+        ("hello", 3, "dev", None, 4),
+    ];
+    for (app, build, branch, result, on) in plan {
+        let mut run = RunBuilder::new(app, build).branch(branch).at(day(on));
+        let mut events = vec![run.queued(), run.started()];
+        if let Some(result) = result {
+            events.push(run.finished(result));
+        }
+        api.report(&events).await;
+    }
+    let all = [
+        "hello#3 running",
+        "world#1 success",
+        "hello#2 failure",
+        "hello#1 success",
+    ];
+    assert_eq!(
+        page(&api, "").await,
+        (all.map(String::from).to_vec(), Value::Null)
+    );
+    assert_eq!(
+        page(&api, "?app=hello&result=success").await.0,
+        ["hello#1 success"]
+    );
+    assert_eq!(
+        page(&api, "?branch=dev").await.0,
+        ["hello#3 running", "world#1 success"]
+    );
+    assert_eq!(
+        page(&api, "?limit=2").await,
+        (all[..2].iter().map(|s| (*s).to_owned()).collect(), json!(2))
+    );
+    assert_eq!(
+        page(&api, "?limit=2&offset=2").await,
+        (all[2..].iter().map(|s| (*s).to_owned()).collect(), Value::Null)
+    );
+    assert_eq!(
+        page(&api, "?since=2025-06-02T00:00:00Z&until=2025-06-04T00:00:00Z")
+            .await
+            .0,
+        ["world#1 success", "hello#2 failure"]
+    );
+    assert_eq!(page(&api, "?since=2025-06-02T12:00:00%2B00:00").await.0, all[..3]);
+    assert_eq!(
+        page(&api, "?until=2025-06-02T12:00:00Z").await.0,
+        ["hello#1 success"]
+    );
+    assert_eq!(
+        page(&api, "?since=2025-06-01T00:00:00Z&limit=1&offset=1").await,
+        (vec![all[1].to_owned()], json!(2))
+    );
+    assert_eq!(
+        page(&api, "?app=hello&since=2025-06-02T00:00:00Z&limit=5")
+            .await
+            .0,
+        ["hello#3 running", "hello#2 failure"]
+    );
+    assert!(page(&api, "?app=nobody").await.0.is_empty());
+
+    for bad in [
+        "?limit=0",
+        "?limit=501",
+        "?limit=-1",
+        "?limit=ten",
+        "?offset=-5",
+        "?result=nope",
+        "?since=yesterday",
+        "?since=2025-06-03T00:00:00Z&until=2025-06-01T00:00:00Z",
+        "?colour=blue",
+    ] {
+        let reply = api
+            .send(Call::get(&format!("/api/v1/runs{bad}")).token(&api.reader))
+            .await;
+        reply.expect(StatusCode::BAD_REQUEST);
+        assert_eq!(reply.error_code(), "invalid_query", "{bad}");
+    }
+}
+
+#[tokio::test]
+async fn task_failures_and_results_are_recorded() {
+    let api = Api::new().await;
+    let mut run = RunBuilder::new("hello", 1);
+    let events = vec![
+        run.queued(),
+        run.started(),
+        run.task_started("build/compile"),
+        run.output("build/compile", "boom"),
+        run.task_finished("build/compile", TaskOutcome::Failure),
+        run.finished(RunResult::Failure),
+    ];
+    api.report(&events).await;
+    let detail = api
+        .send(Call::get(&format!("/api/v1/runs/{}", run.run_id)).token(&api.reader))
+        .await
+        .json();
+    assert_eq!(detail["result"], "failure");
+    assert_eq!(detail["tasks"][0]["status"], "failure");
+    assert_eq!(detail["tasks"][0]["exit_code"], 1);
+}
