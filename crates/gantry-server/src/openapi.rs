@@ -56,6 +56,11 @@ impl Modify for Security {
     }
 }
 
+/// Raw bytes, such as an artifact's, in a request or response body.
+#[derive(utoipa::ToSchema)]
+#[schema(format = Binary)]
+pub struct Binary(pub String);
+
 /// The generated document as JSON, shared by every request for it.
 #[derive(Debug, Clone)]
 pub struct OpenApiJson(pub Arc<String>);

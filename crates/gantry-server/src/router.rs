@@ -1,16 +1,18 @@
 //! The route table: the API, the UI, login, health and metrics on one router, behind the
 //! layers every request goes through (outermost first): tracing, the body size limit, metrics,
-//! the request timeout, and authorization.
+//! the end of event streams at shutdown, the request timeout, and authorization.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
-use axum::http::{StatusCode, Uri};
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::{StatusCode, Uri, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Router};
+use futures_util::StreamExt;
+use tokio_util::sync::CancellationToken;
 use tower_http::trace::TraceLayer;
 
 use crate::error::AppError;
@@ -42,6 +44,10 @@ pub fn router(state: AppState) -> Router {
             crate::auth::require,
         ))
         .layer(middleware::from_fn(timeout))
+        .layer(middleware::from_fn_with_state(
+            state.shutdown.clone(),
+            end_streams_on_shutdown,
+        ))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             crate::metrics::track,
@@ -77,6 +83,27 @@ async fn timeout(request: Request, next: Next) -> Response {
     }
 }
 
+/// Middleware: ends every event stream (the API's and the UI's) when the server starts
+/// shutting down, since graceful shutdown waits for every response to finish and a stream
+/// that follows a run would otherwise keep the server up until the run ends.
+async fn end_streams_on_shutdown(
+    State(shutdown): State<CancellationToken>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let response = next.run(request).await;
+    let streams = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|value| value.as_bytes().starts_with(b"text/event-stream"));
+    if !streams {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let body = Body::from_stream(body.into_data_stream().take_until(shutdown.cancelled_owned()));
+    Response::from_parts(parts, body)
+}
+
 async fn not_found(uri: Uri) -> Response {
     if uri.path().starts_with("/api/") {
         AppError::not_found(format!(
@@ -99,4 +126,41 @@ async fn method_not_allowed(uri: Uri) -> Response {
         ),
     )
     .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::convert::Infallible;
+
+    use axum::response::sse::{Event, Sse};
+    use axum::routing::get;
+    use futures_util::stream;
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn event_streams_end_at_shutdown() {
+        let shutdown = CancellationToken::new();
+        let endless = || async {
+            let ticks = stream::repeat_with(|| Ok::<_, Infallible>(Event::default().data("tick")));
+            Sse::new(ticks.then(|event| async {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                event
+            }))
+        };
+        let app = Router::new()
+            .route("/stream", get(endless))
+            .layer(middleware::from_fn_with_state(
+                shutdown.clone(),
+                end_streams_on_shutdown,
+            ));
+        let request = Request::get("/stream").body(Body::empty()).unwrap();
+        let mut body = app.oneshot(request).await.unwrap().into_body();
+        assert!(body.frame().await.is_some(), "the stream flows");
+        shutdown.cancel();
+        let rest = tokio::time::timeout(Duration::from_secs(5), body.collect()).await;
+        assert!(rest.expect("the stream ends").is_ok());
+    }
 }

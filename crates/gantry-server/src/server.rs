@@ -93,7 +93,14 @@ impl Server {
                 tracing::info!("created the bootstrap admin token");
                 Some(secret)
             }
-            None => None,
+            None => {
+                if config.admin_token.is_some() {
+                    tracing::info!(
+                        "the store has an admin token already: the configured admin secret is not used"
+                    );
+                }
+                None
+            }
         };
         let listener = TcpListener::bind(config.listen)
             .await

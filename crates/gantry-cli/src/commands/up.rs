@@ -55,7 +55,14 @@ pub async fn up(args: UpArgs) -> anyhow::Result<ExitStatus> {
                 let app = prepared.pipeline.app.clone();
                 let status = run::execute(&run_args, prepared, Recorder::Store(store)).await;
                 match status {
-                    Ok(status) => println!("\nrun of `{app}` finished ({status:?}); see it at {url}/apps/{app}"),
+                    Ok(status) => {
+                        let word = match status {
+                            ExitStatus::Success => "succeeded",
+                            ExitStatus::Cancelled => "was cancelled",
+                            ExitStatus::Failure | ExitStatus::Usage => "failed",
+                        };
+                        println!("\nthe run of `{app}` {word}; see it at {url}/apps/{app}");
+                    }
                     Err(err) => eprintln!("error: the run of `{app}` failed to start: {err:#}"),
                 }
             }

@@ -21,6 +21,7 @@ use utoipa::ToSchema;
 
 use crate::error::{AppError, ErrorBody};
 use crate::extract::ApiPath;
+use crate::openapi::Binary;
 use crate::state::AppState;
 
 /// Where uploads are written before they are renamed into place, inside the artifact
@@ -41,7 +42,7 @@ pub struct ArtifactStored {
     path = "/api/v1/artifacts/{sha256}",
     tag = "artifacts",
     params(("sha256" = String, Path, description = "The file's sha256, 64 hexadecimal digits")),
-    request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "The file"),
+    request_body(content = Binary, content_type = "application/octet-stream", description = "The file"),
     security(("bearer" = ["report"])),
     responses(
         (status = 201, description = "Stored", body = ArtifactStored),
@@ -149,7 +150,7 @@ impl Drop for Partial {
     params(("sha256" = String, Path, description = "The file's sha256, 64 hexadecimal digits")),
     security(("bearer" = ["read"]), ("cookie" = ["read"])),
     responses(
-        (status = 200, description = "The file", body = Vec<u8>, content_type = "application/octet-stream"),
+        (status = 200, description = "The file", body = Binary, content_type = "application/octet-stream"),
         (status = 400, description = "Not a digest", body = ErrorBody),
         (status = 401, description = "No valid token", body = ErrorBody),
         (status = 404, description = "No artifact has this digest", body = ErrorBody),

@@ -49,7 +49,8 @@ const POLL: Duration = Duration::from_millis(500);
 pub struct LogsQuery {
     /// One task's log: its path (`build/compile`), or its name when that is unique in the run.
     task: Option<String>,
-    /// Follow the log live (server-sent events), as `Accept: text/event-stream` does.
+    /// Follow the log live (server-sent events); by default, when `Accept` asks for
+    /// `text/event-stream`.
     follow: Option<bool>,
 }
 
@@ -79,7 +80,7 @@ pub async fn logs(
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
     let run = find_run(&state, &id).await?;
-    let follow = query.follow.unwrap_or(false) || wants_event_stream(&headers);
+    let follow = query.follow.unwrap_or_else(|| wants_event_stream(&headers));
     let task = query
         .task
         .as_deref()

@@ -85,7 +85,9 @@ async fn whole_logs_stream_as_text() {
         .text();
     assert_eq!(text.lines().next(), Some("build/compile line 1"));
     // Explicitly not followed: text, whatever the Accept header says.
-    let reply = api.send(logs("?follow=false&task=unit")).await;
+    let reply = api
+        .send(logs("?follow=false&task=unit").header("accept", "text/event-stream"))
+        .await;
     assert_eq!(reply.header("content-type"), Some("text/plain; charset=utf-8"));
 }
 

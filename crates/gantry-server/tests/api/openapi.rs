@@ -60,10 +60,3 @@ async fn lists_every_route_of_the_api() {
         assert!(!reply.text().contains("no API route"), "{path}: {}", reply.text());
     }
 }
-
-#[tokio::test]
-#[ignore = "prints the document"]
-async fn print_document() {
-    let api = Api::new().await;
-    println!("{}", api.send(Call::get("/api/v1/openapi.json")).await.text());
-}

@@ -119,6 +119,20 @@ async fn a_reported_run_reads_back_whole() {
 #[tokio::test]
 async fn unknown_and_ambiguous_runs() {
     let api = Api::new().await;
+    for odd in ["%00", "%20", &"f".repeat(5000), "a%23b%23c", "%23"] {
+        for suffix in ["", "/logs", "/logs?follow=true"] {
+            let reply = api
+                .send(Call::get(&format!("/api/v1/runs/{odd}{suffix}")).token(&api.reader))
+                .await;
+            reply.expect(StatusCode::NOT_FOUND);
+            assert_eq!(reply.error_code(), "not_found");
+        }
+    }
+    let reply = api
+        .send(Call::get("/api/v1/runs/%C3%28").token(&api.reader))
+        .await;
+    reply.expect(StatusCode::BAD_REQUEST);
+    assert_eq!(reply.error_code(), "invalid_path");
     let reply = api.send(Call::get("/api/v1/runs/0000").token(&api.reader)).await;
     reply.expect(StatusCode::NOT_FOUND);
     assert_eq!(reply.error_code(), "not_found");
@@ -162,6 +176,14 @@ async fn refuses_bad_batches_of_run_events() {
     let reply = api.send(post(Call::post(&url).raw("text/plain", "[]"))).await;
     reply.expect(StatusCode::UNSUPPORTED_MEDIA_TYPE);
     assert_eq!(reply.error_code(), "unsupported_media_type");
+
+    // Too large.
+    let huge = format!("[{}]", " ".repeat(33 * 1024 * 1024));
+    let reply = api
+        .send(post(Call::post(&url).raw("application/json", huge)))
+        .await;
+    reply.expect(StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(reply.error_code(), "payload_too_large");
 
     // Events of another run.
     let other = RunBuilder::new("hello", 2).queued();
