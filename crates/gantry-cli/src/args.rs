@@ -45,11 +45,25 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct ServerArgs {
     /// The address to listen on.
-    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080", env = "GANTRY_LISTEN")]
+    #[arg(
+        long,
+        value_name = "ADDR",
+        default_value = "127.0.0.1:8080",
+        env = "GANTRY_LISTEN"
+    )]
     pub listen: std::net::SocketAddr,
     /// The store: `sqlite://PATH` or `postgres://USER@HOST/DB`.
-    #[arg(long, value_name = "URL", env = "GANTRY_DB", default_value = "sqlite://gantry.db")]
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "GANTRY_DB",
+        default_value = "sqlite://gantry.db"
+    )]
     pub db: String,
+    /// Where artifacts are kept: required with PostgreSQL, the same directory for every
+    /// replica [default with SQLite: `artifacts/` beside the database].
+    #[arg(long, value_name = "DIR", env = "GANTRY_ARTIFACTS")]
+    pub artifacts: Option<PathBuf>,
     /// Let anyone read (API and web UI) without a token.
     #[arg(long)]
     pub anonymous_read: bool,
@@ -61,7 +75,12 @@ pub struct ServerArgs {
 #[derive(Debug, Args)]
 pub struct UpArgs {
     /// The address to listen on.
-    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080", env = "GANTRY_LISTEN")]
+    #[arg(
+        long,
+        value_name = "ADDR",
+        default_value = "127.0.0.1:8080",
+        env = "GANTRY_LISTEN"
+    )]
     pub listen: std::net::SocketAddr,
     /// Where the embedded store lives [default: `.gantry/` of the current repository].
     #[arg(long, value_name = "DIR")]
@@ -95,7 +114,12 @@ pub struct TokenCreateArgs {
     #[arg(long, value_delimiter = ',', default_value = "read")]
     pub scopes: Vec<String>,
     /// The store the server uses (env `GANTRY_DB`).
-    #[arg(long, value_name = "URL", env = "GANTRY_DB", default_value = "sqlite://gantry.db")]
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "GANTRY_DB",
+        default_value = "sqlite://gantry.db"
+    )]
     pub db: String,
 }
 

@@ -27,21 +27,32 @@ pub fn inspect(root: &Path) -> Revision {
         } else {
             "not in a git repository"
         };
-        return Revision { sha: None, branch: None, untraceable: Some(reason.to_owned()) };
+        return Revision {
+            sha: None,
+            branch: None,
+            untraceable: Some(reason.to_owned()),
+        };
     };
     let branch = git(root, &["symbolic-ref", "--quiet", "--short", "HEAD"]);
     let dirty = git(root, &["status", "--porcelain", "--untracked-files=normal"])
         .is_none_or(|status| !status.is_empty());
-    let pushed = git(root, &["branch", "--remotes", "--contains", "HEAD"])
-        .is_some_and(|remotes| !remotes.is_empty());
+    let pushed =
+        git(root, &["branch", "--remotes", "--contains", "HEAD"]).is_some_and(|remotes| !remotes.is_empty());
     let untraceable = if dirty {
         Some("the working tree has uncommitted changes".to_owned())
     } else if !pushed {
-        Some(format!("commit {} is on no remote-tracking branch (not pushed)", &sha[..sha.len().min(7)]))
+        Some(format!(
+            "commit {} is on no remote-tracking branch (not pushed)",
+            &sha[..sha.len().min(7)]
+        ))
     } else {
         None
     };
-    Revision { sha: Some(sha), branch, untraceable }
+    Revision {
+        sha: Some(sha),
+        branch,
+        untraceable,
+    }
 }
 
 /// The repository's top-level directory, if `dir` is inside one.

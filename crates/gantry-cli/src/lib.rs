@@ -35,14 +35,18 @@ pub fn main() -> ExitCode {
         Err(err) => {
             let usage = err.use_stderr();
             let _ = err.print();
-            return if usage { ExitStatus::Usage.into() } else { ExitStatus::Success.into() };
+            return if usage {
+                ExitStatus::Usage.into()
+            } else {
+                ExitStatus::Success.into()
+            };
         }
     };
-    if let Some(dir) = &cli.directory {
-        if let Err(err) = std::env::set_current_dir(dir) {
-            eprintln!("error: cannot change to directory `{}`: {err}", dir.display());
-            return ExitStatus::Usage.into();
-        }
+    if let Some(dir) = &cli.directory
+        && let Err(err) = std::env::set_current_dir(dir)
+    {
+        eprintln!("error: cannot change to directory `{}`: {err}", dir.display());
+        return ExitStatus::Usage.into();
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
@@ -80,7 +84,11 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitStatus> {
 fn report_error(err: &anyhow::Error) -> ExitStatus {
     let color = std::io::IsTerminal::is_terminal(&std::io::stderr())
         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-    let label = if color { "error".red().bold().to_string() } else { "error".to_owned() };
+    let label = if color {
+        "error".red().bold().to_string()
+    } else {
+        "error".to_owned()
+    };
     if let Some(invalid) = err.downcast_ref::<InvalidPipeline>() {
         eprint!("{invalid}");
         if !invalid.0.ends_with('\n') {

@@ -40,7 +40,10 @@ impl Terminal {
         let dumb = std::env::var_os("TERM").is_some_and(|term| term == "dumb");
         let color = tty && !dumb && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
         let ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false" && v != "0");
-        Self { color, live: tty && !dumb && !ci }
+        Self {
+            color,
+            live: tty && !dumb && !ci,
+        }
     }
 }
 
@@ -83,7 +86,11 @@ impl TerminalReporter {
             let label = truncate(&label, MAX_LABEL);
             labels.insert((*path).clone(), (label, PALETTE[index % PALETTE.len()]));
         }
-        let width = labels.values().map(|(label, _)| label.chars().count()).max().unwrap_or(0);
+        let width = labels
+            .values()
+            .map(|(label, _)| label.chars().count())
+            .max()
+            .unwrap_or(0);
         // The summary lists tasks in plan order, whatever order they finished in.
         let rows = paths
             .iter()
@@ -116,7 +123,11 @@ impl TerminalReporter {
         match &event.kind {
             RunEventKind::RunQueued(info) => {
                 self.title = format!("{}#{}", info.app, info.build);
-                let title = if self.terminal.color { self.title.bold().to_string() } else { self.title.clone() };
+                let title = if self.terminal.color {
+                    self.title.bold().to_string()
+                } else {
+                    self.title.clone()
+                };
                 let mut line = format!("▶ {title} version {}", info.version);
                 if let Some(branch) = &info.branch {
                     line.push_str(&format!(" on {branch}"));
@@ -145,7 +156,14 @@ impl TerminalReporter {
                 self.row(path).started.get_or_insert(event.at);
             }
             RunEventKind::TaskOutput { path, line, .. } => self.task_line(path, line),
-            RunEventKind::TaskFinished { path, outcome, exit_code, will_retry, allowed_failure, .. } => {
+            RunEventKind::TaskFinished {
+                path,
+                outcome,
+                exit_code,
+                will_retry,
+                allowed_failure,
+                ..
+            } => {
                 if *will_retry {
                     let text = format!("failed (exit {}), retrying", exit_code.unwrap_or(-1));
                     self.task_line(path, &self.paint(&text, AnsiColors::Yellow));
@@ -162,7 +180,11 @@ impl TerminalReporter {
                     if let Some(code) = exit_code {
                         text.push_str(&format!(" (exit {code})"));
                     }
-                    let color = if *allowed_failure { AnsiColors::Yellow } else { AnsiColors::Red };
+                    let color = if *allowed_failure {
+                        AnsiColors::Yellow
+                    } else {
+                        AnsiColors::Red
+                    };
                     self.task_line(path, &self.paint(&text, color));
                 }
             }
@@ -170,8 +192,17 @@ impl TerminalReporter {
                 self.done += 1;
                 self.row(path).outcome = TaskOutcome::Skipped;
             }
-            RunEventKind::ArtifactPackaged { path, name, size, sha256, .. } => {
-                let text = format!("artifact {name} ({size} bytes, sha256:{})", &sha256[..sha256.len().min(12)]);
+            RunEventKind::ArtifactPackaged {
+                path,
+                name,
+                size,
+                sha256,
+                ..
+            } => {
+                let text = format!(
+                    "artifact {name} ({size} bytes, sha256:{})",
+                    &sha256[..sha256.len().min(12)]
+                );
                 self.task_line(path, &self.paint_dim(&text));
             }
             RunEventKind::RunStarted
@@ -193,9 +224,18 @@ impl TerminalReporter {
         if self.rows.is_empty() {
             return;
         }
-        let path_width = self.rows.iter().map(|row| row.path.as_str().chars().count()).max().unwrap_or(4).max(4);
+        let path_width = self
+            .rows
+            .iter()
+            .map(|row| row.path.as_str().chars().count())
+            .max()
+            .unwrap_or(4)
+            .max(4);
         let mut table = String::new();
-        table.push_str(&format!("\n{:<path_width$}  {:<18}  {:>9}\n", "TASK", "RESULT", "DURATION"));
+        table.push_str(&format!(
+            "\n{:<path_width$}  {:<18}  {:>9}\n",
+            "TASK", "RESULT", "DURATION"
+        ));
         for row in &self.rows {
             let mut result = outcome_text(row.outcome, row.allowed_failure);
             if row.attempts > 1 {
@@ -242,8 +282,11 @@ impl TerminalReporter {
     }
 
     fn task_line(&mut self, path: &TaskPath, text: &str) {
-        let (label, color) =
-            self.labels.get(path).cloned().unwrap_or_else(|| (path.name().to_owned(), AnsiColors::White));
+        let (label, color) = self
+            .labels
+            .get(path)
+            .cloned()
+            .unwrap_or_else(|| (path.name().to_owned(), AnsiColors::White));
         let padded = format!("{label:<width$}", width = self.width);
         let line = format!("{} {} {text}", self.paint(&padded, color), self.paint_dim("│"));
         self.println(&line);
@@ -267,7 +310,15 @@ impl TerminalReporter {
         }
         let line = truncate(&line, 100);
         let mut out = self.out.lock();
-        let _ = write!(out, "\r\x1b[2K{}", if self.terminal.color { line.dimmed().to_string() } else { line });
+        let _ = write!(
+            out,
+            "\r\x1b[2K{}",
+            if self.terminal.color {
+                line.dimmed().to_string()
+            } else {
+                line
+            }
+        );
         let _ = out.flush();
         self.progress_shown = true;
     }
@@ -280,11 +331,19 @@ impl TerminalReporter {
     }
 
     fn paint(&self, text: &str, color: AnsiColors) -> String {
-        if self.terminal.color { text.color(color).to_string() } else { text.to_owned() }
+        if self.terminal.color {
+            text.color(color).to_string()
+        } else {
+            text.to_owned()
+        }
     }
 
     fn paint_dim(&self, text: &str) -> String {
-        if self.terminal.color { text.dimmed().to_string() } else { text.to_owned() }
+        if self.terminal.color {
+            text.dimmed().to_string()
+        } else {
+            text.to_owned()
+        }
     }
 }
 

@@ -12,7 +12,9 @@ use crate::exit::UsageError;
 pub fn resolve(names: &[String], file: Option<&Path>) -> anyhow::Result<Vec<(String, String)>> {
     let from_file: HashMap<String, String> = match file {
         Some(path) => dotenvy::from_path_iter(path)
-            .map_err(|err| UsageError::new(format!("failed to read secrets file `{}`: {err}", path.display())))?
+            .map_err(|err| {
+                UsageError::new(format!("failed to read secrets file `{}`: {err}", path.display()))
+            })?
             .collect::<Result<_, _>>()
             .map_err(|err| UsageError::new(format!("invalid secrets file `{}`: {err}", path.display())))?,
         None => HashMap::new(),
@@ -24,7 +26,9 @@ pub fn resolve(names: &[String], file: Option<&Path>) -> anyhow::Result<Vec<(Str
             Some(value) => values.push((name.clone(), value)),
             None => {
                 return Err(UsageError::new(format!("secret `{name}` has no value"))
-                    .hint(format!("set `{name}` in the environment, or in a file passed with `--secrets-file`"))
+                    .hint(format!(
+                        "set `{name}` in the environment, or in a file passed with `--secrets-file`"
+                    ))
                     .into());
             }
         }

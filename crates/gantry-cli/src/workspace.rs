@@ -43,31 +43,43 @@ pub fn locate(args: &PipelineArgs) -> anyhow::Result<Workspace> {
         if !file.is_file() {
             return Err(UsageError::new(format!("pipeline file `{}` does not exist", file.display())).into());
         }
-        return Ok(Workspace { root: root_of(&cwd), file });
+        return Ok(Workspace {
+            root: root_of(&cwd),
+            file,
+        });
     }
     let root = root_of(&cwd);
     for dir in [&cwd, &root] {
         for name in PIPELINE_FILES {
             let file = dir.join(name);
             if file.is_file() {
-                return Ok(Workspace { root: dir.clone(), file });
+                return Ok(Workspace {
+                    root: dir.clone(),
+                    file,
+                });
             }
         }
     }
-    Err(UsageError::new(format!("no `gantry.yml` or `.gantry.yml` in `{}`", cwd.display()))
-        .hint("run `gantry init` to write a starter pipeline, or pass `-f FILE`")
-        .into())
+    Err(
+        UsageError::new(format!("no `gantry.yml` or `.gantry.yml` in `{}`", cwd.display()))
+            .hint("run `gantry init` to write a starter pipeline, or pass `-f FILE`")
+            .into(),
+    )
 }
 
 /// Reads and validates the pipeline, with its library.
 pub fn load_pipeline(workspace: &Workspace, args: &PipelineArgs) -> anyhow::Result<Pipeline> {
     let text = fs::read_to_string(&workspace.file)?;
-    let source = Source { path: display_path(&workspace.file), text };
+    let source = Source {
+        path: display_path(&workspace.file),
+        text,
+    };
     let library = match library_dir(workspace, args) {
         Some(dir) => read_library(&dir)?,
         None => Library::default(),
     };
-    gantry_model::load(&source, &library).map_err(|diagnostics| InvalidPipeline(diagnostics.to_string()).into())
+    gantry_model::load(&source, &library)
+        .map_err(|diagnostics| InvalidPipeline(diagnostics.to_string()).into())
 }
 
 /// The library directory: `--library`, `GANTRY_LIBRARY`, or `.gantry/library` at the root.
@@ -102,12 +114,20 @@ fn read_library_part(dir: &Path, map: &mut BTreeMap<String, Source>) -> anyhow::
     for entry in fs::read_dir(dir)? {
         let path = entry?.path();
         let is_yaml = path.extension().is_some_and(|ext| ext == "yml" || ext == "yaml");
-        let Some(name) = path.file_stem().and_then(|stem| stem.to_str()) else { continue };
+        let Some(name) = path.file_stem().and_then(|stem| stem.to_str()) else {
+            continue;
+        };
         if !is_yaml || !path.is_file() {
             continue;
         }
         let text = fs::read_to_string(&path)?;
-        map.insert(name.to_owned(), Source { path: display_path(&path), text });
+        map.insert(
+            name.to_owned(),
+            Source {
+                path: display_path(&path),
+                text,
+            },
+        );
     }
     Ok(())
 }

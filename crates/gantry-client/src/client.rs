@@ -27,7 +27,11 @@ pub enum ClientError {
     },
     /// The server answered with an error: retrying the same request will not help.
     #[error("server refused {what}: {status} {message}")]
-    Refused { what: String, status: u16, message: String },
+    Refused {
+        what: String,
+        status: u16,
+        message: String,
+    },
     #[error("failed to read `{path}`")]
     Io {
         path: String,
@@ -81,7 +85,10 @@ impl Client {
             .connect_timeout(CONNECT_TIMEOUT)
             .user_agent(concat!("gantry/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|err| ClientError::InvalidUrl { url: url.to_owned(), reason: err.to_string() })?;
+            .map_err(|err| ClientError::InvalidUrl {
+                url: url.to_owned(),
+                reason: err.to_string(),
+            })?;
         Ok(Self { base, token, http })
     }
 
@@ -102,19 +109,28 @@ impl Client {
     /// Sends a batch of one run's events (the server ignores those it has already).
     pub async fn post_run_events(&self, run_id: &str, events: &[RunEvent]) -> Result<(), ClientError> {
         let url = format!("{}/api/v1/runs/{}/events", self.base, encode(run_id));
-        let response = self.send(self.http.post(&url).timeout(REQUEST_TIMEOUT).json(events)).await?;
+        let response = self
+            .send(self.http.post(&url).timeout(REQUEST_TIMEOUT).json(events))
+            .await?;
         check(response, "the run's events").await?;
         Ok(())
     }
 
     /// Uploads an artifact by digest, streaming the file.
     pub async fn upload_artifact(&self, sha256: &str, path: &Path) -> Result<(), ClientError> {
-        let io = |source| ClientError::Io { path: path.display().to_string(), source };
+        let io = |source| ClientError::Io {
+            path: path.display().to_string(),
+            source,
+        };
         let file = tokio::fs::File::open(path).await.map_err(io)?;
         let size = file.metadata().await.map_err(io)?.len();
         let body = reqwest::Body::wrap_stream(tokio_util::io::ReaderStream::new(file));
         let url = format!("{}/api/v1/artifacts/{sha256}", self.base);
-        let request = self.http.put(&url).header(reqwest::header::CONTENT_LENGTH, size).body(body);
+        let request = self
+            .http
+            .put(&url)
+            .header(reqwest::header::CONTENT_LENGTH, size)
+            .body(body);
         let response = self.send(request).await?;
         check(response, &format!("artifact sha256:{sha256}")).await?;
         Ok(())
@@ -129,7 +145,10 @@ impl Client {
     }
 
     fn unreachable(&self, source: reqwest::Error) -> ClientError {
-        ClientError::Unreachable { url: self.base.clone(), source: source.without_url() }
+        ClientError::Unreachable {
+            url: self.base.clone(),
+            source: source.without_url(),
+        }
     }
 }
 
@@ -141,7 +160,11 @@ async fn check(response: reqwest::Response, what: &str) -> Result<reqwest::Respo
     }
     let text = response.text().await.unwrap_or_default();
     let message = serde_json::from_str::<ErrorBody>(&text).map_or(text, |body| body.error.message);
-    Err(ClientError::Refused { what: what.to_owned(), status: status.as_u16(), message })
+    Err(ClientError::Refused {
+        what: what.to_owned(),
+        status: status.as_u16(),
+        message,
+    })
 }
 
 /// Percent-encodes a path segment (app names and run ids are plain, but never trust that).

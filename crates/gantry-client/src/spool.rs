@@ -70,10 +70,16 @@ impl Spool {
             run_id: run_id.to_owned(),
             events: self.dir.join(format!("{run_id}.jsonl")),
             progress_path: self.dir.join(format!("{run_id}.json")),
-            progress: Progress { server: server.to_owned(), sent: 0 },
+            progress: Progress {
+                server: server.to_owned(),
+                sent: 0,
+            },
             artifacts: self.dir.join("artifacts"),
         };
-        fs::OpenOptions::new().create(true).append(true).open(&run.events)?;
+        fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&run.events)?;
         run.save_progress()?;
         Ok(run)
     }
@@ -87,12 +93,18 @@ impl Spool {
         for entry in fs::read_dir(&self.dir)? {
             let path = entry?.path();
             let is_progress = path.extension().is_some_and(|ext| ext == "json");
-            let Some(run_id) = path.file_stem().and_then(|stem| stem.to_str()) else { continue };
+            let Some(run_id) = path.file_stem().and_then(|stem| stem.to_str()) else {
+                continue;
+            };
             if !is_progress {
                 continue;
             }
-            let progress: Progress = serde_json::from_str(&fs::read_to_string(&path)?)
-                .map_err(|source| SpoolError::Corrupt { path: path.display().to_string(), line: 1, source })?;
+            let progress: Progress =
+                serde_json::from_str(&fs::read_to_string(&path)?).map_err(|source| SpoolError::Corrupt {
+                    path: path.display().to_string(),
+                    line: 1,
+                    source,
+                })?;
             runs.push(SpooledRun {
                 run_id: run_id.to_owned(),
                 events: self.dir.join(format!("{run_id}.jsonl")),
@@ -159,7 +171,9 @@ impl SpooledRun {
     /// Whether the run's last spooled event is its `RunFinished`.
     pub fn is_finished(&self) -> Result<bool, SpoolError> {
         let text = fs::read_to_string(&self.events)?;
-        let Some(last) = text.lines().rev().find(|line| !line.trim().is_empty()) else { return Ok(false) };
+        let Some(last) = text.lines().rev().find(|line| !line.trim().is_empty()) else {
+            return Ok(false);
+        };
         Ok(serde_json::from_str::<RunEvent>(last)
             .is_ok_and(|event| matches!(event.kind, gantry_model::RunEventKind::RunFinished { .. })))
     }
@@ -183,7 +197,10 @@ impl SpooledRun {
     /// Writes the progress file atomically (write, then rename), so a crash never leaves it half.
     fn save_progress(&self) -> Result<(), SpoolError> {
         let temporary = self.progress_path.with_extension("json.tmp");
-        fs::write(&temporary, serde_json::to_vec(&self.progress).map_err(std::io::Error::from)?)?;
+        fs::write(
+            &temporary,
+            serde_json::to_vec(&self.progress).map_err(std::io::Error::from)?,
+        )?;
         fs::rename(&temporary, &self.progress_path)?;
         Ok(())
     }

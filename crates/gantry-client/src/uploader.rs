@@ -39,7 +39,14 @@ pub struct Uploader {
 
 impl Uploader {
     pub fn new(client: Client, run: SpooledRun) -> Self {
-        Self { client, run, backoff: FIRST_BACKOFF, retry_at: None, last_error: None, refused: false }
+        Self {
+            client,
+            run,
+            backoff: FIRST_BACKOFF,
+            retry_at: None,
+            last_error: None,
+            refused: false,
+        }
     }
 
     /// Spools `events`, then sends what is unsent unless the server is known to be away.
@@ -59,14 +66,23 @@ impl Uploader {
             if self.refused || self.attempt(true).await? {
                 break;
             }
-            let wait = self.retry_at.map_or(Duration::ZERO, |at| at.saturating_duration_since(Instant::now()));
+            let wait = self
+                .retry_at
+                .map_or(Duration::ZERO, |at| at.saturating_duration_since(Instant::now()));
             if Instant::now() + wait >= give_up {
                 break;
             }
             tokio::time::sleep(wait).await;
         }
-        let pending = if self.refused || self.last_error.is_some() { self.run.unsent()?.len() } else { 0 };
-        Ok(UploadSummary { pending, last_error: self.last_error.clone() })
+        let pending = if self.refused || self.last_error.is_some() {
+            self.run.unsent()?.len()
+        } else {
+            0
+        };
+        Ok(UploadSummary {
+            pending,
+            last_error: self.last_error.clone(),
+        })
     }
 
     /// One attempt at sending all unsent events; `true` when the server has them all.
@@ -114,14 +130,21 @@ pub async fn send(client: &Client, run: &mut SpooledRun, finished: bool) -> Resu
             if let RunEventKind::ArtifactPackaged { sha256, .. } = &event.kind {
                 let stash = run.artifact(sha256);
                 if stash.exists() {
-                    client.upload_artifact(sha256, &stash).await.map_err(SendError::Client)?;
+                    client
+                        .upload_artifact(sha256, &stash)
+                        .await
+                        .map_err(SendError::Client)?;
                 }
             }
         }
-        client.post_run_events(run.run_id(), chunk).await.map_err(SendError::Client)?;
+        client
+            .post_run_events(run.run_id(), chunk)
+            .await
+            .map_err(SendError::Client)?;
         sent += chunk.len();
         let last = sent == total;
-        run.acknowledge(chunk.len(), finished && last).map_err(SendError::Spool)?;
+        run.acknowledge(chunk.len(), finished && last)
+            .map_err(SendError::Spool)?;
     }
     Ok(())
 }

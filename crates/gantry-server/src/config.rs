@@ -2,9 +2,17 @@
 
 use std::fmt;
 use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
 
 /// Artifact uploads larger than this are refused unless configured otherwise (1 GiB).
 pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 1024 * 1024 * 1024;
+
+/// How long a run reported over the API stays `running` without news from its client.
+pub const DEFAULT_REMOTE_LEASE: Duration = Duration::from_mins(2);
+
+/// How often each replica looks for runs whose lease ran out.
+pub const DEFAULT_LEASE_SWEEP: Duration = Duration::from_secs(30);
 
 /// How to run a server.
 #[derive(Clone)]
@@ -13,6 +21,9 @@ pub struct ServerConfig {
     pub listen: SocketAddr,
     /// The build data store: `sqlite://PATH` or `postgres://…`.
     pub db_url: String,
+    /// Where artifacts are kept. Required for a PostgreSQL store (every replica must see the
+    /// same directory); for SQLite, `artifacts/` beside the database file when `None`.
+    pub artifact_dir: Option<PathBuf>,
     /// Let anyone read (GET API routes and every UI page) without a token. Reporting and
     /// administration always need one.
     pub anonymous_read: bool,
@@ -21,20 +32,34 @@ pub struct ServerConfig {
     pub admin_token: Option<String>,
     /// The largest artifact upload accepted, in bytes.
     pub max_upload_bytes: u64,
+    /// A run reported over the API whose client has not been heard from (events or
+    /// heartbeats) for this long is marked `interrupted`: its client died.
+    pub remote_lease: Duration,
+    /// How often this server looks for such runs.
+    pub lease_sweep: Duration,
 }
 
 impl ServerConfig {
-    /// A configuration with defaults: no anonymous reading, a random bootstrap token,
-    /// [`DEFAULT_MAX_UPLOAD_BYTES`].
+    /// A configuration with defaults: artifacts beside a SQLite store, no anonymous reading,
+    /// a random bootstrap token, [`DEFAULT_MAX_UPLOAD_BYTES`], [`DEFAULT_REMOTE_LEASE`] swept
+    /// every [`DEFAULT_LEASE_SWEEP`].
     pub fn new(listen: SocketAddr, db_url: impl Into<String>) -> Self {
         Self {
             listen,
             db_url: db_url.into(),
+            artifact_dir: None,
             anonymous_read: false,
             admin_token: None,
             max_upload_bytes: DEFAULT_MAX_UPLOAD_BYTES,
+            remote_lease: DEFAULT_REMOTE_LEASE,
+            lease_sweep: DEFAULT_LEASE_SWEEP,
         }
     }
+}
+
+/// Whether `url` names a PostgreSQL database (which has no file to keep artifacts beside).
+pub fn is_postgres_url(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
 }
 
 /// Never prints the admin token.
@@ -43,9 +68,12 @@ impl fmt::Debug for ServerConfig {
         f.debug_struct("ServerConfig")
             .field("listen", &self.listen)
             .field("db_url", &redact_password(&self.db_url))
+            .field("artifact_dir", &self.artifact_dir)
             .field("anonymous_read", &self.anonymous_read)
             .field("admin_token", &self.admin_token.as_ref().map(|_| "<redacted>"))
             .field("max_upload_bytes", &self.max_upload_bytes)
+            .field("remote_lease", &self.remote_lease)
+            .field("lease_sweep", &self.lease_sweep)
             .finish()
     }
 }

@@ -30,7 +30,9 @@ pub mod token;
 pub mod ui;
 
 pub use auth::Principal;
-pub use config::{DEFAULT_MAX_UPLOAD_BYTES, ServerConfig};
+pub use config::{
+    DEFAULT_LEASE_SWEEP, DEFAULT_MAX_UPLOAD_BYTES, DEFAULT_REMOTE_LEASE, ServerConfig, is_postgres_url,
+};
 pub use error::AppError;
 pub use server::{Server, ServerError};
 pub use state::AppState;

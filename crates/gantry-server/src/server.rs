@@ -9,11 +9,11 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::time::{Duration, SystemTime};
 
-use gantry_store::{Store, StoreError, TokenError};
+use gantry_store::{Store, StoreError, StoreOptions, TokenError};
 use tokio::net::TcpListener;
 
 use crate::api::artifacts::UPLOADS_DIR;
-use crate::config::{ServerConfig, redact_password};
+use crate::config::{ServerConfig, is_postgres_url, redact_password};
 use crate::router::router;
 use crate::state::AppState;
 
@@ -26,6 +26,10 @@ const STALE_UPLOAD: Duration = Duration::from_hours(24);
 /// Why a server could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
+    #[error(
+        "the PostgreSQL store `{url}` needs an artifact directory, one that every replica shares"
+    )]
+    NoArtifactDir { url: String },
     #[error("failed to open the build data store `{url}`")]
     Store {
         url: String,
@@ -64,7 +68,13 @@ impl Server {
     /// Opens the store, recovers interrupted runs, ensures an admin token, and binds.
     pub async fn bind(config: ServerConfig) -> Result<Self, ServerError> {
         let url = redact_password(&config.db_url);
-        let store = Store::open(&config.db_url)
+        if is_postgres_url(&config.db_url) && config.artifact_dir.is_none() {
+            return Err(ServerError::NoArtifactDir { url });
+        }
+        let options = StoreOptions {
+            artifact_dir: config.artifact_dir.clone(),
+        };
+        let store = Store::open_with(&config.db_url, &options)
             .await
             .map_err(|source| ServerError::Store {
                 url: url.clone(),

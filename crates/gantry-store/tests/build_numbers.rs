@@ -4,10 +4,11 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::process::Command;
+use std::path::PathBuf;
 
 use common::TestStore;
-use gantry_store::Store;
+use gantry_store::{Store, StoreOptions};
+use tokio::process::Command;
 
 const STORES: usize = 20;
 const EACH: usize = 10;
@@ -82,20 +83,22 @@ async fn allocate_in_child_process() {
     let Ok(url) = std::env::var("GANTRY_STORE_TEST_URL") else {
         return;
     };
-    let store = Store::open(&url).await.unwrap();
+    let options = StoreOptions {
+        artifact_dir: std::env::var_os("GANTRY_STORE_TEST_ARTIFACTS").map(PathBuf::from),
+    };
+    let store = Store::open_with(&url, &options).await.unwrap();
     for _ in 0..EACH {
         println!("build={}", store.allocate_build("hello").await.unwrap());
     }
 }
 
-#[test]
-fn twenty_processes_allocate_every_number_once() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = TestStore::url_in(&dir);
+/// Twenty processes, each with its own store, allocating at once.
+async fn twenty_processes_allocate_every_number_once(test: TestStore) {
     let exe = std::env::current_exe().unwrap();
     let children: Vec<_> = (0..STORES)
         .map(|_| {
-            Command::new(&exe)
+            let mut child = Command::new(&exe);
+            child
                 .args([
                     "--exact",
                     "allocate_in_child_process",
@@ -103,15 +106,17 @@ fn twenty_processes_allocate_every_number_once() {
                     "--nocapture",
                     "--test-threads=1",
                 ])
-                .env("GANTRY_STORE_TEST_URL", &url)
-                .stdout(std::process::Stdio::piped())
-                .spawn()
-                .unwrap()
+                .env("GANTRY_STORE_TEST_URL", test.url())
+                .stdout(std::process::Stdio::piped());
+            if let Some(artifacts) = test.artifact_dir() {
+                child.env("GANTRY_STORE_TEST_ARTIFACTS", artifacts);
+            }
+            child.spawn().unwrap()
         })
         .collect();
     let mut numbers = Vec::new();
     for child in children {
-        let output = child.wait_with_output().unwrap();
+        let output = child.wait_with_output().await.unwrap();
         assert!(output.status.success(), "{output:?}");
         let stdout = String::from_utf8(output.stdout).unwrap();
         // The test harness may print its own words before the first line.
@@ -139,5 +144,6 @@ async fn numbers_are_per_app_and_survive_reopening(test: TestStore) {
 
 on_both_backends!(
     twenty_stores_on_one_database_allocate_every_number_once,
+    twenty_processes_allocate_every_number_once,
     numbers_are_per_app_and_survive_reopening
 );

@@ -420,15 +420,27 @@ async fn output_before_a_task_starts_is_kept(test: TestStore) {
     assert_eq!(detail.stages[0].status, TaskStatus::Running);
 }
 
+async fn opens_an_existing_store_again(test: TestStore) {
+    let mut run = RunBuilder::new("hello", 1);
+    let artifact = test.file("hello.txt", b"hello");
+    let events = full_run(&mut run, &artifact, HELLO_SHA256, RunResult::Success);
+    test.store.record(&events).await.unwrap();
+    let before = test.store.find_run(&run.run_id.0).await.unwrap().unwrap();
+    test.store.close().await;
+    // The schema is up to date already: opening again migrates nothing and loses nothing.
+    let again = test.open_another().await;
+    assert_eq!(again.find_run(&run.run_id.0).await.unwrap(), Some(before));
+    assert_eq!(again.run_log(&run.run_id.0).await.unwrap().len(), 7);
+    assert_eq!(again.allocate_build("hello").await.unwrap(), 1);
+    again.close().await;
+}
+
 #[tokio::test]
-async fn opens_an_existing_store_again() {
-    let test = TestStore::new().await;
+async fn a_bare_path_is_a_sqlite_store() {
+    let test = TestStore::sqlite().await;
     let mut run = RunBuilder::new("hello", 1);
     test.store.record(&[run.queued()]).await.unwrap();
     test.store.close().await;
-    let again = gantry_store::Store::open(&test.url()).await.unwrap();
-    assert!(again.find_run(&run.run_id.0).await.unwrap().is_some());
-    // A bare path works as well.
     let bare = gantry_store::Store::open(&test.dir.path().join("data/gantry.db").display().to_string())
         .await
         .unwrap();
@@ -468,6 +480,18 @@ async fn refuses_what_it_cannot_open() {
         matches!(err, StoreError::Connect { .. } | StoreError::Migrate { .. }),
         "{err:?}"
     );
+    // A PostgreSQL database that does not exist, or a server that does not answer.
+    let options = gantry_store::StoreOptions {
+        artifact_dir: Some(dir.path().join("artifacts")),
+    };
+    for url in [
+        "postgres://postgres@127.0.0.1:5432/gantry_no_such_database",
+        "postgres://postgres@127.0.0.1:1/gantry",
+    ] {
+        let err = gantry_store::Store::open_with(url, &options).await.unwrap_err();
+        assert!(matches!(err, StoreError::Connect { .. }), "{url}: {err:?}");
+        assert!(err.to_string().contains(url), "{url}: {err}");
+    }
 }
 
 /// 200 trivial tasks, recorded one event per transaction as the engine emits them. Prints the
@@ -509,6 +533,7 @@ async fn records_two_hundred_tasks(test: TestStore) {
 
 on_both_backends!(
     records_a_full_run_and_reads_it_back,
+    opens_an_existing_store_again,
     recording_the_same_events_again_changes_nothing,
     a_failing_batch_records_nothing,
     lists_runs_newest_first_with_filters,

@@ -35,7 +35,11 @@ fn plan_shows_order_and_concurrency() {
     let out = project.run(&["plan", "--json", "--branch", "main", "--only", "test"]);
     assert_eq!(out.code, Some(0), "{out:?}");
     let plan: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
-    assert_eq!(plan["plan"]["setup"].as_array().unwrap().len(), 0, "--only has no setup");
+    assert_eq!(
+        plan["plan"]["setup"].as_array().unwrap().len(),
+        0,
+        "--only has no setup"
+    );
     assert_eq!(plan["plan"]["stages"][0]["name"], "test");
     assert_eq!(plan["plan"]["stages"][0]["parallel"], true);
 }
@@ -54,23 +58,35 @@ fn init_writes_a_valid_starter_and_never_overwrites() {
     let out = project.run(&["init"]);
     assert_eq!(out.code, Some(2), "{out:?}");
     assert!(out.stderr.contains("already exists"), "{}", out.stderr);
-    assert_eq!(std::fs::read_to_string(project.path().join("gantry.yml")).unwrap(), written);
+    assert_eq!(
+        std::fs::read_to_string(project.path().join("gantry.yml")).unwrap(),
+        written
+    );
 }
 
 #[test]
 fn init_recognises_project_kinds() {
-    for (marker, expect) in [("go.mod", "go test"), ("package.json", "npm test"), ("Makefile", "make test")] {
+    for (marker, expect) in [
+        ("go.mod", "go test"),
+        ("package.json", "npm test"),
+        ("Makefile", "make test"),
+    ] {
         let project = Project::new().file(marker, "");
         assert_eq!(project.run(&["init"]).code, Some(0));
         let written = std::fs::read_to_string(project.path().join("gantry.yml")).unwrap();
         assert!(written.contains(expect), "{marker}: {written}");
-        assert_eq!(project.run(&["plan"]).code, Some(0), "{marker}: the starter plans");
+        assert_eq!(
+            project.run(&["plan"]).code,
+            Some(0),
+            "{marker}: the starter plans"
+        );
     }
 }
 
 #[test]
 fn unknown_run_is_a_clear_error() {
-    let project = Project::with_pipeline("app: demo\nstages:\n  - { name: s, tasks: [{ name: t, run: 'true' }] }\n");
+    let project =
+        Project::with_pipeline("app: demo\nstages:\n  - { name: s, tasks: [{ name: t, run: 'true' }] }\n");
     assert_eq!(project.run(&["run"]).code, Some(0));
     let out = project.run(&["show", "demo#7"]);
     assert_eq!(out.code, Some(2), "{out:?}");
@@ -86,7 +102,11 @@ fn schema_command_prints_the_checked_in_schema() {
     assert_eq!(out.code, Some(0));
     let printed: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     let checked_in: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../schema/gantry.schema.json")).unwrap(),
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../schema/gantry.schema.json"
+        ))
+        .unwrap(),
     )
     .unwrap();
     assert_eq!(printed, checked_in);

@@ -13,9 +13,21 @@ fn strawberry_runs_and_is_recorded() {
     let out = project.run(&["run"]);
     assert_eq!(out.code, Some(0), "{out:?}");
     // Every output line is prefixed with its task's name.
-    assert!(out.stdout.contains("deploy-a │ deployed strawberry 2.3.1 to a"), "{}", out.stdout);
-    assert!(out.stdout.contains("publish  │ publishing strawberry 2.3.1"), "{}", out.stdout);
-    assert!(out.stdout.contains("strawberry#1 (version 2.3.1) succeeded"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("deploy-a │ deployed strawberry 2.3.1 to a"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("publish  │ publishing strawberry 2.3.1"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("strawberry#1 (version 2.3.1) succeeded"),
+        "{}",
+        out.stdout
+    );
 
     let runs = project.history();
     assert_eq!(runs.len(), 1);
@@ -26,7 +38,13 @@ fn strawberry_runs_and_is_recorded() {
     let run = project.show("strawberry#1");
     let tasks = run["tasks"].as_array().unwrap();
     let paths: Vec<&str> = tasks.iter().map(|task| task["path"].as_str().unwrap()).collect();
-    for path in ["build/package", "verify/a/deploy-a", "verify/b/test-b", "publish/publish", "finally/clean"] {
+    for path in [
+        "build/package",
+        "verify/a/deploy-a",
+        "verify/b/test-b",
+        "publish/publish",
+        "finally/clean",
+    ] {
         assert!(paths.contains(&path), "{path} in {paths:?}");
     }
     let artifact = &run["artifacts"][0];
@@ -38,7 +56,11 @@ fn strawberry_runs_and_is_recorded() {
 
     let logs = project.run(&["logs", "strawberry#1", "test-b"]);
     assert_eq!(logs.code, Some(0), "{logs:?}");
-    assert!(logs.stdout.contains("target b runs strawberry 2.3.1"), "{}", logs.stdout);
+    assert!(
+        logs.stdout.contains("target b runs strawberry 2.3.1"),
+        "{}",
+        logs.stdout
+    );
 
     // The next run gets the next number.
     assert_eq!(project.run(&["run"]).code, Some(0));
@@ -71,7 +93,13 @@ finally:
     let run = project.show("demo#1");
     assert_eq!(run["result"], "failure");
     let status = |path: &str| {
-        run["tasks"].as_array().unwrap().iter().find(|t| t["path"] == path).unwrap()["status"].clone()
+        run["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["path"] == path)
+            .unwrap()["status"]
+            .clone()
     };
     assert_eq!(status("one/broken"), "failure");
     assert_eq!(status("one/never"), "skipped");
@@ -81,12 +109,16 @@ finally:
 
 #[test]
 fn invalid_pipeline_exits_2_and_runs_nothing() {
-    let project = Project::with_pipeline("app: demo\nstages:\n  - name: a\n    parralel: true\n    tasks: []\n");
+    let project =
+        Project::with_pipeline("app: demo\nstages:\n  - name: a\n    parralel: true\n    tasks: []\n");
     let out = project.run(&["run"]);
     assert_eq!(out.code, Some(2), "{out:?}");
     assert!(out.stderr.contains("gantry.yml:4:5"), "{}", out.stderr);
     assert!(out.stderr.contains("parallel"), "{}", out.stderr);
-    assert!(!project.path().join(".gantry").exists(), "nothing recorded, no store created");
+    assert!(
+        !project.path().join(".gantry").exists(),
+        "nothing recorded, no store created"
+    );
 }
 
 #[test]
@@ -141,7 +173,11 @@ stages:
       - { name: leak, run: 'echo "token is $API_TOKEN"; echo "$API_TOKEN" >&2' }
 "#,
     );
-    let out = project.command(&["run"]).env("API_TOKEN", "s3cr3t-value").output().unwrap();
+    let out = project
+        .command(&["run"])
+        .env("API_TOKEN", "s3cr3t-value")
+        .output()
+        .unwrap();
     let out = common::outcome(out);
     assert_eq!(out.code, Some(0), "{out:?}");
     assert!(!out.stdout.contains("s3cr3t-value"), "{}", out.stdout);
@@ -151,13 +187,20 @@ stages:
     let db = std::fs::read(project.path().join(".gantry/gantry.db")).unwrap();
     let wal = std::fs::read(project.path().join(".gantry/gantry.db-wal")).unwrap_or_default();
     for bytes in [db, wal] {
-        assert!(!bytes.windows(12).any(|w| w == b"s3cr3t-value"), "the secret reached the store");
+        assert!(
+            !bytes.windows(12).any(|w| w == b"s3cr3t-value"),
+            "the secret reached the store"
+        );
     }
 
     // Without a value, nothing runs and the message says where to put it.
     let out = project.run(&["run"]);
     assert_eq!(out.code, Some(2));
-    assert!(out.stderr.contains("secret `API_TOKEN` has no value"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("secret `API_TOKEN` has no value"),
+        "{}",
+        out.stderr
+    );
 
     // A secrets file works too.
     let project = project.file("secrets.env", "API_TOKEN=from-file-value\n");
@@ -192,24 +235,52 @@ finally: [{ name: report, run: 'false' }]
         .events()
         .iter()
         .filter(|event| event["event"] == "task_finished")
-        .map(|event| (event["path"].as_str().unwrap().to_owned(), event["outcome"].as_str().unwrap().to_owned()))
+        .map(|event| {
+            (
+                event["path"].as_str().unwrap().to_owned(),
+                event["outcome"].as_str().unwrap().to_owned(),
+            )
+        })
         .collect();
-    assert!(finished.contains(&("test/unit".into(), "failure".into())), "{finished:?}");
-    assert!(finished.contains(&("test/lint".into(), "success".into())), "{finished:?}");
-    assert!(finished.contains(&("finally/report".into(), "success".into())), "{finished:?}");
-    assert!(!project.path().join(".gantry").exists(), "mock runs leave no trace");
+    assert!(
+        finished.contains(&("test/unit".into(), "failure".into())),
+        "{finished:?}"
+    );
+    assert!(
+        finished.contains(&("test/lint".into(), "success".into())),
+        "{finished:?}"
+    );
+    assert!(
+        finished.contains(&("finally/report".into(), "success".into())),
+        "{finished:?}"
+    );
+    assert!(
+        !project.path().join(".gantry").exists(),
+        "mock runs leave no trace"
+    );
 }
 
 #[test]
 fn concurrent_runs_get_unique_gap_free_build_numbers() {
-    let project = Project::with_pipeline("app: demo\nstages:\n  - { name: s, tasks: [{ name: t, run: 'true' }] }\n");
+    let project =
+        Project::with_pipeline("app: demo\nstages:\n  - { name: s, tasks: [{ name: t, run: 'true' }] }\n");
     let children: Vec<_> = (0..20)
-        .map(|_| project.command(&["run"]).stdout(std::process::Stdio::null()).spawn().unwrap())
+        .map(|_| {
+            project
+                .command(&["run"])
+                .stdout(std::process::Stdio::null())
+                .spawn()
+                .unwrap()
+        })
         .collect();
     for mut child in children {
         assert!(child.wait().unwrap().success());
     }
-    let builds: BTreeSet<u64> = project.history().iter().map(|run| run["build"].as_u64().unwrap()).collect();
+    let builds: BTreeSet<u64> = project
+        .history()
+        .iter()
+        .map(|run| run["build"].as_u64().unwrap())
+        .collect();
     assert_eq!(builds, (1..=20).collect::<BTreeSet<u64>>());
 }
 
@@ -244,7 +315,11 @@ fn a_killed_gantry_leaves_an_interrupted_run() {
     let project = Project::with_pipeline(
         "app: demo\nstages:\n  - { name: slow, tasks: [{ name: wait, run: 'echo started; sleep 30' }] }\n",
     );
-    let mut child = project.command(&["run"]).stdout(std::process::Stdio::null()).spawn().unwrap();
+    let mut child = project
+        .command(&["run"])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
     wait_for_log(&project, "demo#1", "started");
     child.kill().unwrap(); // SIGKILL: no chance to record anything
     child.wait().unwrap();
@@ -282,7 +357,12 @@ fn traceability_follows_git() {
     let project = project.file("notes.txt", "uncommitted\n");
     let out = project.run(&["run"]);
     assert_eq!(out.code, Some(0));
-    assert!(out.stdout.contains("untraceable: the working tree has uncommitted changes"), "{}", out.stdout);
+    assert!(
+        out.stdout
+            .contains("untraceable: the working tree has uncommitted changes"),
+        "{}",
+        out.stdout
+    );
     assert_eq!(project.history()[0]["traceable"], false);
 }
 

@@ -30,7 +30,9 @@ impl ServerProcess {
             .spawn()
             .expect("gantry server starts");
         let mut first = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut first)
+            .unwrap();
         let url = first.trim().rsplit(' ').next().unwrap().to_owned();
         assert!(url.starts_with("http://127.0.0.1:"), "{first}");
         Self { child, url }
@@ -50,7 +52,11 @@ impl ServerProcess {
             .arg(format!("{}{path}", self.url))
             .output()
             .unwrap();
-        assert!(output.status.success(), "GET {path}: {}", String::from_utf8_lossy(&output.stderr));
+        assert!(
+            output.status.success(),
+            "GET {path}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
         serde_json::from_slice(&output.stdout).unwrap()
     }
 }
@@ -62,7 +68,11 @@ impl Drop for ServerProcess {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 #[test]
@@ -78,8 +88,15 @@ fn a_run_reports_to_the_server() {
             .unwrap(),
     );
     assert_eq!(out.code, Some(0), "{out:?}");
-    assert!(out.stdout.contains("strawberry#1 (version 2.3.1) succeeded"), "{}", out.stdout);
-    assert!(!project.path().join(".gantry/gantry.db").exists(), "recorded on the server, not locally");
+    assert!(
+        out.stdout.contains("strawberry#1 (version 2.3.1) succeeded"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        !project.path().join(".gantry/gantry.db").exists(),
+        "recorded on the server, not locally"
+    );
 
     let runs = server.get("/api/v1/runs?app=strawberry");
     let run = &runs["runs"][0];
@@ -89,7 +106,12 @@ fn a_run_reports_to_the_server() {
     let detail = server.get(&format!("/api/v1/runs/{id}"));
     assert_eq!(detail["artifacts"][0]["name"], "out/strawberry.tar.gz");
     let events = server.get(&format!("/api/v1/events?chain={id}"));
-    assert!(events["events"].as_array().is_some_and(|events| events.len() > 10), "{events}");
+    assert!(
+        events["events"]
+            .as_array()
+            .is_some_and(|events| events.len() > 10),
+        "{events}"
+    );
 }
 
 #[test]
@@ -151,16 +173,33 @@ finally:
     assert!(out.stderr.contains("gantry sync"), "{}", out.stderr);
 
     let server = ServerProcess::start(&db, port);
-    let synced = common::outcome(project.command(&["sync"]).env("GANTRY_TOKEN", ADMIN).output().unwrap());
+    let synced = common::outcome(
+        project
+            .command(&["sync"])
+            .env("GANTRY_TOKEN", ADMIN)
+            .output()
+            .unwrap(),
+    );
     assert_eq!(synced.code, Some(0), "{synced:?}");
     let detail = server.get(&format!("/api/v1/runs/{run_id}"));
     assert_eq!(detail["result"], "success", "{detail}");
     let events = server.get(&format!("/api/v1/events?chain={run_id}"));
-    let ids: Vec<&str> = events["events"].as_array().unwrap().iter().map(|e| e["context"]["id"].as_str().unwrap()).collect();
+    let ids: Vec<&str> = events["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["context"]["id"].as_str().unwrap())
+        .collect();
     let unique: std::collections::BTreeSet<&str> = ids.iter().copied().collect();
     assert_eq!(ids.len(), unique.len(), "no event recorded twice");
     assert!(ids.len() >= 8, "{ids:?}");
 
-    let second = common::outcome(project.command(&["sync"]).env("GANTRY_TOKEN", ADMIN).output().unwrap());
+    let second = common::outcome(
+        project
+            .command(&["sync"])
+            .env("GANTRY_TOKEN", ADMIN)
+            .output()
+            .unwrap(),
+    );
     assert!(second.stdout.contains("nothing to send"), "{second:?}");
 }

@@ -11,7 +11,11 @@ use crate::reporter::format_seconds;
 
 pub async fn history(args: &HistoryArgs) -> anyhow::Result<ExitStatus> {
     let store = open_store(&args.store).await?;
-    let filter = RunFilter { app: args.app.clone(), limit: Some(args.limit), ..RunFilter::default() };
+    let filter = RunFilter {
+        app: args.app.clone(),
+        limit: Some(args.limit),
+        ..RunFilter::default()
+    };
     let runs = store.list_runs(&filter).await?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&runs)?);
@@ -33,8 +37,14 @@ fn render(runs: &[RunSummary]) -> String {
                 run.version.clone(),
                 run.result.to_string(),
                 run.branch.clone().unwrap_or_else(|| "-".to_owned()),
-                run.revision.as_deref().map_or_else(|| "-".to_owned(), |rev| rev.chars().take(7).collect()),
-                if run.traceable { "yes".to_owned() } else { "no".to_owned() },
+                run.revision
+                    .as_deref()
+                    .map_or_else(|| "-".to_owned(), |rev| rev.chars().take(7).collect()),
+                if run.traceable {
+                    "yes".to_owned()
+                } else {
+                    "no".to_owned()
+                },
                 format!(
                     "{} {}",
                     run.queued_at.format("%Y-%m-%d %H:%M:%S"),
@@ -45,7 +55,15 @@ fn render(runs: &[RunSummary]) -> String {
             ]
         })
         .collect();
-    let header = ["RUN", "VERSION", "RESULT", "BRANCH", "REVISION", "TRACEABLE", "STARTED (UTC) / DURATION"];
+    let header = [
+        "RUN",
+        "VERSION",
+        "RESULT",
+        "BRANCH",
+        "REVISION",
+        "TRACEABLE",
+        "STARTED (UTC) / DURATION",
+    ];
     table(&header, &rows)
 }
 

@@ -78,9 +78,12 @@ pub fn init(args: &InitArgs) -> anyhow::Result<ExitStatus> {
     for name in PIPELINE_FILES {
         let existing = dir.join(name);
         if existing.exists() {
-            return Err(UsageError::new(format!("`{}` already exists; not overwriting it", existing.display()))
-                .hint("edit it, or remove it first to start over")
-                .into());
+            return Err(UsageError::new(format!(
+                "`{}` already exists; not overwriting it",
+                existing.display()
+            ))
+            .hint("edit it, or remove it first to start over")
+            .into());
         }
     }
     let kind = KINDS
@@ -166,5 +169,9 @@ fn yaml_string(command: &str) -> String {
     let plain_safe = !command.contains(": ")
         && !command.contains(" #")
         && !command.starts_with(['"', '\'', '&', '*', '!', '|', '>', '%', '@', '`', '{', '[']);
-    if plain_safe { command.to_owned() } else { format!("{command:?}") }
+    if plain_safe {
+        command.to_owned()
+    } else {
+        format!("{command:?}")
+    }
 }

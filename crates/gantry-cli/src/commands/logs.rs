@@ -24,16 +24,21 @@ pub async fn logs(args: &LogsArgs) -> anyhow::Result<ExitStatus> {
             match matches.as_slice() {
                 [] => {
                     let known: Vec<&str> = run.tasks.iter().map(|record| record.path.as_str()).collect();
-                    return Err(UsageError::new(format!("run `{}` has no task `{task}`", args.run))
-                        .hint(format!("its tasks are: {}", known.join(", ")))
-                        .into());
+                    return Err(
+                        UsageError::new(format!("run `{}` has no task `{task}`", args.run))
+                            .hint(format!("its tasks are: {}", known.join(", ")))
+                            .into(),
+                    );
                 }
                 [one] => vec![(*one).to_owned()],
                 several if several.contains(&task.as_str()) => vec![task.clone()],
                 several => {
-                    return Err(UsageError::new(format!("`{task}` names several tasks: {}", several.join(", ")))
-                        .hint("use the task's full path")
-                        .into());
+                    return Err(UsageError::new(format!(
+                        "`{task}` names several tasks: {}",
+                        several.join(", ")
+                    ))
+                    .hint("use the task's full path")
+                    .into());
                 }
             }
         }

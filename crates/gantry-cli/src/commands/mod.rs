@@ -28,29 +28,41 @@ pub(crate) fn selection(args: &SelectionArgs) -> Selection {
 pub(crate) async fn open_store(args: &crate::args::StoreArgs) -> anyhow::Result<gantry_store::Store> {
     use anyhow::Context as _;
     let root = crate::workspace::current_root()?;
-    let url = match &args.db {
-        Some(url) => url.clone(),
-        None => {
-            let path = root.join(crate::workspace::STATE_DIR).join("gantry.db");
-            if !path.exists() {
-                return Err(crate::exit::UsageError::new(format!("no build data repository at `{}`", path.display()))
-                    .hint("`gantry run` creates it; or point `--db` / `GANTRY_DB` at one")
-                    .into());
-            }
-            format!("sqlite://{}", path.display())
+    let url = if let Some(url) = &args.db {
+        url.clone()
+    } else {
+        let path = root.join(crate::workspace::STATE_DIR).join("gantry.db");
+        if !path.exists() {
+            return Err(crate::exit::UsageError::new(format!(
+                "no build data repository at `{}`",
+                path.display()
+            ))
+            .hint("`gantry run` creates it; or point `--db` / `GANTRY_DB` at one")
+            .into());
         }
+        format!("sqlite://{}", path.display())
     };
-    let store = gantry_store::Store::open(&url).await.with_context(|| format!("failed to open the store `{url}`"))?;
-    store.recover_interrupted().await.context("failed to check for interrupted runs")?;
+    let store = gantry_store::Store::open(&url)
+        .await
+        .with_context(|| format!("failed to open the store `{url}`"))?;
+    store
+        .recover_interrupted()
+        .await
+        .context("failed to check for interrupted runs")?;
     Ok(store)
 }
 
 /// Finds a run by id, id prefix or `APP#BUILD`; an unknown one is a usage error.
-pub(crate) async fn find_run(store: &gantry_store::Store, query: &str) -> anyhow::Result<gantry_store::RunDetail> {
+pub(crate) async fn find_run(
+    store: &gantry_store::Store,
+    query: &str,
+) -> anyhow::Result<gantry_store::RunDetail> {
     match store.find_run(query).await? {
         Some(run) => Ok(run),
-        None => Err(crate::exit::UsageError::new(format!("no run `{query}` in the build data repository"))
-            .hint("`gantry history` lists the recorded runs")
-            .into()),
+        None => Err(
+            crate::exit::UsageError::new(format!("no run `{query}` in the build data repository"))
+                .hint("`gantry history` lists the recorded runs")
+                .into(),
+        ),
     }
 }

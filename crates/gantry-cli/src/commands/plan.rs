@@ -13,7 +13,11 @@ use crate::{git, workspace};
 pub fn plan(args: &PlanArgs) -> anyhow::Result<ExitStatus> {
     let workspace = workspace::locate(&args.pipeline)?;
     let pipeline = workspace::load_pipeline(&workspace, &args.pipeline)?;
-    let branch = args.selection.branch.clone().or_else(|| git::inspect(&workspace.root).branch);
+    let branch = args
+        .selection
+        .branch
+        .clone()
+        .or_else(|| git::inspect(&workspace.root).branch);
     let plan = Plan::new(&pipeline, branch.as_deref(), &selection(&args.selection))
         .map_err(|err| usage_from_selection(&err))?;
     if args.json {
@@ -72,11 +76,16 @@ pub fn render(pipeline: &Pipeline, branch: Option<&str>, plan: &Plan) -> String 
 
 fn render_node(out: &mut String, node: &PlanNode, depth: usize) {
     let indent = "   ".repeat(depth);
-    let skipped = node.skipped().map(|reason| format!("  [skipped: {reason}]")).unwrap_or_default();
+    let skipped = node
+        .skipped()
+        .map(|reason| format!("  [skipped: {reason}]"))
+        .unwrap_or_default();
     match node {
         PlanNode::Task { path, task, .. } => {
             let command = match &task.kind {
-                gantry_model::TaskKind::Run { script } => script.lines().next().unwrap_or("").trim().to_owned(),
+                gantry_model::TaskKind::Run { script } => {
+                    script.lines().next().unwrap_or("").trim().to_owned()
+                }
                 gantry_model::TaskKind::Group { .. } => String::new(),
             };
             let _ = writeln!(out, "{indent}- {}  $ {command}{skipped}", path.name());

@@ -43,8 +43,13 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitStatus> {
         Recorder::server(server, &prepared.workspace)?
     } else {
         let url = workspace::store_url(&args.store, &prepared.workspace.root)?;
-        let store = Store::open(&url).await.with_context(|| format!("failed to open the store `{url}`"))?;
-        store.recover_interrupted().await.context("failed to check for interrupted runs")?;
+        let store = Store::open(&url)
+            .await
+            .with_context(|| format!("failed to open the store `{url}`"))?;
+        store
+            .recover_interrupted()
+            .await
+            .context("failed to check for interrupted runs")?;
         Recorder::Store(store)
     };
     execute(&args, prepared, recorder).await
@@ -70,13 +75,25 @@ pub(crate) fn prepare(args: &RunArgs) -> anyhow::Result<Prepared> {
         .map_err(|err| usage_from_selection(&err))?;
     let required = args.require_traceable || pipeline.traceable == Traceability::Required;
     if let (true, Some(reason)) = (required, &revision.untraceable) {
-        return Err(UsageError::new(format!("refusing to start an untraceable run: {reason}"))
-            .hint("commit and push your changes, or drop `--require-traceable` / `traceable: required`")
-            .into());
+        return Err(
+            UsageError::new(format!("refusing to start an untraceable run: {reason}"))
+                .hint("commit and push your changes, or drop `--require-traceable` / `traceable: required`")
+                .into(),
+        );
     }
-    let secrets =
-        if args.mock { Vec::new() } else { secrets::resolve(&pipeline.secrets, args.secrets_file.as_deref())? };
-    Ok(Prepared { workspace, pipeline, plan, revision, branch, secrets })
+    let secrets = if args.mock {
+        Vec::new()
+    } else {
+        secrets::resolve(&pipeline.secrets, args.secrets_file.as_deref())?
+    };
+    Ok(Prepared {
+        workspace,
+        pipeline,
+        plan,
+        revision,
+        branch,
+        secrets,
+    })
 }
 
 /// Where a run's events are recorded.
@@ -89,7 +106,9 @@ pub(crate) enum Recorder {
 impl Recorder {
     /// A server at `url`, with `GANTRY_TOKEN`, spooling in the workspace's `.gantry/spool`.
     pub fn server(url: &str, workspace: &Workspace) -> anyhow::Result<Self> {
-        let token = std::env::var("GANTRY_TOKEN").ok().filter(|token| !token.is_empty());
+        let token = std::env::var("GANTRY_TOKEN")
+            .ok()
+            .filter(|token| !token.is_empty());
         let client = Client::new(url, token).map_err(|err| UsageError::new(err.to_string()))?;
         let spool = workspace::ensure_state_dir(&workspace.root)?.join("spool");
         Ok(Self::Server { client, spool })
@@ -97,20 +116,40 @@ impl Recorder {
 
     async fn allocate_build(&self, app: &str) -> anyhow::Result<u64> {
         match self {
-            Self::Store(store) => store.allocate_build(app).await.context("failed to allocate a build number"),
-            Self::Server { client, .. } => client.allocate_build(app).await.with_context(|| {
-                format!("cannot get a build number from `{}`; nothing ran", client.url())
-            }),
+            Self::Store(store) => store
+                .allocate_build(app)
+                .await
+                .context("failed to allocate a build number"),
+            Self::Server { client, .. } => client
+                .allocate_build(app)
+                .await
+                .with_context(|| format!("cannot get a build number from `{}`; nothing ran", client.url())),
             Self::Nowhere => Ok(0),
         }
     }
 }
 
 /// Runs a prepared pipeline to the end, recording it with `recorder`.
-pub(crate) async fn execute(args: &RunArgs, prepared: Prepared, recorder: Recorder) -> anyhow::Result<ExitStatus> {
-    let Prepared { workspace, pipeline, plan, revision, branch, secrets } = prepared;
+pub(crate) async fn execute(
+    args: &RunArgs,
+    prepared: Prepared,
+    recorder: Recorder,
+) -> anyhow::Result<ExitStatus> {
+    let Prepared {
+        workspace,
+        pipeline,
+        plan,
+        revision,
+        branch,
+        secrets,
+    } = prepared;
     let build = recorder.allocate_build(&pipeline.app).await?;
-    let version = render_version(&pipeline.version, build, revision.sha.as_deref(), branch.as_deref());
+    let version = render_version(
+        &pipeline.version,
+        build,
+        revision.sha.as_deref(),
+        branch.as_deref(),
+    );
     let run_id = RunId(uuid::Uuid::now_v7().to_string());
     let sink = match recorder {
         Recorder::Store(store) => Sink::Store(store),
@@ -120,7 +159,9 @@ pub(crate) async fn execute(args: &RunArgs, prepared: Prepared, recorder: Record
         }
         Recorder::Nowhere => Sink::Nowhere,
     };
-    let mock = args.mock.then(|| MockSettings { fail: args.fail.clone() });
+    let mock = args.mock.then(|| MockSettings {
+        fail: args.fail.clone(),
+    });
     let jobs = args.jobs.map_or_else(
         || std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
         usize::from,
@@ -150,14 +191,17 @@ pub(crate) async fn execute(args: &RunArgs, prepared: Prepared, recorder: Record
     let signals = tokio::spawn(cancel_on_signal(cancel.clone()));
     let (sender, receiver) = mpsc::channel(EVENT_BUFFER);
     let engine = tokio::spawn(gantry_engine::execute(request, sender, cancel.clone()));
-    let output =
-        if args.json { Output::Json } else { Output::Terminal(TerminalReporter::new(Terminal::detect(), &plan)) };
+    let output = if args.json {
+        Output::Json
+    } else {
+        Output::Terminal(TerminalReporter::new(Terminal::detect(), &plan))
+    };
     let consumed = consume(receiver, output, &sink, &version).await;
     let result = engine.await.context("the engine stopped unexpectedly")?;
     signals.abort();
-    let recorded = sink.close().await;
+    let closed = sink.close().await;
     consumed?;
-    recorded?;
+    closed?;
 
     Ok(match result {
         RunResult::Success => ExitStatus::Success,
@@ -171,7 +215,10 @@ enum Sink {
     Store(Store),
     /// Batches for the uploader task, which spools them and sends them on its own time, so a
     /// slow or away server never holds up the run.
-    Uploader { batches: mpsc::UnboundedSender<Vec<RunEvent>>, task: tokio::task::JoinHandle<anyhow::Result<()>> },
+    Uploader {
+        batches: mpsc::UnboundedSender<Vec<RunEvent>>,
+        task: tokio::task::JoinHandle<anyhow::Result<()>>,
+    },
     Nowhere,
 }
 
@@ -199,7 +246,10 @@ impl Sink {
 
     async fn record(&self, batch: &[RunEvent]) -> anyhow::Result<()> {
         match self {
-            Self::Store(store) => store.record(batch).await.context("failed to record the run in the store"),
+            Self::Store(store) => store
+                .record(batch)
+                .await
+                .context("failed to record the run in the store"),
             Self::Uploader { batches, .. } => {
                 // The uploader only stops early on a spool error, which `close` reports.
                 let _ = batches.send(batch.to_vec());

@@ -1,17 +1,28 @@
 //! `gantry server`: the build data repository server, until Ctrl-C or SIGTERM.
 
-use gantry_server::{Server, ServerConfig};
+use gantry_server::{Server, ServerConfig, is_postgres_url};
 
 use crate::args::ServerArgs;
-use crate::exit::ExitStatus;
+use crate::exit::{ExitStatus, UsageError};
 
 pub async fn server(args: &ServerArgs) -> anyhow::Result<ExitStatus> {
+    if is_postgres_url(&args.db) && args.artifacts.is_none() {
+        return Err(UsageError::new(
+            "a PostgreSQL store needs `--artifacts DIR`: there is no file to keep artifacts beside",
+        )
+        .hint(
+            "pass `--artifacts DIR` (or set `GANTRY_ARTIFACTS`), the same shared directory on every replica",
+        )
+        .into());
+    }
     let config = ServerConfig {
-        listen: args.listen,
-        db_url: args.db.clone(),
+        artifact_dir: args.artifacts.clone(),
         anonymous_read: args.anonymous_read,
-        admin_token: std::env::var("GANTRY_ADMIN_TOKEN").ok().filter(|token| !token.is_empty()),
+        admin_token: std::env::var("GANTRY_ADMIN_TOKEN")
+            .ok()
+            .filter(|token| !token.is_empty()),
         max_upload_bytes: args.max_upload_bytes,
+        ..ServerConfig::new(args.listen, args.db.clone())
     };
     let server = Server::bind(config).await?;
     announce(&server);

@@ -24,7 +24,11 @@ pub async fn show(args: &ShowArgs) -> anyhow::Result<ExitStatus> {
 fn render(run: &RunDetail) -> String {
     let summary = &run.summary;
     let mut out = String::new();
-    let _ = writeln!(out, "run        {}#{}  ({})", summary.app, summary.build, summary.id);
+    let _ = writeln!(
+        out,
+        "run        {}#{}  ({})",
+        summary.app, summary.build, summary.id
+    );
     let _ = writeln!(out, "version    {}", summary.version);
     let _ = writeln!(out, "result     {}", summary.result);
     let _ = writeln!(out, "revision   {}", summary.revision.as_deref().unwrap_or("-"));
@@ -55,8 +59,12 @@ fn render(run: &RunDetail) -> String {
                     task.path.clone(),
                     status,
                     task.attempts.to_string(),
-                    task.exit_code.map(|code| code.to_string()).unwrap_or_else(|| "-".to_owned()),
-                    task.duration_ms.map(millis).or_else(|| task.skip_reason.clone()).unwrap_or_default(),
+                    task.exit_code
+                        .map_or_else(|| "-".to_owned(), |code| code.to_string()),
+                    task.duration_ms
+                        .map(millis)
+                        .or_else(|| task.skip_reason.clone())
+                        .unwrap_or_default(),
                 ]
             })
             .collect();

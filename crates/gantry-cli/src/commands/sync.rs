@@ -14,7 +14,9 @@ pub async fn sync(args: &SyncArgs) -> anyhow::Result<ExitStatus> {
         println!("nothing to send: the spool is empty");
         return Ok(ExitStatus::Success);
     }
-    let token = std::env::var("GANTRY_TOKEN").ok().filter(|token| !token.is_empty());
+    let token = std::env::var("GANTRY_TOKEN")
+        .ok()
+        .filter(|token| !token.is_empty());
     let mut failed = 0;
     for mut run in runs {
         let url = args.server.clone().unwrap_or_else(|| run.server().to_owned());
@@ -30,7 +32,9 @@ pub async fn sync(args: &SyncArgs) -> anyhow::Result<ExitStatus> {
         }
     }
     if failed > 0 {
-        eprintln!("  hint: {failed} runs are still in the spool; run `gantry sync` again once the server answers");
+        eprintln!(
+            "  hint: {failed} runs are still in the spool; run `gantry sync` again once the server answers"
+        );
         return Ok(ExitStatus::Failure);
     }
     Ok(ExitStatus::Success)

@@ -9,7 +9,11 @@ pub async fn token(command: TokenCommand) -> anyhow::Result<ExitStatus> {
             let store = gantry_store::Store::open(&args.db).await?;
             let secret = gantry_server::create_token(&store, &args.name, &args.scopes).await?;
             println!("{secret}");
-            eprintln!("token `{}` created with scopes {}; the secret above is shown once", args.name, args.scopes.join(","));
+            eprintln!(
+                "token `{}` created with scopes {}; the secret above is shown once",
+                args.name,
+                args.scopes.join(",")
+            );
             Ok(ExitStatus::Success)
         }
     }

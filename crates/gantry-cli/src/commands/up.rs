@@ -10,24 +10,32 @@ use crate::exit::ExitStatus;
 use crate::workspace;
 
 pub async fn up(args: UpArgs) -> anyhow::Result<ExitStatus> {
-    let located = if args.no_run { None } else { workspace::locate(&args.pipeline).ok() };
-    let data = match &args.data {
-        Some(dir) => {
-            fs_err::create_dir_all(dir)?;
-            dir.clone()
-        }
-        None => {
-            let root = located.as_ref().map_or_else(workspace::current_root, |ws| Ok(ws.root.clone()))?;
-            workspace::ensure_state_dir(&root)?
-        }
+    let located = if args.no_run {
+        None
+    } else {
+        workspace::locate(&args.pipeline).ok()
+    };
+    let data = if let Some(dir) = &args.data {
+        fs_err::create_dir_all(dir)?;
+        dir.clone()
+    } else {
+        let root = located
+            .as_ref()
+            .map_or_else(workspace::current_root, |ws| Ok(ws.root.clone()))?;
+        workspace::ensure_state_dir(&root)?
     };
     let config = ServerConfig {
-        listen: args.listen,
-        db_url: format!("sqlite://{}", data.join("gantry.db").display()),
+        artifact_dir: None,
         // A local, loopback server: reading needs no token; reporting and admin still do.
         anonymous_read: true,
-        admin_token: std::env::var("GANTRY_ADMIN_TOKEN").ok().filter(|token| !token.is_empty()),
+        admin_token: std::env::var("GANTRY_ADMIN_TOKEN")
+            .ok()
+            .filter(|token| !token.is_empty()),
         max_upload_bytes: 2 * 1024 * 1024 * 1024,
+        ..ServerConfig::new(
+            args.listen,
+            format!("sqlite://{}", data.join("gantry.db").display()),
+        )
     };
     let server = Server::bind(config).await?;
     announce(&server);
@@ -38,7 +46,11 @@ pub async fn up(args: UpArgs) -> anyhow::Result<ExitStatus> {
     if located.is_some() {
         let run_args = RunArgs {
             pipeline: args.pipeline,
-            selection: SelectionArgs { to: None, only: None, branch: None },
+            selection: SelectionArgs {
+                to: None,
+                only: None,
+                branch: None,
+            },
             store: StoreArgs { db: None },
             server: None,
             mock: false,

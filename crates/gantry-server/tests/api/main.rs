@@ -1,5 +1,6 @@
 //! The HTTP API, driven through the router (`oneshot`) on a real SQLite store, and over a real
-//! socket where the transport matters (live logs, graceful shutdown, concurrent servers).
+//! socket where the transport matters (live logs, graceful shutdown, concurrent servers, and
+//! replicas on one PostgreSQL database).
 
 mod artifacts;
 mod auth;
@@ -8,6 +9,8 @@ mod harness;
 mod health;
 mod logs;
 mod openapi;
+mod postgres;
+mod replicas;
 mod runs;
 mod socket;
 mod tokens;

@@ -22,12 +22,13 @@ use crate::harness::{RunBuilder, db_url, sha256};
 use crate::logs::{SseEvent, parse_sse};
 
 /// Long enough for anything here on a slow machine; a hang fails instead of blocking.
-const PATIENCE: Duration = Duration::from_secs(20);
+pub(crate) const PATIENCE: Duration = Duration::from_secs(20);
 
-struct Running {
-    addr: SocketAddr,
-    bootstrap: Option<String>,
-    store: Store,
+/// A server bound to a free port on 127.0.0.1, serving in a task until shut down.
+pub(crate) struct Running {
+    pub(crate) addr: SocketAddr,
+    pub(crate) bootstrap: Option<String>,
+    pub(crate) store: Store,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<anyhow::Result<()>>,
 }
@@ -36,6 +37,11 @@ impl Running {
     async fn start(db_url: &str, admin_token: Option<&str>) -> Self {
         let mut config = ServerConfig::new("127.0.0.1:0".parse().unwrap(), db_url);
         config.admin_token = admin_token.map(str::to_owned);
+        Self::with(config).await
+    }
+
+    /// A server with `config`, listening wherever it says.
+    pub(crate) async fn with(config: ServerConfig) -> Self {
         let server = Server::bind(config).await.unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
         Self {
@@ -49,15 +55,15 @@ impl Running {
         }
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
     }
 
-    fn shut_down(&mut self) {
+    pub(crate) fn shut_down(&mut self) {
         let _ = self.stop.take().unwrap().send(());
     }
 
-    async fn stopped(self) {
+    pub(crate) async fn stopped(self) {
         timeout(PATIENCE, self.task)
             .await
             .expect("the server stops")
@@ -66,11 +72,11 @@ impl Running {
     }
 }
 
-fn client() -> Client<HttpConnector, Body> {
+pub(crate) fn client() -> Client<HttpConnector, Body> {
     Client::builder(TokioExecutor::new()).build_http()
 }
 
-async fn send(request: Request<Body>) -> Response<Body> {
+pub(crate) async fn send(request: Request<Body>) -> Response<Body> {
     let response = timeout(PATIENCE, client().request(request))
         .await
         .expect("an answer")
@@ -78,7 +84,7 @@ async fn send(request: Request<Body>) -> Response<Body> {
     response.map(Body::new)
 }
 
-fn request(method: Method, url: &str, token: &str, body: Body) -> Request<Body> {
+pub(crate) fn request(method: Method, url: &str, token: &str, body: Body) -> Request<Body> {
     Request::builder()
         .method(method)
         .uri(url)
@@ -88,7 +94,7 @@ fn request(method: Method, url: &str, token: &str, body: Body) -> Request<Body> 
         .unwrap()
 }
 
-async fn read(response: Response<Body>) -> (StatusCode, Bytes) {
+pub(crate) async fn read(response: Response<Body>) -> (StatusCode, Bytes) {
     let status = response.status();
     (
         status,
@@ -100,7 +106,7 @@ async fn read(response: Response<Body>) -> (StatusCode, Bytes) {
     )
 }
 
-async fn report(server: &Running, token: &str, events: &[gantry_model::RunEvent]) {
+pub(crate) async fn report(server: &Running, token: &str, events: &[gantry_model::RunEvent]) {
     let url = server.url(&format!("/api/v1/runs/{}/events", events[0].run_id));
     let body = Body::from(serde_json::to_vec(events).unwrap());
     let (status, body) = read(send(request(Method::POST, &url, token, body)).await).await;

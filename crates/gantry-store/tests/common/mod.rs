@@ -93,6 +93,16 @@ impl TestStore {
         self.url.clone()
     }
 
+    /// The artifact directory the store was opened with (`None`: beside the SQLite file).
+    pub fn artifact_dir(&self) -> Option<PathBuf> {
+        self.options.artifact_dir.clone()
+    }
+
+    /// Whether this is the PostgreSQL variant of a test.
+    pub fn is_postgres(&self) -> bool {
+        self.postgres.is_some()
+    }
+
     /// Another handle (with its own connections) on the same database.
     pub async fn open_another(&self) -> Store {
         Store::open_with(&self.url, &self.options).await.unwrap()

@@ -20,7 +20,9 @@ pub struct Outcome {
 
 impl Project {
     pub fn new() -> Self {
-        Self { dir: tempfile::tempdir().expect("temporary directory") }
+        Self {
+            dir: tempfile::tempdir().expect("temporary directory"),
+        }
     }
 
     /// A project holding `gantry.yml` with `text`.
@@ -31,7 +33,9 @@ impl Project {
     /// A copy of one of the repository's examples.
     pub fn example(name: &str) -> Self {
         let project = Self::new();
-        let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples").join(name);
+        let source = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../examples")
+            .join(name);
         copy_dir(&source, project.path());
         project
     }
@@ -81,7 +85,11 @@ impl Project {
             .env("GIT_COMMITTER_EMAIL", "test@example.com")
             .output()
             .expect("git starts");
-        assert!(output.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+        assert!(
+            output.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
         String::from_utf8_lossy(&output.stdout).trim().to_owned()
     }
 
@@ -103,15 +111,26 @@ impl Project {
 impl Outcome {
     /// Every JSON line of stdout (`gantry run --json`).
     pub fn events(&self) -> Vec<serde_json::Value> {
-        self.stdout.lines().map(|line| serde_json::from_str(line).expect("a JSON event")).collect()
+        self.stdout
+            .lines()
+            .map(|line| serde_json::from_str(line).expect("a JSON event"))
+            .collect()
     }
 }
 
 pub fn outcome(output: Output) -> Outcome {
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = output;
+    let text = |bytes: Vec<u8>| {
+        String::from_utf8(bytes).unwrap_or_else(|err| String::from_utf8_lossy(err.as_bytes()).into_owned())
+    };
     Outcome {
-        code: output.status.code(),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        code: status.code(),
+        stdout: text(stdout),
+        stderr: text(stderr),
     }
 }
 

@@ -1,0 +1,136 @@
+//! Replicas: two servers on one PostgreSQL database, over real sockets, hammered at once. They
+//! hand out every build number exactly once and serve the same runs, logs and artifacts.
+
+use std::path::Path;
+
+use axum::body::Body;
+use axum::http::{Method, StatusCode};
+use gantry_model::RunResult;
+use gantry_server::ServerConfig;
+use serde_json::Value;
+use tokio::time::timeout;
+
+use crate::harness::{RunBuilder, sha256};
+use crate::postgres::TestDatabase;
+use crate::socket::{PATIENCE, Running, client, read, report, request, send};
+
+const ADMIN: &str = "replica-test-admin-secret-0123456789";
+
+/// Concurrent clients on each replica, each allocating this many numbers one after another.
+const CLIENTS_PER_REPLICA: usize = 16;
+const ALLOCATIONS_PER_CLIENT: usize = 50;
+
+async fn replica(database: &TestDatabase, artifacts: &Path) -> Running {
+    let mut config = ServerConfig::new("127.0.0.1:0".parse().unwrap(), &database.url);
+    config.artifact_dir = Some(artifacts.to_path_buf());
+    config.admin_token = Some(ADMIN.to_owned());
+    Running::with(config).await
+}
+
+async fn get(server: &Running, path: &str) -> (StatusCode, axum::body::Bytes) {
+    read(send(request(Method::GET, &server.url(path), ADMIN, Body::empty())).await).await
+}
+
+async fn get_json(server: &Running, path: &str) -> Value {
+    let (status, body) = get(server, path).await;
+    assert_eq!(status, StatusCode::OK, "{path}: {}", String::from_utf8_lossy(&body));
+    serde_json::from_slice(&body).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_replicas_on_one_postgres_database_allocate_every_number_once_and_share_runs() {
+    let Some(database) = TestDatabase::create().await else {
+        return;
+    };
+    let artifacts = tempfile::tempdir().unwrap();
+    // Started at once on a new database: the schema migration and the bootstrap token race too.
+    let (mut a, mut b) = tokio::join!(
+        replica(&database, artifacts.path()),
+        replica(&database, artifacts.path())
+    );
+
+    let mut clients = Vec::new();
+    for server in [&a, &b] {
+        for _ in 0..CLIENTS_PER_REPLICA {
+            let url = server.url("/api/v1/apps/hello/builds");
+            clients.push(tokio::spawn(async move {
+                // One connection per client, kept alive, as a CI agent's would be.
+                let http = client();
+                let mut builds = Vec::with_capacity(ALLOCATIONS_PER_CLIENT);
+                for _ in 0..ALLOCATIONS_PER_CLIENT {
+                    let call = http.request(request(Method::POST, &url, ADMIN, Body::empty()));
+                    let response = timeout(PATIENCE, call).await.expect("an answer").unwrap();
+                    let (status, body) = read(response.map(Body::new)).await;
+                    assert_eq!(status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&body));
+                    let json: Value = serde_json::from_slice(&body).unwrap();
+                    builds.push(json["build"].as_u64().unwrap());
+                }
+                builds
+            }));
+        }
+    }
+    let mut builds = Vec::new();
+    for client in clients {
+        builds.extend(client.await.unwrap());
+    }
+    builds.sort_unstable();
+    let total = u64::try_from(2 * CLIENTS_PER_REPLICA * ALLOCATIONS_PER_CLIENT).unwrap();
+    assert_eq!(builds, (1..=total).collect::<Vec<u64>>(), "unique and gap-free");
+
+    // A run reported to A, with an artifact uploaded to A, reads back whole from B.
+    let content = b"the artifact both replicas serve".to_vec();
+    let digest = sha256(&content);
+    let mut upload = request(
+        Method::PUT,
+        &a.url(&format!("/api/v1/artifacts/{digest}")),
+        ADMIN,
+        Body::from(content.clone()),
+    );
+    upload
+        .headers_mut()
+        .insert("content-type", "application/octet-stream".parse().unwrap());
+    let (status, body) = read(send(upload).await).await;
+    assert_eq!(status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&body));
+    let mut run = RunBuilder::new("hello", total + 1);
+    let mut events = vec![run.queued(), run.started()];
+    events.extend(run.task("build/compile", 3));
+    events.push(run.artifact("build/compile", "target/release/hello", &content));
+    events.extend(run.task("test/unit", 1));
+    events.push(run.finished(RunResult::Success));
+    report(&a, ADMIN, &events).await;
+
+    let path = format!("/api/v1/runs/{}", run.run_id);
+    let on_b = get_json(&b, &path).await;
+    assert_eq!(on_b, get_json(&a, &path).await, "the same data on both replicas");
+    assert_eq!(on_b["result"], "success");
+    assert_eq!(on_b["tasks"].as_array().unwrap().len(), 2);
+    assert_eq!(on_b["artifacts"][0]["sha256"], digest.as_str());
+    let listed = get_json(&b, "/api/v1/runs?app=hello").await;
+    assert_eq!(listed["runs"][0]["id"], run.run_id.as_str());
+    let (status, log) = get(&b, &format!("{path}/logs?task=build/compile")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        String::from_utf8_lossy(&log),
+        "build/compile line 1\nbuild/compile line 2\nbuild/compile line 3\n"
+    );
+    let (status, downloaded) = get(&b, &format!("/api/v1/artifacts/{digest}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(downloaded.as_ref(), content.as_slice());
+
+    a.shut_down();
+    b.shut_down();
+    a.stopped().await;
+    b.stopped().await;
+}
+
+#[tokio::test]
+async fn a_postgres_store_without_an_artifact_directory_is_refused() {
+    let config = ServerConfig::new(
+        "127.0.0.1:0".parse().unwrap(),
+        "postgres://gantry:secret@127.0.0.1:1/gantry",
+    );
+    let error = gantry_server::Server::bind(config).await.unwrap_err();
+    let message = error.to_string();
+    assert!(message.contains("needs an artifact directory"), "{message}");
+    assert!(!message.contains("secret"), "no password in the message: {message}");
+}

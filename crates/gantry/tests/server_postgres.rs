@@ -1,0 +1,247 @@
+//! Two `gantry server` replicas on one PostgreSQL database, end to end: real processes, real
+//! sockets, a shared artifact directory; a run reported through one replica is read from the
+//! other. Passes, saying so loudly, when no PostgreSQL server answers on 127.0.0.1:5432.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use common::Project;
+
+const ADMIN: &str = "gantry-test-admin-token-0123456789";
+
+/// The PostgreSQL server: `GANTRY_TEST_POSTGRES_URL`, or the local one.
+fn postgres_server() -> String {
+    std::env::var("GANTRY_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_owned())
+}
+
+fn psql(database_url: &str, sql: &str) -> Output {
+    Command::new("psql")
+        .args([
+            "--no-psqlrc",
+            "--quiet",
+            "--tuples-only",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-d",
+            database_url,
+            "-c",
+            sql,
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .expect("psql starts")
+}
+
+/// A new database of its own, dropped on drop.
+struct TestDatabase {
+    url: String,
+    name: String,
+}
+
+impl TestDatabase {
+    /// `None`, said loudly, when there is no PostgreSQL server (or no `psql`) to use.
+    fn create() -> Option<Self> {
+        let server = postgres_server();
+        let admin = format!("{server}/postgres");
+        match Command::new("psql")
+            .args(["--no-psqlrc", "-d", &admin, "-c", "SELECT 1"])
+            .output()
+        {
+            Ok(output) if output.status.success() => {}
+            Ok(output) => {
+                eprintln!(
+                    "SKIPPED: no PostgreSQL server at {server} ({}); this test did not run",
+                    String::from_utf8_lossy(&output.stderr).trim()
+                );
+                return None;
+            }
+            Err(err) => {
+                eprintln!("SKIPPED: `psql` does not start ({err}); this test did not run");
+                return None;
+            }
+        }
+        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos();
+        let name = format!("gantry_test_e2e_{}_{nanos}", std::process::id());
+        let created = psql(&admin, &format!("CREATE DATABASE {name}"));
+        assert!(
+            created.status.success(),
+            "{}",
+            String::from_utf8_lossy(&created.stderr)
+        );
+        Some(Self {
+            url: format!("{server}/{name}"),
+            name,
+        })
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let dropped = psql(
+            &format!("{}/postgres", postgres_server()),
+            &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
+        );
+        if !std::thread::panicking() {
+            assert!(
+                dropped.status.success(),
+                "{}",
+                String::from_utf8_lossy(&dropped.stderr)
+            );
+        }
+    }
+}
+
+/// A `gantry server` replica, stopped on drop.
+struct Replica {
+    child: Child,
+    url: String,
+}
+
+impl Replica {
+    /// Spawns a replica; [`Replica::ready`] waits until it listens.
+    fn spawn(db: &str, artifacts: &std::path::Path) -> Child {
+        Command::new(env!("CARGO_BIN_EXE_gantry"))
+            .args(["server", "--listen", "127.0.0.1:0", "--db", db, "--artifacts"])
+            .arg(artifacts)
+            .env("GANTRY_ADMIN_TOKEN", ADMIN)
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("gantry server starts")
+    }
+
+    fn ready(mut child: Child) -> Self {
+        let mut first = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut first)
+            .unwrap();
+        let url = first.trim().rsplit(' ').next().unwrap().to_owned();
+        assert!(
+            url.starts_with("http://127.0.0.1:"),
+            "the server did not start: {first:?}"
+        );
+        Self { child, url }
+    }
+
+    /// `GET PATH` with the admin token: the body's bytes.
+    fn get_bytes(&self, path: &str) -> Vec<u8> {
+        let output = Command::new("curl")
+            .args(["--silent", "--show-error", "--fail", "-H"])
+            .arg(format!("Authorization: Bearer {ADMIN}"))
+            .arg(format!("{}{path}", self.url))
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "GET {path}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        output.stdout
+    }
+
+    fn get(&self, path: &str) -> serde_json::Value {
+        serde_json::from_slice(&self.get_bytes(path)).unwrap()
+    }
+}
+
+impl Drop for Replica {
+    fn drop(&mut self) {
+        let pid = nix::unistd::Pid::from_raw(i32::try_from(self.child.id()).unwrap());
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn a_run_reported_through_one_replica_is_read_from_the_other() {
+    let Some(database) = TestDatabase::create() else {
+        return;
+    };
+    let artifacts = tempfile::tempdir().unwrap();
+    // Both start at once on the new database: migrations and the bootstrap token race.
+    let (first, second) = (
+        Replica::spawn(&database.url, artifacts.path()),
+        Replica::spawn(&database.url, artifacts.path()),
+    );
+    let (a, b) = (Replica::ready(first), Replica::ready(second));
+
+    let project = Project::example("strawberry");
+    let out = common::outcome(
+        project
+            .command(&["run", "--server", &a.url])
+            .env("GANTRY_TOKEN", ADMIN)
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert!(
+        out.stdout.contains("strawberry#1 (version 2.3.1) succeeded"),
+        "{}",
+        out.stdout
+    );
+
+    let runs = b.get("/api/v1/runs?app=strawberry");
+    let run = &runs["runs"][0];
+    assert_eq!(run["build"], 1);
+    assert_eq!(run["result"], "success");
+    let id = run["id"].as_str().unwrap();
+    let detail = b.get(&format!("/api/v1/runs/{id}"));
+    assert_eq!(
+        detail,
+        a.get(&format!("/api/v1/runs/{id}")),
+        "both replicas serve the same run"
+    );
+    let artifact = &detail["artifacts"][0];
+    assert_eq!(artifact["name"], "out/strawberry.tar.gz");
+    let download = artifact["download"].as_str().unwrap();
+    assert_eq!(
+        b.get_bytes(download),
+        a.get_bytes(download),
+        "one shared artifact directory"
+    );
+    let events = b.get(&format!("/api/v1/events?chain={id}"));
+    assert!(
+        events["events"]
+            .as_array()
+            .is_some_and(|events| events.len() > 10),
+        "{events}"
+    );
+
+    // The next build number comes from the same sequence, whichever replica gives it.
+    let again = common::outcome(
+        project
+            .command(&["run", "--server", &b.url])
+            .env("GANTRY_TOKEN", ADMIN)
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(again.code, Some(0), "{again:?}");
+    assert!(again.stdout.contains("strawberry#2"), "{}", again.stdout);
+    assert_eq!(a.get("/api/v1/runs?app=strawberry")["runs"][0]["build"], 2);
+    drop((a, b));
+}
+
+#[test]
+fn a_postgres_store_needs_an_artifact_directory() {
+    let output = Command::new(env!("CARGO_BIN_EXE_gantry"))
+        .args([
+            "server",
+            "--listen",
+            "127.0.0.1:0",
+            "--db",
+            "postgres://postgres@127.0.0.1:5432/gantry",
+        ])
+        .env_remove("GANTRY_ARTIFACTS")
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let out = common::outcome(output);
+    assert_eq!(out.code, Some(2), "{out:?}");
+    assert!(out.stderr.contains("needs `--artifacts DIR`"), "{}", out.stderr);
+    assert!(out.stderr.contains("hint:"), "{}", out.stderr);
+}
