@@ -11,7 +11,7 @@ rounds=${1:-7}
 jobs=$(nproc)
 
 cargo build --release --quiet -p gantry
-gantry=$PWD/target/release/gantry
+gantry=${CARGO_TARGET_DIR:-$PWD/target}/release/gantry
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 

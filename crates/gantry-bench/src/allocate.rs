@@ -14,6 +14,14 @@ use crate::args::AllocateArgs;
 use crate::client::Api;
 use crate::stats::median;
 
+/// What each client asks for, again and again.
+#[derive(Debug, Clone)]
+enum Ask {
+    Healthz,
+    /// The next build number, at this path.
+    Build(String),
+}
+
 pub async fn run(args: &AllocateArgs) -> anyhow::Result<()> {
     let api = Api::connect(&args.server, "allocate", &["report"]).await?;
     let total = args.clients * args.per_client;
@@ -23,41 +31,86 @@ pub async fn run(args: &AllocateArgs) -> anyhow::Result<()> {
         "{}: {} clients × {} build numbers = {total} a round, {} rounds",
         args.label, args.clients, args.per_client, args.rounds
     );
-    println!("{:>6} {:>14} {:>14} {:>6}  check", "round", "healthz/s", "allocations/s", "ratio");
+    println!(
+        "{:>6} {:>12} {:>14} {:>6}  check",
+        "round", "healthz/s", "allocations/s", "ratio"
+    );
+    let rate = |secs: f64| total as f64 / secs;
     let (mut floors, mut allocations) = (Vec::new(), Vec::new());
     for round in 1..=args.rounds {
         let start = Instant::now();
-        fan_out(&api, args, |api, _| async move { api.healthz().await.map(|()| 0) }).await?;
+        fan_out(&api, args, &Ask::Healthz).await?;
         let floor = start.elapsed().as_secs_f64();
 
         let app = format!("bench-{nonce}-{round}");
-        let path = format!("/api/v1/apps/{app}/builds");
         let start = Instant::now();
-        let numbers = fan_out(&api, args, |api, path| async move {
-            let answer = api.post(&path, None, StatusCode::CREATED).await?;
-            answer["build"].as_u64().context("no `build` in the answer")
-        })
-        .await
-        .map(|_| ())
-        .and(Ok(()));
-        let elapsed = start.elapsed().as_secs_f64();
-        let _ = numbers;
-        let numbers = collected(&api, args, &path).await;
-        let _ = numbers;
-        floors.push(total as f64 / floor);
-        allocations.push(total as f64 / elapsed);
+        let numbers = fan_out(&api, args, &Ask::Build(format!("/api/v1/apps/{app}/builds"))).await?;
+        let allocating = start.elapsed().as_secs_f64();
+        check(numbers, total).with_context(|| format!("round {round}, app `{app}`"))?;
+
+        floors.push(rate(floor));
+        allocations.push(rate(allocating));
         println!(
-            "{round:>6} {:>14.0} {:>14.0} {:>6.2}",
-            total as f64 / floor,
-            total as f64 / elapsed,
-            floor / elapsed
+            "{round:>6} {:>12.0} {:>14.0} {:>6.2}  {total} unique, 1..={total}, no gap",
+            rate(floor),
+            rate(allocating),
+            allocating / floor
         );
     }
     let (floor, allocated) = (median(&floors), median(&allocations));
     println!(
-        "{:>6} {floor:>14.0} {allocated:>14.0} {:>6.2}",
+        "{:>6} {floor:>12.0} {allocated:>14.0} {:>6.2}",
         "median",
-        allocated / floor
+        floor / allocated
     );
+    println!("ratio: time to allocate / time for as many /healthz round trips");
+    Ok(())
+}
+
+/// `clients` tasks, each asking `per_client` times, one request after the other; every
+/// build number received.
+async fn fan_out(api: &Api, args: &AllocateArgs, ask: &Ask) -> anyhow::Result<Vec<u64>> {
+    let mut clients = Vec::with_capacity(args.clients);
+    for _ in 0..args.clients {
+        let (api, ask, times) = (api.clone(), ask.clone(), args.per_client);
+        clients.push(tokio::spawn(async move {
+            let mut numbers = Vec::with_capacity(times);
+            for _ in 0..times {
+                match &ask {
+                    Ask::Healthz => api.healthz().await?,
+                    Ask::Build(path) => {
+                        let answer = api.post(path, None, StatusCode::CREATED).await?;
+                        numbers.push(answer["build"].as_u64().context("no `build` in the answer")?);
+                    }
+                }
+            }
+            anyhow::Ok(numbers)
+        }));
+    }
+    let mut numbers = Vec::new();
+    for client in clients {
+        numbers.extend(client.await??);
+    }
+    Ok(numbers)
+}
+
+/// The numbers are exactly `1..=total`, each once.
+fn check(mut numbers: Vec<u64>, total: usize) -> anyhow::Result<()> {
+    if numbers.len() != total {
+        bail!("{} build numbers received, {total} asked for", numbers.len());
+    }
+    numbers.sort_unstable();
+    let duplicates = numbers.windows(2).filter(|pair| pair[0] == pair[1]).count();
+    if duplicates > 0 {
+        bail!("{duplicates} build numbers were handed out twice");
+    }
+    let expected = 1..=total as u64;
+    if numbers.first() != Some(expected.start()) || numbers.last() != Some(expected.end()) {
+        bail!(
+            "the numbers run from {:?} to {:?}, not 1 to {total}: a gap",
+            numbers.first(),
+            numbers.last()
+        );
+    }
     Ok(())
 }

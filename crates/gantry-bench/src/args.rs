@@ -6,7 +6,10 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "gantry-bench", about = "Benchmark drivers for Gantry (see BENCHMARKS.md)")]
+#[command(
+    name = "gantry-bench",
+    about = "Benchmark drivers for Gantry (see BENCHMARKS.md)"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

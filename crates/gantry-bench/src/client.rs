@@ -31,7 +31,10 @@ impl Api {
             .build()?;
         let base = server.url.trim_end_matches('/').to_owned();
         wait_ready(&http, &base).await?;
-        let name = format!("bench-{purpose}-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+        let name = format!(
+            "bench-{purpose}-{}",
+            &uuid::Uuid::new_v4().simple().to_string()[..8]
+        );
         let response = http
             .post(format!("{base}/api/v1/tokens"))
             .bearer_auth(&server.admin_token)
@@ -71,7 +74,10 @@ impl Api {
             .await
             .with_context(|| format!("GET {path}"))?;
         let status = response.status();
-        let body = response.bytes().await.with_context(|| format!("GET {path}: body"))?;
+        let body = response
+            .bytes()
+            .await
+            .with_context(|| format!("GET {path}: body"))?;
         if status != StatusCode::OK {
             bail!("GET {path} answered {status}: {}", String::from_utf8_lossy(&body));
         }
@@ -97,9 +103,15 @@ impl Api {
         }
         let response = request.send().await.with_context(|| format!("POST {path}"))?;
         let status = response.status();
-        let body = response.bytes().await.with_context(|| format!("POST {path}: body"))?;
+        let body = response
+            .bytes()
+            .await
+            .with_context(|| format!("POST {path}: body"))?;
         if status != expect {
-            bail!("POST {path} answered {status}: {}", String::from_utf8_lossy(&body));
+            bail!(
+                "POST {path} answered {status}: {}",
+                String::from_utf8_lossy(&body)
+            );
         }
         serde_json::from_slice(&body).with_context(|| format!("POST {path}: not JSON"))
     }

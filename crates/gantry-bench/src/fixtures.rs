@@ -173,7 +173,10 @@ impl RunSpec {
                     attempt: 1,
                 });
                 if matches!(*task, "compile" | "unit") {
-                    for line in [format!("{task}: starting"), format!("{task}: {} ok", dice.below(500))] {
+                    for line in [
+                        format!("{task}: starting"),
+                        format!("{task}: {} ok", dice.below(500)),
+                    ] {
                         push(RunEventKind::TaskOutput {
                             path: path.clone(),
                             stream: LogStream::Stdout,

@@ -12,7 +12,11 @@ pub fn percentile(values: &[f64], p: f64) -> f64 {
     }
     let mut sorted = values.to_vec();
     sorted.sort_by(f64::total_cmp);
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_precision_loss)] // a rank within the slice
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        clippy::cast_precision_loss
+    )] // a rank within the slice
     let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
     sorted[rank.clamp(1, sorted.len()) - 1]
 }
@@ -23,7 +27,9 @@ mod tests {
 
     #[test]
     fn nearest_rank() {
-        let check = |values: &[f64], p: f64, expect: f64| assert_eq!(percentile(values, p), expect, "{values:?} p{p}");
+        let check = |values: &[f64], p: f64, expect: f64| {
+            assert_eq!(percentile(values, p), expect, "{values:?} p{p}")
+        };
         check(&[], 50.0, 0.0);
         check(&[3.0], 99.0, 3.0);
         check(&[3.0, 1.0, 2.0], 50.0, 2.0);

@@ -116,6 +116,15 @@ impl Client {
         Ok(())
     }
 
+    /// Tells the server that the run is still live, renewing its lease: a run the server does
+    /// not hear from for longer than that is marked `interrupted`.
+    pub async fn heartbeat(&self, run_id: &str) -> Result<(), ClientError> {
+        let url = format!("{}/api/v1/runs/{}/heartbeat", self.base, encode(run_id));
+        let response = self.send(self.http.post(&url).timeout(REQUEST_TIMEOUT)).await?;
+        check(response, "the heartbeat").await?;
+        Ok(())
+    }
+
     /// Uploads an artifact by digest, streaming the file.
     pub async fn upload_artifact(&self, sha256: &str, path: &Path) -> Result<(), ClientError> {
         let io = |source| ClientError::Io {

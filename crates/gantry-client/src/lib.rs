@@ -3,7 +3,8 @@
 //! - [`client`]: [`Client`], the HTTP API calls (build numbers, run events, artifacts).
 //! - [`spool`]: [`Spool`], a run's events kept on disk until the server has them.
 //! - [`uploader`]: [`Uploader`], which spools every event first, then sends what the server does
-//!   not have yet, in order, and keeps going when the server is away.
+//!   not have yet, in order, and keeps going when the server is away; while the run is live it
+//!   keeps the run's lease on the server with heartbeats.
 //!
 //! The server records events idempotently by id, so sending an event twice is harmless: that is
 //! what makes "send everything not yet acknowledged, again" a correct retry strategy.
@@ -14,4 +15,4 @@ pub mod uploader;
 
 pub use client::{Client, ClientError};
 pub use spool::{Spool, SpoolError, SpooledRun};
-pub use uploader::{SendError, UploadSummary, Uploader, send};
+pub use uploader::{HEARTBEAT_INTERVAL, SendError, UploadSummary, Uploader, send};

@@ -1,15 +1,26 @@
 //! [`Uploader`]: spools every event first, then sends what the server has not acknowledged, in
 //! order; when the server is away it backs off and tries again later, never losing an event.
+//!
+//! While the run is live ([`Uploader::run`]), the uploader also keeps the run's lease on the
+//! server: when nothing was sent for [`HEARTBEAT_INTERVAL`] (a long, quiet task), it sends a
+//! heartbeat, so that the server can tell a quiet run from one whose process died.
 
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use gantry_model::{RunEvent, RunEventKind};
+use tokio::sync::mpsc;
+use tokio::time::Instant;
 
 use crate::client::{Client, ClientError};
 use crate::spool::{SpoolError, SpooledRun};
 
 /// Most events sent in one request.
 const CHUNK: usize = 500;
+
+/// How long a live run may send nothing before a heartbeat says it is still alive; well within
+/// the server's lease (two minutes by default), so that a few lost heartbeats do not matter.
+pub const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(15);
 
 /// The first wait after the server was found away; doubled each time, up to [`MAX_BACKOFF`].
 const FIRST_BACKOFF: Duration = Duration::from_millis(500);
@@ -35,6 +46,30 @@ pub struct Uploader {
     last_error: Option<String>,
     /// The server refused an event: retrying cannot help, so stop and leave it to `gantry sync`.
     refused: bool,
+    /// How long to send nothing before a heartbeat.
+    heartbeat: Duration,
+    /// When the server last heard from this run.
+    contact: LastContact,
+}
+
+/// When the server last heard from the run: written by the upload when a batch is taken, read
+/// and written by the heartbeats, which go on beside the upload (a large artifact may take
+/// longer to upload than the lease lasts). A mutex, as both only copy an instant in or out.
+#[derive(Debug, Clone)]
+struct LastContact(Arc<Mutex<Instant>>);
+
+impl LastContact {
+    fn new() -> Self {
+        Self(Arc::new(Mutex::new(Instant::now())))
+    }
+
+    fn get(&self) -> Instant {
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn now(&self) {
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = Instant::now();
+    }
 }
 
 impl Uploader {
@@ -46,6 +81,42 @@ impl Uploader {
             retry_at: None,
             last_error: None,
             refused: false,
+            heartbeat: HEARTBEAT_INTERVAL,
+            contact: LastContact::new(),
+        }
+    }
+
+    /// Sends a heartbeat after `every` without sending anything ([`HEARTBEAT_INTERVAL`] unless
+    /// told otherwise).
+    #[must_use]
+    pub fn heartbeat_every(mut self, every: Duration) -> Self {
+        self.heartbeat = every;
+        self
+    }
+
+    /// Uploads the run's events while it is live: each batch from `batches` as it comes, and a
+    /// heartbeat whenever nothing was sent for a while. When `batches` closes (the run ended),
+    /// sends what is left, trying until `deadline` while the server is away.
+    pub async fn run(
+        mut self,
+        mut batches: mpsc::UnboundedReceiver<Vec<RunEvent>>,
+        deadline: Duration,
+    ) -> Result<UploadSummary, SpoolError> {
+        let heartbeats = heartbeats(
+            self.client.clone(),
+            self.run.run_id().to_owned(),
+            self.heartbeat,
+            self.contact.clone(),
+        );
+        let upload = async move {
+            while let Some(batch) = batches.recv().await {
+                self.push(&batch).await?;
+            }
+            self.finish(deadline).await
+        };
+        tokio::select! {
+            summary = upload => summary,
+            never = heartbeats => match never {},
         }
     }
 
@@ -89,6 +160,7 @@ impl Uploader {
     async fn attempt(&mut self, finished: bool) -> Result<bool, SpoolError> {
         match send(&self.client, &mut self.run, finished).await {
             Ok(()) => {
+                self.contact.now();
                 self.backoff = FIRST_BACKOFF;
                 self.retry_at = None;
                 self.last_error = None;
@@ -103,6 +175,26 @@ impl Uploader {
                 Ok(false)
             }
         }
+    }
+}
+
+/// Sends a heartbeat for `run_id` whenever the server has not heard from the run for `every`;
+/// never returns (the upload ends it by finishing first).
+async fn heartbeats(
+    client: Client,
+    run_id: String,
+    every: Duration,
+    contact: LastContact,
+) -> std::convert::Infallible {
+    loop {
+        tokio::time::sleep_until(contact.get() + every).await;
+        if contact.get() + every > Instant::now() {
+            continue; // a batch was taken meanwhile
+        }
+        // A heartbeat that fails (the server is away) is not retried at once: the lease allows
+        // for several missed ones, and the spooled events renew it when the server is back.
+        let _ = client.heartbeat(&run_id).await;
+        contact.now();
     }
 }
 

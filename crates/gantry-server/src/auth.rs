@@ -41,6 +41,14 @@ pub enum Principal {
     Token(TokenRecord),
 }
 
+/// How a request's token came, beside its [`Principal`] in the request's extensions: a
+/// browser's login cookie can be signed out of, a bearer token cannot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenSource {
+    Bearer,
+    Cookie,
+}
+
 impl Principal {
     /// The token's name, if there is a token.
     pub fn name(&self) -> Option<&str> {
@@ -114,6 +122,7 @@ pub async fn require(State(state): State<AppState>, mut request: Request, next: 
     let Some(needed) = required_scope(request.method(), &route) else {
         return next.run(request).await;
     };
+    let mut source = None;
     let principal = match credential(request.headers()) {
         None => Principal::Anonymous,
         Some(credential) => match state
@@ -121,7 +130,14 @@ pub async fn require(State(state): State<AppState>, mut request: Request, next: 
             .time_store("authenticate", state.store.authenticate(&credential.secret))
             .await
         {
-            Ok(Some(token)) => Principal::Token(token),
+            Ok(Some(token)) => {
+                source = Some(if credential.from_cookie {
+                    TokenSource::Cookie
+                } else {
+                    TokenSource::Bearer
+                });
+                Principal::Token(token)
+            }
             // A stale cookie is as good as none: with anonymous reading the pages still show.
             Ok(None) if credential.from_cookie => Principal::Anonymous,
             Ok(None) => {
@@ -163,6 +179,9 @@ pub async fn require(State(state): State<AppState>, mut request: Request, next: 
         tracing::debug!(token = %token.name, "authorized");
     }
     request.extensions_mut().insert(principal);
+    if let Some(source) = source {
+        request.extensions_mut().insert(source);
+    }
     next.run(request).await
 }
 
@@ -339,7 +358,7 @@ fn cookie_decode(value: &str) -> String {
 }
 
 /// Percent-encodes a path and query to carry it in a query parameter.
-fn query_encode(value: &str) -> String {
+pub(crate) fn query_encode(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     for byte in value.bytes() {
         if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~' | b'/') {
@@ -373,6 +392,7 @@ mod tests {
         check(Method::GET, "/api/v1/events", Some(Scope::Read));
         check(Method::POST, "/api/v1/apps/{app}/builds", Some(Scope::Report));
         check(Method::POST, "/api/v1/runs/{id}/events", Some(Scope::Report));
+        check(Method::POST, "/api/v1/runs/{id}/heartbeat", Some(Scope::Report));
         check(Method::PUT, "/api/v1/artifacts/{sha256}", Some(Scope::Report));
         check(Method::POST, "/api/v1/events", Some(Scope::Report));
         check(Method::GET, "/api/v1/tokens", Some(Scope::Admin));

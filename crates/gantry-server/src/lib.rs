@@ -13,6 +13,7 @@
 //!   with it.
 //! - [`openapi`]: the OpenAPI document, generated from the handlers.
 //! - [`health`]: `/healthz`, `/readyz`; [`metrics`]: `/metrics` and what it counts.
+//! - [`lease`]: runs reported over the API whose client went silent become `interrupted`.
 
 pub mod api;
 pub mod auth;
@@ -20,6 +21,7 @@ pub mod config;
 pub mod error;
 pub mod extract;
 pub mod health;
+pub mod lease;
 pub mod metrics;
 pub mod notify;
 pub mod openapi;

@@ -2,7 +2,7 @@
 //!
 //! | metric | source |
 //! | --- | --- |
-//! | `gantry_runs_total{result}` | runs this server saw finish: a `run_finished` event it recorded for a run that was still running, or a run it marked `interrupted` at start |
+//! | `gantry_runs_total{result}` | runs this server saw finish: a `run_finished` event it recorded for a run that was still running, or a run it marked `interrupted` (at start, or when its client's lease ran out) |
 //! | `gantry_task_duration_seconds` | task attempts whose `task_started` and `task_finished` events this server both received |
 //! | `gantry_http_requests_total{method,route,status}` | every request; `route` is the matched route template (`/api/v1/runs/{id}`), never the raw path |
 //! | `gantry_http_request_duration_seconds{route}` | time to the response head (a streamed body goes on after it) |

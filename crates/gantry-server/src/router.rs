@@ -1,6 +1,8 @@
 //! The route table: the API, the UI, login, health and metrics on one router, behind the
 //! layers every request goes through (outermost first): tracing, the body size limit, metrics,
-//! the end of event streams at shutdown, the request timeout, and authorization.
+//! the end of event streams at shutdown, the request timeout, authorization, and who is looking
+//! (for the UI's top bar). A path that matches no route gets the API's JSON 404 under `/api/`,
+//! and the UI's 404 page anywhere else.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -39,6 +41,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::auth::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn(crate::ui::viewer::scope))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             crate::auth::require,
@@ -112,7 +115,7 @@ async fn not_found(uri: Uri) -> Response {
         ))
         .into_response()
     } else {
-        (StatusCode::NOT_FOUND, "not found\n").into_response()
+        crate::ui::not_found_page(uri).await
     }
 }
 

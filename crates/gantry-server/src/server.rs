@@ -2,8 +2,10 @@
 //!
 //! Starting: the store is opened (its schema migrated), runs left `running` by dead processes
 //! of this host are marked `interrupted`, stale partial uploads are removed, and the store gets
-//! its bootstrap admin token if it has no admin token yet. Stopping: no new connections,
-//! requests in flight finish, live streams end, and the store's pool is closed.
+//! its bootstrap admin token if it has no admin token yet. Serving: the API and the UI, and the
+//! periodic sweep of remote runs whose lease ran out ([`crate::lease`]). Stopping: no new
+//! connections, requests in flight finish, live streams end, the sweep stops, and the store's
+//! pool is closed.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -26,9 +28,7 @@ const STALE_UPLOAD: Duration = Duration::from_hours(24);
 /// Why a server could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
-    #[error(
-        "the PostgreSQL store `{url}` needs an artifact directory, one that every replica shares"
-    )]
+    #[error("the PostgreSQL store `{url}` needs an artifact directory, one that every replica shares")]
     NoArtifactDir { url: String },
     #[error("failed to open the build data store `{url}`")]
     Store {
@@ -54,6 +54,8 @@ pub struct Server {
     local_addr: SocketAddr,
     state: AppState,
     bootstrap_token: Option<String>,
+    /// How often this server looks for remote runs whose lease ran out.
+    lease_sweep: Duration,
 }
 
 impl std::fmt::Debug for Server {
@@ -82,7 +84,8 @@ impl Server {
             })?;
         let state = AppState::new(store.clone())
             .anonymous_read(config.anonymous_read)
-            .max_upload_bytes(config.max_upload_bytes);
+            .max_upload_bytes(config.max_upload_bytes)
+            .remote_lease(config.remote_lease);
         let recovered = store.recover_interrupted().await.map_err(ServerError::Recover)?;
         if !recovered.is_empty() {
             tracing::warn!(runs = ?recovered, "marked runs of dead processes `interrupted`");
@@ -128,6 +131,7 @@ impl Server {
             local_addr,
             state,
             bootstrap_token,
+            lease_sweep: config.lease_sweep,
         })
     }
 
@@ -155,17 +159,28 @@ impl Server {
     /// Serves until `shutdown` resolves; then stops accepting connections, lets requests in
     /// flight finish, ends live streams, and closes the store.
     pub async fn serve(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-        let Self { listener, state, .. } = self;
+        let Self {
+            listener,
+            state,
+            lease_sweep,
+            ..
+        } = self;
         let stopping = state.shutdown.clone();
         let store = state.store.clone();
+        let sweeper = tokio::spawn(crate::lease::sweep(state.clone(), lease_sweep));
         let app = router(state);
+        let cancel = stopping.clone();
         let served = axum::serve(listener, app)
             .with_graceful_shutdown(async move {
                 shutdown.await;
                 tracing::info!("shutting down: finishing requests in flight");
-                stopping.cancel();
+                cancel.cancel();
             })
             .await;
+        // The sweeper stops at the cancellation; a sweep under way finishes before the store
+        // closes.
+        stopping.cancel();
+        let _ = sweeper.await;
         store.close().await;
         served?;
         tracing::info!("server stopped");

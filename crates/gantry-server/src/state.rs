@@ -1,11 +1,12 @@
 //! [`AppState`]: what every handler shares. Cheap to clone (everything inside is shared).
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use gantry_store::{Owner, Store};
 use tokio_util::sync::CancellationToken;
 
-use crate::config::DEFAULT_MAX_UPLOAD_BYTES;
+use crate::config::{DEFAULT_MAX_UPLOAD_BYTES, DEFAULT_REMOTE_LEASE};
 use crate::metrics::Metrics;
 use crate::notify::Recorded;
 
@@ -22,6 +23,8 @@ pub struct AppState {
     pub anonymous_read: bool,
     /// The largest artifact upload accepted, in bytes.
     pub max_upload_bytes: u64,
+    /// How long a run reported over the API stays `running` without news from its client.
+    pub remote_lease: Duration,
     pub metrics: Arc<Metrics>,
     /// Cancelled when the server starts shutting down: streams (log follows, live pages) end
     /// so that graceful shutdown does not wait for them forever.
@@ -32,13 +35,14 @@ pub struct AppState {
 
 impl AppState {
     /// State for `store` with defaults: every route needs a token, uploads up to
-    /// [`DEFAULT_MAX_UPLOAD_BYTES`].
+    /// [`DEFAULT_MAX_UPLOAD_BYTES`], remote runs hold a lease of [`DEFAULT_REMOTE_LEASE`].
     pub fn new(store: Store) -> Self {
         Self {
             reports: store.clone().with_owner(remote_owner()),
             store,
             anonymous_read: false,
             max_upload_bytes: DEFAULT_MAX_UPLOAD_BYTES,
+            remote_lease: DEFAULT_REMOTE_LEASE,
             metrics: Arc::new(Metrics::new()),
             shutdown: CancellationToken::new(),
             recorded: Recorded::default(),
@@ -58,11 +62,19 @@ impl AppState {
         self.max_upload_bytes = max_upload_bytes;
         self
     }
+
+    /// Sets how long a run reported over the API stays `running` without news.
+    #[must_use]
+    pub fn remote_lease(mut self, remote_lease: Duration) -> Self {
+        self.remote_lease = remote_lease;
+        self
+    }
 }
 
 /// The owner recorded for runs reported over the API. No host name contains a space, so no
-/// process is ever judged to be this owner, and recovery leaves such runs alone.
-fn remote_owner() -> Owner {
+/// process is ever judged to be this owner, and recovery leaves such runs alone: they hold a
+/// lease instead ([`crate::lease`]).
+pub(crate) fn remote_owner() -> Owner {
     Owner {
         host: "remote client".to_owned(),
         pid: 0,

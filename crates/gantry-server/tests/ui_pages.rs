@@ -685,3 +685,98 @@ async fn next_event(body: &mut Body) -> String {
     });
     frame.await.expect("no event within 10 seconds")
 }
+
+/// `GET uri` through `router` with one extra header.
+async fn get_with(router: &axum::Router, uri: &str, header: (&str, &str)) -> common_ui::Page {
+    let request = Request::get(uri)
+        .header(header.0, header.1)
+        .header("accept", "text/html")
+        .body(Body::empty())
+        .unwrap();
+    let response = router.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    common_ui::Page {
+        status,
+        headers,
+        body: String::from_utf8(bytes.to_vec()).unwrap(),
+    }
+}
+
+#[tokio::test]
+async fn the_top_bar_says_who_is_signed_in() {
+    let store = TestStore::new().await;
+    seed_demo(&store).await;
+    let secret = store
+        .store
+        .create_token("release-manager", &[gantry_store::Scope::Read])
+        .await
+        .unwrap();
+    let router = store.router();
+    let cookie = format!("gantry_token={secret}");
+    let bearer = format!("Bearer {secret}");
+    let pages = [
+        "/",
+        "/runs?app=hello",
+        "/apps/hello",
+        "/runs/no-such-run",
+        "/no/such/page",
+    ];
+    for uri in pages {
+        // A browser signed in: the token's name and a button that signs out.
+        let page = get_with(&router, uri, ("cookie", &cookie)).await;
+        page.has("<div class=\"session\">")
+            .has("Signed in as <strong>release-manager</strong>")
+            .has("<form class=\"signout\" method=\"post\" action=\"/logout\">")
+            .has("Sign out</button>")
+            .lacks("Sign in");
+        // Reading anonymously: a link to sign in that comes back here.
+        let page = get(&router, uri).await;
+        let back = uri.replace('?', "%3F").replace('=', "%3D");
+        page.has(&format!(
+            "<a class=\"signin\" href=\"/login?next={back}\">Sign in</a>"
+        ))
+        .lacks("Signed in as")
+        .lacks("action=\"/logout\"");
+        // A script with a bearer token: its name, nothing to sign out of.
+        let page = get_with(&router, uri, ("authorization", &bearer)).await;
+        page.has("Token <strong>release-manager</strong>")
+            .lacks("action=\"/logout\"")
+            .lacks("Sign in");
+    }
+    // A cookie whose token was revoked reads anonymously, and is offered to sign in again.
+    store.store.revoke_token("release-manager").await.unwrap();
+    let page = get_with(&router, "/runs", ("cookie", &cookie)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    page.has("Sign in</a>").lacks("Signed in as");
+}
+
+#[tokio::test]
+async fn unknown_paths_get_the_404_page_and_the_api_keeps_its_json() {
+    let store = TestStore::new().await;
+    let router = store.router();
+    for uri in ["/nothing/here", "/runs/x/y/z", "/apix", "/api"] {
+        let page = get(&router, uri).await;
+        assert_eq!(page.status, StatusCode::NOT_FOUND, "{uri}");
+        assert_eq!(page.header("content-type"), "text/html; charset=utf-8", "{uri}");
+        page.has("Page not found")
+            .has(&format!("<code>{uri}</code>"))
+            .has("<p class=\"error-code\">404</p>")
+            .has("<header class=\"topbar\">");
+    }
+    for uri in ["/api/v1/nothing", "/api/v2/runs", "/api/"] {
+        let page = get_with(&router, uri, ("accept", "text/html")).await;
+        assert_eq!(page.status, StatusCode::NOT_FOUND, "{uri}");
+        assert_eq!(page.header("content-type"), "application/json", "{uri}");
+        let json: serde_json::Value = serde_json::from_str(&page.body).unwrap();
+        assert_eq!(json["error"]["code"], "not_found", "{uri}");
+        assert!(
+            json["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("no API route"),
+            "{uri}"
+        );
+    }
+}

@@ -167,6 +167,12 @@ pub(crate) trait RecordTx {
     ) -> Result<(), StoreError>;
     /// `false` when an event with this id is stored already.
     async fn insert_event(&mut self, event: &NewEvent<'_>) -> Result<bool, StoreError>;
+    /// Notes that the run's process was heard from at `at` (a later time is kept).
+    async fn touch_run(&mut self, run_id: &str, at: DateTime<Utc>) -> Result<(), StoreError>;
+    /// Whether the run is still `running` and silent since before `silent_since`, holding its
+    /// row until the transaction ends so that no contact and no other finish slips in between.
+    async fn hold_if_silent(&mut self, run_id: &str, silent_since: DateTime<Utc>)
+    -> Result<bool, StoreError>;
 }
 
 #[cfg(test)]

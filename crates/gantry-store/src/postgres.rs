@@ -7,7 +7,7 @@
 
 use chrono::{DateTime, Utc};
 use sqlx::postgres::PgPoolOptions;
-use sqlx::{PgPool, Postgres, QueryBuilder, Row, Transaction};
+use sqlx::{Connection, PgConnection, PgPool, Postgres, QueryBuilder, Row, Transaction};
 
 use crate::backend::{NewEvent, NewRun, RecordTx, TaskEnd};
 use crate::cdevent::RunContext;
@@ -15,6 +15,7 @@ use crate::error::StoreError;
 use crate::query::{
     AppRow, ArtifactRow, LogRow, RunFilter, RunRow, StageRow, TaskRow, run_columns, unsigned,
 };
+use crate::recovery::Owner;
 
 mod tokens;
 
@@ -41,19 +42,22 @@ impl PostgresBackend {
             url: url.to_owned(),
             source,
         };
-        let pool = PgPoolOptions::new()
-            .max_connections(MAX_CONNECTIONS)
-            .connect(url)
-            .await
-            .map_err(connect)?;
-        let mut conn = pool.acquire().await.map_err(connect)?;
+        // One plain connection first: a pool retries a refused or unknown database until its
+        // acquire timeout, where this says at once what is wrong.
+        let mut conn = PgConnection::connect(url).await.map_err(connect)?;
         MIGRATOR
-            .run_direct(&mut *conn)
+            .run_direct(&mut conn)
             .await
             .map_err(|source| StoreError::Migrate {
                 url: url.to_owned(),
                 source,
             })?;
+        let _ = conn.close().await;
+        let pool = PgPoolOptions::new()
+            .max_connections(MAX_CONNECTIONS)
+            .connect(url)
+            .await
+            .map_err(connect)?;
         Ok(Self { pool })
     }
 
@@ -94,6 +98,13 @@ impl PostgresBackend {
         }
         if let Some(result) = filter.result {
             sql.push(" AND result = ").push_bind(result.as_str());
+        }
+        // On the queued time, which `runs_by_time` and `runs_by_app` index.
+        if let Some(since) = filter.since {
+            sql.push(" AND queued_at >= ").push_bind(since);
+        }
+        if let Some(until) = filter.until {
+            sql.push(" AND queued_at < ").push_bind(until);
         }
         sql.push(" ORDER BY queued_at DESC, id DESC");
         if let Some(limit) = filter.limit {
@@ -153,6 +164,45 @@ impl PostgresBackend {
         .fetch_all(&self.pool)
         .await
         .map_err(StoreError::db("list running runs"))
+    }
+
+    /// Notes a contact with the run's process (a finished run has none); the run's result,
+    /// `None` for an unknown run.
+    pub(crate) async fn record_contact(
+        &self,
+        run_id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Option<String>, StoreError> {
+        sqlx::query_scalar(
+            "UPDATE runs SET last_contact_at = CASE WHEN result = 'running'
+                 THEN GREATEST(COALESCE(last_contact_at, $2), $2) ELSE last_contact_at END
+             WHERE id = $1 RETURNING result",
+        )
+        .bind(run_id)
+        .bind(at)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(StoreError::db("record a contact with a run's process"))
+    }
+
+    /// Runs still `running`, queued by `owner`, not heard from since `silent_since`.
+    pub(crate) async fn silent_runs(
+        &self,
+        owner: &Owner,
+        silent_since: DateTime<Utc>,
+    ) -> Result<Vec<String>, StoreError> {
+        sqlx::query_scalar(
+            "SELECT id FROM runs
+             WHERE result = 'running' AND owner_host = $1 AND owner_pid = $2
+               AND COALESCE(last_contact_at, queued_at) < $3
+             ORDER BY queued_at, id",
+        )
+        .bind(&owner.host)
+        .bind(i64::from(owner.pid))
+        .bind(silent_since)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(StoreError::db("list silent runs"))
     }
 
     pub(crate) async fn pipeline(&self, run_id: &str) -> Result<serde_json::Value, StoreError> {
@@ -623,5 +673,37 @@ impl RecordTx for PostgresTx {
         .await
         .map_err(StoreError::db("store a CDEvent"))?;
         Ok(done.rows_affected() == 1)
+    }
+
+    async fn touch_run(&mut self, run_id: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE runs SET last_contact_at = GREATEST(COALESCE(last_contact_at, $2), $2)
+             WHERE id = $1 AND result = 'running'",
+        )
+        .bind(run_id)
+        .bind(at)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(StoreError::db("record a contact with a run's process"))?;
+        Ok(())
+    }
+
+    async fn hold_if_silent(
+        &mut self,
+        run_id: &str,
+        silent_since: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        // The row lock makes a concurrent contact or finish wait for this transaction, and makes
+        // this one see theirs: after waiting, the condition is checked on the row as it is now.
+        let silent: Option<i32> = sqlx::query_scalar(
+            "SELECT 1 FROM runs WHERE id = $1 AND result = 'running' AND COALESCE(last_contact_at, queued_at) < $2
+             FOR UPDATE",
+        )
+        .bind(run_id)
+        .bind(silent_since)
+        .fetch_optional(&mut *self.tx)
+        .await
+        .map_err(StoreError::db("check a silent run"))?;
+        Ok(silent.is_some())
     }
 }

@@ -20,6 +20,10 @@ pub struct RunFilter {
     pub app: Option<String>,
     pub branch: Option<String>,
     pub result: Option<RunStatus>,
+    /// Only runs queued at or after this time.
+    pub since: Option<DateTime<Utc>>,
+    /// Only runs queued before this time.
+    pub until: Option<DateTime<Utc>>,
     /// At most this many runs (all when `None`).
     pub limit: Option<u32>,
     /// Skip this many of the newest runs first.
@@ -167,6 +171,8 @@ pub struct RunDetail {
     pub summary: RunSummary,
     /// The process that ran it, where known.
     pub owner: Option<Owner>,
+    /// When that process was last heard from: its events recorded, or a heartbeat.
+    pub last_contact_at: Option<DateTime<Utc>>,
     /// The resolved pipeline definition as it ran (a serialized [`gantry_model::Pipeline`]).
     pub pipeline: serde_json::Value,
     /// In order of first appearance.
@@ -257,13 +263,14 @@ pub(crate) struct RunRow {
     pub owner_host: Option<String>,
     pub owner_pid: Option<i64>,
     pub owner_start_time: Option<i64>,
+    pub last_contact_at: Option<DateTime<Utc>>,
 }
 
 /// The columns of [`RunRow`], for `SELECT` lists built with `concat!`.
 macro_rules! run_columns {
     () => {
         "id, app, version, build, revision, branch, traceable, untraceable_reason, mock, result, \
-         queued_at, started_at, finished_at, owner_host, owner_pid, owner_start_time"
+         queued_at, started_at, finished_at, owner_host, owner_pid, owner_start_time, last_contact_at"
     };
 }
 pub(crate) use run_columns;

@@ -7,6 +7,7 @@
 
 use std::collections::HashMap;
 
+use chrono::{DateTime, Utc};
 use gantry_model::{RunEvent, RunEventKind, TaskPath};
 
 use crate::backend::{NewEvent, NewRun, RecordTx, TaskEnd};
@@ -15,15 +16,18 @@ use crate::error::StoreError;
 use crate::query::{TaskStatus, stream_name};
 use crate::recovery::Owner;
 
-/// Applies `events` in order inside `tx`; the caller commits.
+/// Applies `events` in order inside `tx`, and notes that each of their runs was heard from at
+/// `heard_at` (when the events come from the runs' processes); the caller commits.
 pub(crate) async fn apply<T: RecordTx>(
     tx: &mut T,
     events: &[RunEvent],
     owner: &Owner,
+    heard_at: Option<DateTime<Utc>>,
 ) -> Result<(), StoreError> {
     let mut recorder = Recorder {
         tx,
         owner,
+        heard_at,
         runs: HashMap::new(),
         tasks: HashMap::new(),
     };
@@ -36,6 +40,8 @@ pub(crate) async fn apply<T: RecordTx>(
 struct Recorder<'t, T> {
     tx: &'t mut T,
     owner: &'t Owner,
+    /// When the runs of this batch were heard from; `None` when they were not.
+    heard_at: Option<DateTime<Utc>>,
     /// Runs seen in this batch, so that each is read from the database once.
     runs: HashMap<String, RunContext>,
     /// Task row ids by (run, path), so that log lines do not look their task up each time.
@@ -81,6 +87,9 @@ impl<T: RecordTx> Recorder<'_, T> {
                     owner: self.owner,
                 };
                 self.tx.insert_run(&run).await?;
+                if let Some(heard_at) = self.heard_at {
+                    self.tx.touch_run(run_id, heard_at).await?;
+                }
                 self.runs.insert(run_id.to_owned(), context.clone());
             }
             RunEventKind::RunStarted => self.tx.start_run(run_id, at).await?,
@@ -190,6 +199,12 @@ impl<T: RecordTx> Recorder<'_, T> {
             .ok_or_else(|| StoreError::UnknownRun {
                 run_id: run_id.to_owned(),
             })?;
+        // The run's row is written first in the transaction, before its tasks and stages: every
+        // writer of a run (this one, a lease running out) takes that row's lock first, so none
+        // of them waits for another in the opposite order.
+        if let Some(heard_at) = self.heard_at {
+            self.tx.touch_run(run_id, heard_at).await?;
+        }
         self.runs.insert(run_id.to_owned(), context.clone());
         Ok(context)
     }

@@ -18,6 +18,7 @@ use crate::error::StoreError;
 use crate::query::{
     AppRow, ArtifactRow, LogRow, RunFilter, RunRow, StageRow, TaskRow, run_columns, unsigned,
 };
+use crate::recovery::Owner;
 
 mod tokens;
 
@@ -109,23 +110,8 @@ impl SqliteBackend {
     }
 
     pub(crate) async fn list_runs(&self, filter: &RunFilter) -> Result<Vec<RunRow>, StoreError> {
-        let mut sql =
-            QueryBuilder::<Sqlite>::new(concat!("SELECT ", run_columns!(), " FROM runs WHERE TRUE"));
-        if let Some(app) = &filter.app {
-            sql.push(" AND app = ").push_bind(app);
-        }
-        if let Some(branch) = &filter.branch {
-            sql.push(" AND branch = ").push_bind(branch);
-        }
-        if let Some(result) = filter.result {
-            sql.push(" AND result = ").push_bind(result.as_str());
-        }
-        // SQLite takes a negative limit as none.
-        let limit = filter.limit.map_or(-1, i64::from);
-        sql.push(" ORDER BY queued_at DESC, id DESC LIMIT ")
-            .push_bind(limit);
-        sql.push(" OFFSET ").push_bind(i64::from(filter.offset));
-        sql.build_query_as()
+        list_runs_query(filter)
+            .build_query_as()
             .fetch_all(&self.pool)
             .await
             .map_err(StoreError::db("list runs"))
@@ -178,6 +164,45 @@ impl SqliteBackend {
         .fetch_all(&self.pool)
         .await
         .map_err(StoreError::db("list running runs"))
+    }
+
+    /// Notes a contact with the run's process (a finished run has none); the run's result,
+    /// `None` for an unknown run.
+    pub(crate) async fn record_contact(
+        &self,
+        run_id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Option<String>, StoreError> {
+        sqlx::query_scalar(
+            "UPDATE runs SET last_contact_at = CASE WHEN result = 'running'
+                 THEN MAX(COALESCE(last_contact_at, $2), $2) ELSE last_contact_at END
+             WHERE id = $1 RETURNING result",
+        )
+        .bind(run_id)
+        .bind(timestamp(at))
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(StoreError::db("record a contact with a run's process"))
+    }
+
+    /// Runs still `running`, queued by `owner`, not heard from since `silent_since`.
+    pub(crate) async fn silent_runs(
+        &self,
+        owner: &Owner,
+        silent_since: DateTime<Utc>,
+    ) -> Result<Vec<String>, StoreError> {
+        sqlx::query_scalar(
+            "SELECT id FROM runs
+             WHERE result = 'running' AND owner_host = $1 AND owner_pid = $2
+               AND COALESCE(last_contact_at, queued_at) < $3
+             ORDER BY queued_at, id",
+        )
+        .bind(&owner.host)
+        .bind(i64::from(owner.pid))
+        .bind(timestamp(silent_since))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(StoreError::db("list silent runs"))
     }
 
     pub(crate) async fn pipeline(&self, run_id: &str) -> Result<serde_json::Value, StoreError> {
@@ -282,6 +307,34 @@ impl SqliteBackend {
         .await
         .map_err(StoreError::db("list apps"))
     }
+}
+
+/// The `SELECT` of [`SqliteBackend::list_runs`].
+fn list_runs_query(filter: &RunFilter) -> QueryBuilder<'_, Sqlite> {
+    let mut sql = QueryBuilder::<Sqlite>::new(concat!("SELECT ", run_columns!(), " FROM runs WHERE TRUE"));
+    if let Some(app) = &filter.app {
+        sql.push(" AND app = ").push_bind(app);
+    }
+    if let Some(branch) = &filter.branch {
+        sql.push(" AND branch = ").push_bind(branch);
+    }
+    if let Some(result) = filter.result {
+        sql.push(" AND result = ").push_bind(result.as_str());
+    }
+    // On the queued time, which `runs_by_time` and `runs_by_app` index; stored times compare
+    // as text.
+    if let Some(since) = filter.since {
+        sql.push(" AND queued_at >= ").push_bind(timestamp(since));
+    }
+    if let Some(until) = filter.until {
+        sql.push(" AND queued_at < ").push_bind(timestamp(until));
+    }
+    // SQLite takes a negative limit as none.
+    let limit = filter.limit.map_or(-1, i64::from);
+    sql.push(" ORDER BY queued_at DESC, id DESC LIMIT ")
+        .push_bind(limit);
+    sql.push(" OFFSET ").push_bind(i64::from(filter.offset));
+    sql
 }
 
 impl SqliteTx {
@@ -648,5 +701,100 @@ impl RecordTx for SqliteTx {
         .await
         .map_err(StoreError::db("store a CDEvent"))?;
         Ok(done.rows_affected() == 1)
+    }
+
+    async fn touch_run(&mut self, run_id: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE runs SET last_contact_at = MAX(COALESCE(last_contact_at, $2), $2)
+             WHERE id = $1 AND result = 'running'",
+        )
+        .bind(run_id)
+        .bind(timestamp(at))
+        .execute(&mut *self.tx)
+        .await
+        .map_err(StoreError::db("record a contact with a run's process"))?;
+        Ok(())
+    }
+
+    async fn hold_if_silent(
+        &mut self,
+        run_id: &str,
+        silent_since: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        // The transaction holds SQLite's write lock from its start: no other writer is between.
+        let silent: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM runs WHERE id = $1 AND result = 'running' AND COALESCE(last_contact_at, queued_at) < $2",
+        )
+        .bind(run_id)
+        .bind(timestamp(silent_since))
+        .fetch_optional(&mut *self.tx)
+        .await
+        .map_err(StoreError::db("check a silent run"))?;
+        Ok(silent.is_some())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+
+    /// What SQLite does for a listing: the `detail` of each step of its query plan.
+    async fn plan(db: &SqliteBackend, filter: &RunFilter) -> Vec<String> {
+        let query = list_runs_query(filter);
+        let explain = format!("EXPLAIN QUERY PLAN {}", query.sql());
+        sqlx::query(&explain)
+            .fetch_all(&db.pool)
+            .await
+            .unwrap()
+            .iter()
+            .map(|row| row.get::<String, _>("detail"))
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn time_windows_are_searched_by_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("gantry.db");
+        let db = SqliteBackend::open(&path, "sqlite://gantry.db").await.unwrap();
+        let at = |hour| Utc.with_ymd_and_hms(2025, 6, 1, hour, 0, 0).unwrap();
+        let check = |filter: RunFilter, index: &'static str| {
+            let db = db.clone();
+            async move {
+                let plan = plan(&db, &filter).await;
+                assert!(
+                    plan.iter()
+                        .any(|step| step.starts_with("SEARCH runs USING INDEX") && step.contains(index)),
+                    "{filter:?}: {plan:?}"
+                );
+                assert!(
+                    plan.iter().any(|step| step.contains("queued_at")),
+                    "{filter:?}: {plan:?}"
+                );
+            }
+        };
+        let window = RunFilter {
+            since: Some(at(1)),
+            until: Some(at(2)),
+            ..RunFilter::default()
+        };
+        check(window.clone(), "runs_by_time").await;
+        check(
+            RunFilter {
+                since: Some(at(1)),
+                ..RunFilter::default()
+            },
+            "runs_by_time",
+        )
+        .await;
+        check(
+            RunFilter {
+                app: Some("hello".into()),
+                ..window
+            },
+            "runs_by_app",
+        )
+        .await;
     }
 }

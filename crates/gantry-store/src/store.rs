@@ -15,8 +15,8 @@ use crate::backend::{Backend, Location, NewEvent, RecordTx};
 use crate::error::StoreError;
 use crate::postgres::PostgresBackend;
 use crate::query::{
-    AppSummary, ArtifactRecord, LogLine, RunDetail, RunFilter, RunLogLine, RunRow, RunSummary, StageRecord,
-    TaskRecord,
+    AppSummary, ArtifactRecord, LogLine, RunDetail, RunFilter, RunLogLine, RunRow, RunStatus, RunSummary,
+    StageRecord, TaskRecord,
 };
 use crate::recorder;
 use crate::recovery::{Liveness, Owner};
@@ -128,16 +128,86 @@ impl Store {
     /// `run_queued`, in this batch or an earlier one. Artifacts are copied into the store first;
     /// a missing source or a digest that does not match fails the batch before anything is
     /// written.
+    ///
+    /// Recording a run's events is contact with its process: the run's last contact becomes now.
     pub async fn record(&self, events: &[RunEvent]) -> Result<(), StoreError> {
+        self.record_heard(events, Some(Utc::now())).await
+    }
+
+    /// [`Store::record`], noting contact with the runs' processes at `heard_at` when given
+    /// (events the store makes up itself, such as an interruption, are no contact).
+    async fn record_heard(
+        &self,
+        events: &[RunEvent],
+        heard_at: Option<DateTime<Utc>>,
+    ) -> Result<(), StoreError> {
         if events.is_empty() {
             return Ok(());
         }
         self.store_artifacts(events).await?;
         on_backend!(self, db => {
             let mut tx = db.begin().await?;
-            recorder::apply(&mut tx, events, &self.owner).await?;
+            recorder::apply(&mut tx, events, &self.owner, heard_at).await?;
             tx.commit().await
         })
+    }
+
+    /// Records that the process running `run_id` was heard from at `at` (a heartbeat; recorded
+    /// events count by themselves). Returns the run's status, `None` for an unknown run.
+    pub async fn record_contact(
+        &self,
+        run_id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Option<RunStatus>, StoreError> {
+        let result = on_backend!(self, db => db.record_contact(run_id, at).await)?;
+        result
+            .map(|text| {
+                RunStatus::parse(&text).ok_or_else(|| StoreError::Corrupt {
+                    what: "run result",
+                    reason: format!("`{text}` is not a run result"),
+                })
+            })
+            .transpose()
+    }
+
+    /// Marks `interrupted` every run still `running` that `owner` queued and that was last heard
+    /// from before `silent_since` (its queued time counts when it never was); returns their ids.
+    ///
+    /// This is the lease of runs whose owner cannot be checked from here (clients reporting to a
+    /// server): silence means their process is gone. Each run is checked again under its row
+    /// lock as it is finished, so a run heard from meanwhile is left alone, and of several
+    /// callers at once (server replicas) exactly one finishes each run.
+    pub async fn interrupt_silent_runs(
+        &self,
+        owner: &Owner,
+        silent_since: DateTime<Utc>,
+    ) -> Result<Vec<String>, StoreError> {
+        let candidates = on_backend!(self, db => db.silent_runs(owner, silent_since).await)?;
+        let mut interrupted = Vec::new();
+        for run_id in candidates {
+            let event = RunEvent {
+                id: uuid::Uuid::now_v7().to_string(),
+                run_id: RunId(run_id.clone()),
+                at: Utc::now(),
+                kind: RunEventKind::RunFinished {
+                    result: RunResult::Interrupted,
+                },
+            };
+            let finished = on_backend!(self, db => {
+                let mut tx = db.begin().await?;
+                if tx.hold_if_silent(&run_id, silent_since).await? {
+                    recorder::apply(&mut tx, std::slice::from_ref(&event), &self.owner, None).await?;
+                    tx.commit().await?;
+                    true
+                } else {
+                    false
+                }
+            });
+            if finished {
+                interrupted.push(run_id);
+            }
+        }
+        Ok(interrupted)
     }
 
     async fn store_artifacts(&self, events: &[RunEvent]) -> Result<(), StoreError> {
@@ -218,7 +288,7 @@ impl Store {
                     result: RunResult::Interrupted,
                 },
             };
-            self.record(std::slice::from_ref(&event)).await?;
+            self.record_heard(std::slice::from_ref(&event), None).await?;
             recovered.push(row.id);
         }
         Ok(recovered)
@@ -260,6 +330,7 @@ impl Store {
         Ok(Some(RunDetail {
             summary: row.summary()?,
             owner: row.owner(),
+            last_contact_at: row.last_contact_at,
             pipeline,
             stages: stages
                 .into_iter()
@@ -390,6 +461,8 @@ mod tests {
         send(store.record(&[]));
         send(store.record_cdevents(&[]));
         send(store.recover_interrupted());
+        send(store.record_contact("", Utc::now()));
+        send(store.interrupt_silent_runs(&Owner::current(), Utc::now()));
         send(store.list_runs(&RunFilter::default()));
         send(store.find_run(""));
         send(store.task_log("", "", 0, 0));

@@ -347,6 +347,95 @@ async fn lists_runs_newest_first_with_filters(test: TestStore) {
     assert_eq!(json[0]["build"], 3);
 }
 
+/// `since` and `until` bound the queued time: `since` included, `until` excluded; they combine
+/// with the other filters and with paging.
+async fn lists_runs_in_a_time_window(test: TestStore) {
+    let mut queued = Vec::new();
+    for (app, build) in [
+        ("hello", 1),
+        ("world", 1),
+        ("hello", 2),
+        ("world", 2),
+        ("hello", 3),
+    ] {
+        let mut run = RunBuilder::new(app, build);
+        let event = run.queued();
+        queued.push(event.at);
+        test.store.record(&[event]).await.unwrap();
+    }
+    let list = |filter: RunFilter| {
+        let store = test.store.clone();
+        async move {
+            store
+                .list_runs(&filter)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|run| format!("{}#{}", run.app, run.build))
+                .collect::<Vec<_>>()
+        }
+    };
+    let window = RunFilter {
+        since: Some(queued[1]),
+        until: Some(queued[4]),
+        ..RunFilter::default()
+    };
+    assert_eq!(list(window.clone()).await, ["world#2", "hello#2", "world#1"]);
+    assert_eq!(
+        list(RunFilter {
+            app: Some("hello".into()),
+            ..window.clone()
+        })
+        .await,
+        ["hello#2"]
+    );
+    assert_eq!(
+        list(RunFilter {
+            limit: Some(1),
+            offset: 1,
+            ..window.clone()
+        })
+        .await,
+        ["hello#2"]
+    );
+    assert_eq!(
+        list(RunFilter {
+            since: Some(queued[3]),
+            ..RunFilter::default()
+        })
+        .await,
+        ["hello#3", "world#2"]
+    );
+    assert_eq!(
+        list(RunFilter {
+            until: Some(queued[1]),
+            ..RunFilter::default()
+        })
+        .await,
+        ["hello#1"]
+    );
+    // A moment after a run was queued excludes it from `since`, includes it in `until`.
+    let later = |at: chrono::DateTime<chrono::Utc>| at + chrono::Duration::microseconds(1);
+    assert_eq!(
+        list(RunFilter {
+            since: Some(later(queued[3])),
+            until: Some(later(queued[4])),
+            ..RunFilter::default()
+        })
+        .await,
+        ["hello#3"]
+    );
+    assert!(
+        list(RunFilter {
+            since: Some(queued[2]),
+            until: Some(queued[2]),
+            ..RunFilter::default()
+        })
+        .await
+        .is_empty()
+    );
+}
+
 async fn an_ambiguous_query_lists_the_candidates(test: TestStore) {
     let mut first = RunBuilder::new("hello", 1);
     first.run_id.0 = "abc-1".into();
@@ -537,6 +626,7 @@ on_both_backends!(
     recording_the_same_events_again_changes_nothing,
     a_failing_batch_records_nothing,
     lists_runs_newest_first_with_filters,
+    lists_runs_in_a_time_window,
     an_ambiguous_query_lists_the_candidates,
     a_run_finishes_once_and_closes_what_was_left_running,
     output_before_a_task_starts_is_kept,

@@ -223,13 +223,10 @@ enum Sink {
 }
 
 impl Sink {
-    fn spawn_uploader(mut uploader: Uploader, spool: PathBuf) -> Self {
-        let (batches, mut receiver) = mpsc::unbounded_channel::<Vec<RunEvent>>();
+    fn spawn_uploader(uploader: Uploader, spool: PathBuf) -> Self {
+        let (batches, receiver) = mpsc::unbounded_channel::<Vec<RunEvent>>();
         let task = tokio::spawn(async move {
-            while let Some(batch) = receiver.recv().await {
-                uploader.push(&batch).await?;
-            }
-            let summary = uploader.finish(FINAL_UPLOAD_DEADLINE).await?;
+            let summary = uploader.run(receiver, FINAL_UPLOAD_DEADLINE).await?;
             if summary.pending > 0 {
                 eprintln!(
                     "warning: {} events are kept in `{}` because the server did not take them: {}",

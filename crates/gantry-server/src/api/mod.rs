@@ -5,6 +5,7 @@
 //! - [`runs`]: `GET /api/v1/runs` (filtered, paged) and `GET /api/v1/runs/{id}`.
 //! - [`logs`]: `GET /api/v1/runs/{id}/logs`, as text or followed live over SSE.
 //! - [`run_events`]: `POST /api/v1/runs/{id}/events`, Gantry's own run events from clients.
+//! - [`heartbeat`]: `POST /api/v1/runs/{id}/heartbeat`, a client keeping its run's lease.
 //! - [`events`]: `POST /api/v1/events` and `GET /api/v1/events?chain=`, CDEvents.
 //! - [`artifacts`]: `PUT` and `GET /api/v1/artifacts/{sha256}`.
 //! - [`tokens`]: `POST`, `GET /api/v1/tokens` and `DELETE /api/v1/tokens/{name}` (admin).
@@ -16,6 +17,7 @@ pub mod apps;
 pub mod artifacts;
 pub mod builds;
 pub mod events;
+pub mod heartbeat;
 pub mod logs;
 pub mod run_events;
 pub mod runs;
@@ -40,6 +42,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(runs::show))
         .routes(routes!(logs::logs))
         .routes(routes!(run_events::record))
+        .routes(routes!(heartbeat::heartbeat))
         .routes(routes!(events::ingest, events::chain))
         // Uploads enforce the configured artifact size limit themselves, while streaming.
         .routes(routes!(artifacts::upload, artifacts::download).layer(DefaultBodyLimit::disable()))

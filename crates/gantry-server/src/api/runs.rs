@@ -19,9 +19,6 @@ pub const DEFAULT_LIMIT: u32 = 50;
 /// The most runs a page may have.
 pub const MAX_LIMIT: u32 = 500;
 
-/// Runs read from the store at a time when filtering by time.
-const SCAN_PAGE: u32 = 500;
-
 /// Which runs to list. Every filter left out matches all.
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -91,87 +88,27 @@ pub async fn list(
     }
     let offset = query.offset.unwrap_or(0);
     let nonempty = |text: Option<String>| text.filter(|text| !text.is_empty());
+    // One more than the page holds tells whether another page follows. Every field is set
+    // today; the base keeps filters added later matching everything here.
+    #[allow(clippy::needless_update)]
     let filter = RunFilter {
         app: nonempty(query.app),
         branch: nonempty(query.branch),
         result: query.result,
+        since: query.since,
+        until: query.until,
+        limit: Some(limit + 1),
+        offset,
         ..RunFilter::default()
     };
-    let (runs, more) = if query.since.is_none() && query.until.is_none() {
-        let filter = RunFilter {
-            limit: Some(limit + 1),
-            offset,
-            ..filter
-        };
-        let mut runs = state
-            .metrics
-            .time_store("list_runs", state.store.list_runs(&filter))
-            .await?;
-        let more = runs.len() > limit as usize;
-        runs.truncate(limit as usize);
-        (runs, more)
-    } else {
-        let window = Window {
-            since: query.since,
-            until: query.until,
-        };
-        list_in_window(&state, &filter, window, offset, limit).await?
-    };
+    let mut runs = state
+        .metrics
+        .time_store("list_runs", state.store.list_runs(&filter))
+        .await?;
+    let more = runs.len() > limit as usize;
+    runs.truncate(limit as usize);
     let next_offset = more.then(|| offset.saturating_add(limit));
     Ok(Json(RunsPage { runs, next_offset }))
-}
-
-/// Queued times a listing keeps: `since` included, `until` excluded.
-#[derive(Debug, Clone, Copy)]
-struct Window {
-    since: Option<DateTime<Utc>>,
-    until: Option<DateTime<Utc>>,
-}
-
-/// A page of the runs queued in `window`, and whether more follow. The store lists runs newest
-/// first, so the scan skips those queued after the window and stops at the first before it.
-async fn list_in_window(
-    state: &AppState,
-    filter: &RunFilter,
-    window: Window,
-    offset: u32,
-    limit: u32,
-) -> Result<(Vec<RunSummary>, bool), AppError> {
-    let mut page = Vec::new();
-    let mut skipped = 0;
-    let mut scanned = 0;
-    loop {
-        let chunk_filter = RunFilter {
-            limit: Some(SCAN_PAGE),
-            offset: scanned,
-            ..filter.clone()
-        };
-        let chunk = state
-            .metrics
-            .time_store("list_runs", state.store.list_runs(&chunk_filter))
-            .await?;
-        let last_chunk = chunk.len() < SCAN_PAGE as usize;
-        for run in chunk {
-            if window.until.is_some_and(|until| run.queued_at >= until) {
-                continue;
-            }
-            if window.since.is_some_and(|since| run.queued_at < since) {
-                return Ok((page, false));
-            }
-            if skipped < offset {
-                skipped += 1;
-                continue;
-            }
-            if page.len() == limit as usize {
-                return Ok((page, true));
-            }
-            page.push(run);
-        }
-        if last_chunk {
-            return Ok((page, false));
-        }
-        scanned += SCAN_PAGE;
-    }
 }
 
 /// One run: its summary, owner, the pipeline definition as it ran, stages, tasks, artifacts

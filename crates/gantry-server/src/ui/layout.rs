@@ -1,11 +1,14 @@
 //! The page shell every UI page shares: the head with the embedded stylesheet and script, the top
-//! bar with the product name and the navigation, and the headers an HTML response carries.
+//! bar with the product name, the navigation and who is signed in, and the headers an HTML
+//! response carries.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 use super::assets;
+use super::viewer::{Looking, Viewer};
+use crate::auth::query_encode;
 
 /// Which navigation entry a page belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,6 +77,9 @@ impl Page {
                             (nav_link(Nav::Apps, "/", "Apps"))
                             (nav_link(Nav::Runs, "/runs", "Runs"))
                         }
+                        @if let Some(looking) = Looking::current() {
+                            (session(&looking))
+                        }
                     }
                     main { (self.body) }
                 }
@@ -93,6 +99,29 @@ impl Page {
         match text.split_once(marker) {
             Some((head, tail)) => (head.to_owned(), tail.to_owned()),
             None => (text, String::new()),
+        }
+    }
+}
+
+/// The right end of the top bar: who is signed in and a button to sign out, or a link to sign
+/// in when reading without a token.
+fn session(looking: &Looking) -> Markup {
+    html! {
+        div.session {
+            @match &looking.viewer {
+                Viewer::Session { name } => {
+                    span.who { "Signed in as " strong { (name) } }
+                    form.signout method="post" action="/logout" {
+                        button type="submit" { "Sign out" }
+                    }
+                }
+                Viewer::Bearer { name } => {
+                    span.who { "Token " strong { (name) } }
+                }
+                Viewer::Anonymous => {
+                    a.signin href={ "/login?next=" (query_encode(&looking.here)) } { "Sign in" }
+                }
+            }
         }
     }
 }

@@ -11,7 +11,8 @@
 //!   scripts subscribe to.
 //! - [`assets`]: `/assets/{file}`, the stylesheet, the script and the icon, embedded.
 //!
-//! Shared parts: [`layout`] (the page shell), [`error`] (the friendly error pages, and
+//! Shared parts: [`layout`] (the page shell), [`viewer`] (who is looking, for the top bar),
+//! [`error`] (the friendly error pages, and
 //! [`not_found_page`] for a fallback route),
 //! [`format`] (times, durations, sizes), [`badge`] (status colours and words), [`pager`]
 //! (newer/older pagination), [`url`] (escaping values into links).
@@ -29,6 +30,7 @@ mod pager;
 mod run;
 mod runs;
 mod url;
+pub mod viewer;
 
 use axum::Router;
 use axum::routing::get;

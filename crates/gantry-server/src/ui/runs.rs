@@ -99,6 +99,7 @@ pub async fn list(
             result: filters.result,
             limit: Some(FETCH_LIMIT),
             offset: pager.offset(),
+            ..RunFilter::default()
         })
         .await?;
     let (runs, older) = pager.split(rows);

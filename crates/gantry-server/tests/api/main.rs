@@ -7,6 +7,7 @@ mod auth;
 mod events;
 mod harness;
 mod health;
+mod lease;
 mod logs;
 mod openapi;
 mod postgres;

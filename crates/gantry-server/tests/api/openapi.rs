@@ -24,6 +24,7 @@ async fn lists_every_route_of_the_api() {
         ("/api/v1/runs/{id}", "get"),
         ("/api/v1/runs/{id}/logs", "get"),
         ("/api/v1/runs/{id}/events", "post"),
+        ("/api/v1/runs/{id}/heartbeat", "post"),
         ("/api/v1/events", "post"),
         ("/api/v1/events", "get"),
         ("/api/v1/artifacts/{sha256}", "put"),
@@ -44,7 +45,9 @@ async fn lists_every_route_of_the_api() {
             "{method} {path} has no responses"
         );
     }
-    assert_eq!(paths.len(), 14, "{:?}", paths.keys().collect::<Vec<_>>());
+    assert_eq!(paths.len(), 15, "{:?}", paths.keys().collect::<Vec<_>>());
+    let heartbeat = &document["components"]["schemas"]["Heartbeat"]["properties"];
+    assert!(heartbeat["lease_seconds"].is_object(), "{heartbeat}");
     let schemes = &document["components"]["securitySchemes"];
     assert_eq!(schemes["bearer"]["scheme"], "bearer");
     assert_eq!(schemes["cookie"]["name"], "gantry_token");

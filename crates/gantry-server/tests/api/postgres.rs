@@ -24,7 +24,9 @@ impl TestDatabase {
         let mut admin = match PgConnection::connect(&format!("{server}/postgres")).await {
             Ok(admin) => admin,
             Err(err) => {
-                eprintln!("SKIPPED: no PostgreSQL server at {server} ({err}); this PostgreSQL test did not run");
+                eprintln!(
+                    "SKIPPED: no PostgreSQL server at {server} ({err}); this PostgreSQL test did not run"
+                );
                 return None;
             }
         };

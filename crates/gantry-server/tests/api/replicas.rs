@@ -33,7 +33,12 @@ async fn get(server: &Running, path: &str) -> (StatusCode, axum::body::Bytes) {
 
 async fn get_json(server: &Running, path: &str) -> Value {
     let (status, body) = get(server, path).await;
-    assert_eq!(status, StatusCode::OK, "{path}: {}", String::from_utf8_lossy(&body));
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "{path}: {}",
+        String::from_utf8_lossy(&body)
+    );
     serde_json::from_slice(&body).unwrap()
 }
 
@@ -132,5 +137,8 @@ async fn a_postgres_store_without_an_artifact_directory_is_refused() {
     let error = gantry_server::Server::bind(config).await.unwrap_err();
     let message = error.to_string();
     assert!(message.contains("needs an artifact directory"), "{message}");
-    assert!(!message.contains("secret"), "no password in the message: {message}");
+    assert!(
+        !message.contains("secret"),
+        "no password in the message: {message}"
+    );
 }

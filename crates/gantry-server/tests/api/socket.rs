@@ -29,6 +29,7 @@ pub(crate) struct Running {
     pub(crate) addr: SocketAddr,
     pub(crate) bootstrap: Option<String>,
     pub(crate) store: Store,
+    metrics: std::sync::Arc<gantry_server::metrics::Metrics>,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<anyhow::Result<()>>,
 }
@@ -48,11 +49,17 @@ impl Running {
             addr: server.local_addr(),
             bootstrap: server.bootstrap_token().map(str::to_owned),
             store: server.store().clone(),
+            metrics: server.state().metrics.clone(),
             stop: Some(stop),
             task: tokio::spawn(server.serve(async move {
                 let _ = stopped.await;
             })),
         }
+    }
+
+    /// The server's metrics, as `/metrics` shows them.
+    pub(crate) fn metrics(&self) -> String {
+        self.metrics.encode()
     }
 
     pub(crate) fn url(&self, path: &str) -> String {
