@@ -6,7 +6,12 @@ use clap::{Args, Parser, Subcommand};
 
 /// Gantry: pipelines as code, one build data repository, safe deployments.
 #[derive(Debug, Parser)]
-#[command(name = "gantry", version, about, max_term_width = 100)]
+#[command(
+    name = "gantry",
+    version,
+    about = "Gantry: pipelines as code, one build data repository, safe deployments.",
+    max_term_width = 100
+)]
 pub struct Cli {
     /// Run as if gantry was started in DIR.
     #[arg(short = 'C', value_name = "DIR", global = true)]
@@ -68,7 +73,7 @@ pub struct ServerArgs {
     #[arg(long)]
     pub anonymous_read: bool,
     /// The largest artifact upload accepted, in bytes.
-    #[arg(long, value_name = "BYTES", default_value_t = 2 * 1024 * 1024 * 1024)]
+    #[arg(long, value_name = "BYTES", default_value_t = gantry_server::DEFAULT_MAX_UPLOAD_BYTES)]
     pub max_upload_bytes: u64,
 }
 

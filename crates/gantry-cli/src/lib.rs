@@ -8,6 +8,7 @@
 //! - [`git`]: revision, branch and traceability of a run.
 //! - [`secrets`]: secret values from a file or the environment.
 //! - [`exit`]: exit codes, mapped in one place.
+//! - [`output`]: data on stdout, quietly ending when the reader goes away.
 //!
 //! [`main`] parses arguments, runs one command and maps its result to an exit code; errors are
 //! printed here and nowhere else.
@@ -16,6 +17,7 @@ pub mod args;
 pub mod commands;
 pub mod exit;
 pub mod git;
+pub mod output;
 pub mod reporter;
 pub mod secrets;
 pub mod workspace;
@@ -74,7 +76,7 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitStatus> {
         Command::Sync(args) => commands::sync::sync(&args).await,
         Command::Token(command) => commands::token::token(command).await,
         Command::Schema => {
-            println!("{}", serde_json::to_string_pretty(&gantry_model::json_schema())?);
+            output::println(&serde_json::to_string_pretty(&gantry_model::json_schema())?)?;
             Ok(ExitStatus::Success)
         }
     }
@@ -82,6 +84,9 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitStatus> {
 
 /// Prints an error on stderr in the one voice of the CLI and picks its exit status.
 fn report_error(err: &anyhow::Error) -> ExitStatus {
+    if output::is_broken_pipe(err) {
+        return ExitStatus::Success;
+    }
     let color = std::io::IsTerminal::is_terminal(&std::io::stderr())
         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let label = if color {

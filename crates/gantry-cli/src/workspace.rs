@@ -69,7 +69,16 @@ pub fn locate(args: &PipelineArgs) -> anyhow::Result<Workspace> {
 
 /// Reads and validates the pipeline, with its library.
 pub fn load_pipeline(workspace: &Workspace, args: &PipelineArgs) -> anyhow::Result<Pipeline> {
-    let text = fs::read_to_string(&workspace.file)?;
+    let text = match fs::read_to_string(&workspace.file) {
+        Err(err) if err.kind() == std::io::ErrorKind::InvalidData => {
+            return Err(InvalidPipeline(format!(
+                "{}: error: the file is not UTF-8 text\n",
+                display_path(&workspace.file)
+            ))
+            .into());
+        }
+        text => text?,
+    };
     let source = Source {
         path: display_path(&workspace.file),
         text,

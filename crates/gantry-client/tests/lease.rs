@@ -227,7 +227,7 @@ async fn no_heartbeat_while_events_flow() {
     let spool_dir = tempfile::tempdir().unwrap();
     let spool = Spool::new(spool_dir.path());
     let mut run = RunEvents::new();
-    let (batches, upload) = upload(&server, &spool, &run.run_id, Duration::from_millis(300));
+    let (batches, upload) = upload(&server, &spool, &run.run_id, Duration::from_millis(600));
     batches.send(run.start()).unwrap();
     for index in 0..15 {
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -236,7 +236,7 @@ async fn no_heartbeat_while_events_flow() {
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert_eq!(server.heartbeats(), 0, "events were flowing");
     // Quiet now: heartbeats follow.
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
     assert!(server.heartbeats() >= 2, "{}", server.heartbeats());
     assert_eq!(server.status(&run.run_id).await, RunStatus::Running);
     batches.send(vec![run.finished()]).unwrap();

@@ -113,6 +113,14 @@ mod tests {
     }
 
     #[test]
+    fn tells_postgres_urls() {
+        assert!(is_postgres_url("postgres://u@h/db"));
+        assert!(is_postgres_url("postgresql://u@h/db"));
+        assert!(!is_postgres_url("sqlite://gantry.db"));
+        assert!(!is_postgres_url("postgres.db"));
+    }
+
+    #[test]
     fn debug_hides_the_admin_token() {
         let mut config = ServerConfig::new("127.0.0.1:0".parse().unwrap(), "postgres://u:pw@h/db");
         config.admin_token = Some("the-admin-secret-value".into());

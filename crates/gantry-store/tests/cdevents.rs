@@ -1,5 +1,5 @@
 //! The CDEvents Gantry writes and accepts, checked against the official CDEvents 0.5.1 schemas
-//! and conformance examples (in the shared specification folder).
+//! and conformance examples (a copy of the specification folder in `fixtures/cdevents`).
 
 #[macro_use]
 mod common;
@@ -15,7 +15,8 @@ use jsonschema::{Draft, Retrieve, Uri, Validator};
 use serde_json::{Value, json};
 
 fn spec_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/cdevents/spec-v0.5.1")
+    // A copy of the official specification folder (Apache-2.0, the CDEvents project).
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/cdevents/spec-v0.5.1")
 }
 
 /// Resolves `https://cdevents.dev/0.5.1/schema/...` from the local schema folder.

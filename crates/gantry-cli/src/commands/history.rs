@@ -7,6 +7,7 @@ use gantry_store::{RunFilter, RunSummary};
 use crate::args::HistoryArgs;
 use crate::commands::open_store;
 use crate::exit::ExitStatus;
+use crate::output;
 use crate::reporter::format_seconds;
 
 pub async fn history(args: &HistoryArgs) -> anyhow::Result<ExitStatus> {
@@ -18,18 +19,20 @@ pub async fn history(args: &HistoryArgs) -> anyhow::Result<ExitStatus> {
     };
     let runs = store.list_runs(&filter).await?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&runs)?);
+        output::println(&serde_json::to_string_pretty(&runs)?)?;
+    } else if runs.is_empty() && args.app.is_some() {
+        output::println("no runs of this app")?;
     } else if runs.is_empty() {
-        println!("no runs recorded yet; `gantry run` records one");
+        output::println("no runs recorded yet; `gantry run` records one")?;
     } else {
-        print!("{}", render(&runs));
+        output::print(&render(&runs))?;
     }
     Ok(ExitStatus::Success)
 }
 
 /// The runs as a table.
 fn render(runs: &[RunSummary]) -> String {
-    let rows: Vec<[String; 7]> = runs
+    let rows: Vec<[String; 8]> = runs
         .iter()
         .map(|run| {
             [
@@ -37,33 +40,15 @@ fn render(runs: &[RunSummary]) -> String {
                 run.version.clone(),
                 run.result.to_string(),
                 run.branch.clone().unwrap_or_else(|| "-".to_owned()),
-                run.revision
-                    .as_deref()
-                    .map_or_else(|| "-".to_owned(), |rev| rev.chars().take(7).collect()),
-                if run.traceable {
-                    "yes".to_owned()
-                } else {
-                    "no".to_owned()
-                },
-                format!(
-                    "{} {}",
-                    run.queued_at.format("%Y-%m-%d %H:%M:%S"),
-                    run.duration_ms
-                        .map(|ms| format_seconds(i64::try_from(ms).unwrap_or(i64::MAX)))
-                        .unwrap_or_default()
-                ),
+                run.revision.as_deref().map_or_else(|| "-".to_owned(), |rev| rev.chars().take(7).collect()),
+                if run.traceable { "yes" } else { "no" }.to_owned(),
+                run.queued_at.format("%Y-%m-%d %H:%M:%S").to_string(),
+                run.duration_ms
+                    .map_or_else(|| "-".to_owned(), |ms| format_seconds(i64::try_from(ms).unwrap_or(i64::MAX))),
             ]
         })
         .collect();
-    let header = [
-        "RUN",
-        "VERSION",
-        "RESULT",
-        "BRANCH",
-        "REVISION",
-        "TRACEABLE",
-        "STARTED (UTC) / DURATION",
-    ];
+    let header = ["RUN", "VERSION", "RESULT", "BRANCH", "REVISION", "TRACEABLE", "QUEUED (UTC)", "DURATION"];
     table(&header, &rows)
 }
 

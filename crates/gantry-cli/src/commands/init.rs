@@ -23,8 +23,8 @@ const KINDS: [Kind; 6] = [
     Kind {
         marker: "Cargo.toml",
         label: "a Rust project (Cargo.toml)",
-        build: "cargo build --release --locked",
-        test: "cargo test --locked",
+        build: "cargo build --release",
+        test: "cargo test",
         lint: "cargo clippy --all-targets -- -D warnings",
         artifacts: "# artifacts: [target/release/APP]",
     },
@@ -57,7 +57,7 @@ const KINDS: [Kind; 6] = [
         label: "a Makefile",
         build: "make",
         test: "make test",
-        lint: "make lint",
+        lint: "if make -n lint >/dev/null 2>&1; then make lint; else echo \"no lint target\"; fi",
         artifacts: "# artifacts: [build/**]",
     },
     Kind {

@@ -45,6 +45,7 @@ pub async fn logs(args: &LogsArgs) -> anyhow::Result<ExitStatus> {
         None => run.tasks.iter().map(|record| record.path.clone()).collect(),
     };
     let prefix = args.task.is_none();
+    let width = paths.iter().map(|path| path.chars().count()).max().unwrap_or(0);
     let mut stdout = std::io::stdout().lock();
     for path in &paths {
         let mut after = 0;
@@ -54,7 +55,7 @@ pub async fn logs(args: &LogsArgs) -> anyhow::Result<ExitStatus> {
             after = last.seq;
             for line in &lines {
                 if prefix {
-                    writeln!(stdout, "{path} │ {}", line.line)?;
+                    writeln!(stdout, "{path:<width$} │ {}", line.line)?;
                 } else {
                     writeln!(stdout, "{}", line.line)?;
                 }

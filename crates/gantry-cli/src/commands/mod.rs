@@ -57,7 +57,15 @@ pub(crate) async fn find_run(
     store: &gantry_store::Store,
     query: &str,
 ) -> anyhow::Result<gantry_store::RunDetail> {
-    match store.find_run(query).await? {
+    let found = match store.find_run(query).await {
+        Err(gantry_store::StoreError::AmbiguousRun { candidates, .. }) => {
+            return Err(crate::exit::UsageError::new(format!("`{query}` matches several runs"))
+                .hint(format!("use more of the id, or `APP#BUILD`: {}", candidates.join(", ")))
+                .into());
+        }
+        found => found?,
+    };
+    match found {
         Some(run) => Ok(run),
         None => Err(
             crate::exit::UsageError::new(format!("no run `{query}` in the build data repository"))

@@ -8,6 +8,7 @@ use crate::args::PlanArgs;
 use crate::commands::run::usage_from_selection;
 use crate::commands::selection;
 use crate::exit::ExitStatus;
+use crate::output;
 use crate::{git, workspace};
 
 pub fn plan(args: &PlanArgs) -> anyhow::Result<ExitStatus> {
@@ -27,9 +28,9 @@ pub fn plan(args: &PlanArgs) -> anyhow::Result<ExitStatus> {
             "branch": branch,
             "plan": plan,
         });
-        println!("{}", serde_json::to_string_pretty(&json)?);
+        output::println(&serde_json::to_string_pretty(&json)?)?;
     } else {
-        print!("{}", render(&pipeline, branch.as_deref(), &plan));
+        output::print(&render(&pipeline, branch.as_deref(), &plan))?;
     }
     Ok(ExitStatus::Success)
 }

@@ -73,6 +73,7 @@ pub(crate) fn prepare(args: &RunArgs) -> anyhow::Result<Prepared> {
     let branch = args.selection.branch.clone().or_else(|| revision.branch.clone());
     let plan = Plan::new(&pipeline, branch.as_deref(), &selection(&args.selection))
         .map_err(|err| usage_from_selection(&err))?;
+    check_fail_names(&args.fail, &plan)?;
     let required = args.require_traceable || pipeline.traceable == Traceability::Required;
     if let (true, Some(reason)) = (required, &revision.untraceable) {
         return Err(
@@ -94,6 +95,20 @@ pub(crate) fn prepare(args: &RunArgs) -> anyhow::Result<Prepared> {
         branch,
         secrets,
     })
+}
+
+/// Every `--fail NAME` must name a task that runs: a typo would silently test nothing.
+fn check_fail_names(names: &[String], plan: &Plan) -> Result<(), UsageError> {
+    let tasks = plan.tasks();
+    for name in names {
+        let found = tasks.iter().any(|(path, _)| path.as_str() == name || path.name() == name);
+        if !found {
+            let known: Vec<&str> = tasks.iter().map(|(path, _)| path.as_str()).collect();
+            return Err(UsageError::new(format!("`--fail {name}` names no task of this run"))
+                .hint(format!("tasks that run: {}", known.join(", "))));
+        }
+    }
+    Ok(())
 }
 
 /// Where a run's events are recorded.

@@ -8,15 +8,16 @@ use crate::args::ShowArgs;
 use crate::commands::history::table;
 use crate::commands::{find_run, open_store};
 use crate::exit::ExitStatus;
+use crate::output;
 use crate::reporter::format_seconds;
 
 pub async fn show(args: &ShowArgs) -> anyhow::Result<ExitStatus> {
     let store = open_store(&args.store).await?;
     let run = find_run(&store, &args.run).await?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&run)?);
+        output::println(&serde_json::to_string_pretty(&run)?)?;
     } else {
-        print!("{}", render(&run));
+        output::print(&render(&run))?;
     }
     Ok(ExitStatus::Success)
 }
@@ -55,21 +56,20 @@ fn render(run: &RunDetail) -> String {
                 if task.allowed_failure {
                     status.push_str(" (allowed)");
                 }
+                if let Some(reason) = &task.skip_reason {
+                    status.push_str(&format!(": {reason}"));
+                }
                 [
                     task.path.clone(),
-                    status,
                     task.attempts.to_string(),
-                    task.exit_code
-                        .map_or_else(|| "-".to_owned(), |code| code.to_string()),
-                    task.duration_ms
-                        .map(millis)
-                        .or_else(|| task.skip_reason.clone())
-                        .unwrap_or_default(),
+                    task.exit_code.map_or_else(|| "-".to_owned(), |code| code.to_string()),
+                    task.duration_ms.map_or_else(|| "-".to_owned(), millis),
+                    status,
                 ]
             })
             .collect();
         out.push('\n');
-        out.push_str(&table(&["TASK", "RESULT", "ATTEMPTS", "EXIT", "DURATION"], &rows));
+        out.push_str(&table(&["TASK", "ATTEMPTS", "EXIT", "DURATION", "RESULT"], &rows));
     }
     if !run.artifacts.is_empty() {
         let rows: Vec<[String; 4]> = run

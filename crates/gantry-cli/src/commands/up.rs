@@ -31,7 +31,7 @@ pub async fn up(args: UpArgs) -> anyhow::Result<ExitStatus> {
         admin_token: std::env::var("GANTRY_ADMIN_TOKEN")
             .ok()
             .filter(|token| !token.is_empty()),
-        max_upload_bytes: 2 * 1024 * 1024 * 1024,
+        max_upload_bytes: gantry_server::DEFAULT_MAX_UPLOAD_BYTES,
         ..ServerConfig::new(
             args.listen,
             format!("sqlite://{}", data.join("gantry.db").display()),

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use crate::harness::{Api, Call};
 
 fn conformance_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/cdevents/spec-v0.5.1/conformance")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/cdevents/spec-v0.5.1/conformance")
 }
 
 /// Every conformance example, each with an id of its own (the examples share one).
