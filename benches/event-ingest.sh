@@ -21,7 +21,8 @@ if [ "${GANTRY_BENCH_PERF:-0}" = 1 ]; then
   if ! command -v perf >/dev/null; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq linux-perf
   fi
-  perf record -q -F 999 -g -p "$server_pid" -o "$work/perf.data" 2>/dev/null &
+  # DWARF call graphs: Rust release code keeps no frame pointers.
+  perf record -q -F 299 --call-graph dwarf,16384 -p "$server_pid" -o "$work/perf.data" 2>/dev/null &
   perf_pid=$!
 fi
 "$bench" ingest --url "$server_url" --rounds "$rounds" --events "$events" --batch 500 --clients 4 \
@@ -30,19 +31,16 @@ if [ -n "$perf_pid" ]; then
   kill -INT "$perf_pid"
   wait "$perf_pid" || true
   echo
-  echo "server CPU by function (self time, perf):"
-  perf report -i "$work/perf.data" --no-children --stdio --sort symbol --percent-limit 1.5 2>/dev/null |
-    grep -E '^ +[0-9]' | head -25
-  echo
-  echo "server CPU by module and crate (self time, perf):"
-  perf report -i "$work/perf.data" --no-children --stdio --sort dso,symbol 2>/dev/null | grep -E '^ +[0-9]' |
-    awk '{ pct = $1; sub("%", "", pct); sym = $0
-           if (sym ~ /jsonschema|referencing|fancy_regex|regex/) k = "schema validation (jsonschema, regex)"
-           else if (sym ~ /sqlite3|sqlite/) k = "SQLite (incl. sqlx-sqlite)"
-           else if (sym ~ /serde_json|indexmap/) k = "JSON parse/serialize (serde_json, indexmap)"
-           else if (sym ~ /\[kernel/) k = "kernel (syscalls, network, scheduling)"
-           else if (sym ~ /malloc|free|realloc|memcpy|memmove|_int_/) k = "allocation and copies (libc)"
-           else k = "other"
-           total[k] += pct }
-         END { for (k in total) printf "  %5.1f%%  %s\n", total[k], k }' | sort -rn
+  echo "server CPU by thread (perf):"
+  perf report -i "$work/perf.data" --no-children --stdio --sort comm 2>/dev/null | grep -E '^ +[0-9]' | sed 's/^/  /'
+  echo "server CPU, inclusive, by step (perf; stacks cut at 16 KiB may hide a little):"
+  perf report -i "$work/perf.data" --children --stdio --sort symbol -g none 2>/dev/null | grep -E '^ +[0-9]' \
+    >"$work/children.txt"
+  share() { grep -F -- "$1" "$work/children.txt" | awk '{ sub("%", "", $1); if ($1 > max) max = $1 } END { printf "%5.1f%%", max }'; }
+  echo "  $(share 'Deserialize for serde_json::value::Value>::deserialize')  parsing request bodies into serde_json::Value (axum Json)"
+  echo "  $(share 'gantry_store::validation::validate_cdevent')  schema validation, both calls (handler, store)"
+  echo "  $(share 'to_string<serde_json::value::Value>')  serializing each event again (store)"
+  echo "  $(share 'record_cdevents')  record_cdevents on the runtime's threads (validation, serializing, awaiting sqlx)"
+  echo "  $(share 'sqlite3_step')  SQLite executing statements"
+  echo "  $(share '__x64_sys_futex')  futex calls: waking and waiting between the runtime and sqlx's SQLite thread"
 fi

@@ -36,7 +36,8 @@ pub struct ErrorDetail {
     /// Stable: `bad_request`, `invalid_json`, `invalid_query`, `invalid_path`, `unauthorized`,
     /// `forbidden`, `not_found`, `method_not_allowed`, `conflict`, `payload_too_large`,
     /// `unsupported_media_type`, `invalid_digest`, `digest_mismatch`, `artifact_missing`,
-    /// `invalid_cdevent`, `ambiguous_run`, `name_taken`, `timeout`, `unavailable`, `internal`.
+    /// `invalid_cdevent`, `ambiguous_run`, `build_refused`,
+    /// `name_taken`, `timeout`, `unavailable`, `internal`.
     #[schema(example = "not_found")]
     pub code: &'static str,
     /// For people; may change between versions.
@@ -159,6 +160,10 @@ impl From<StoreError> for AppError {
                 StatusCode::NOT_FOUND,
                 "not_found",
                 format!("run `{run_id}` is not in the store; send its `run_queued` event first"),
+            ),
+            StoreError::BuildRefused { app, .. } => Self::conflict(
+                "build_refused",
+                format!("{error}; take a build number from POST /api/v1/apps/{app}/builds"),
             ),
             StoreError::AmbiguousRun { .. } => {
                 Self::new(StatusCode::BAD_REQUEST, "ambiguous_run", error.to_string())

@@ -10,7 +10,7 @@ mod common_ui;
 use std::path::PathBuf;
 
 use common_ui::browser::{Browser, class_of, serve, text_of};
-use common_ui::{TestStore, seed_demo};
+use common_ui::{ALLOWED_FAILURE, TestStore, seed_demo, seed_wide};
 use fantoccini::Locator;
 use gantry_model::LogStream;
 
@@ -324,6 +324,40 @@ async fn failed_task_log_is_two_clicks_from_the_overview() {
     browser.close().await;
 }
 
+/// A wide pipeline at 1400 px: the graph scrolls inside its own box when it must, no stage or
+/// task name is cut, and an allowed failure is amber, not red.
+#[tokio::test]
+async fn wide_pipeline_fits_or_scrolls_without_cutting_names() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let store = TestStore::new().await;
+    let wide = seed_wide(&store, "mobile-release").await;
+    let base = serve(store.router()).await;
+    let client = &browser.client;
+    client.set_window_size(1400, 900).await.unwrap();
+    client.goto(&format!("{base}/runs/{wide}")).await.unwrap();
+    let check =
+        "const names = [...document.querySelectorAll('.task-name, .stage-name, .stage-head, a.task')];
+        const cut = names.filter(el => el.scrollWidth > el.clientWidth + 1).map(el => el.textContent);
+        const graph = document.querySelector('#graph');
+        const page = document.documentElement;
+        return [cut, getComputedStyle(graph).overflowX, page.scrollWidth <= page.clientWidth,
+                graph.scrollWidth, graph.clientWidth];";
+    let result = client.execute(check, vec![]).await.unwrap();
+    assert_eq!(result[0], serde_json::json!([]), "names cut: {result:?}");
+    assert_eq!(result[1], "auto", "{result:?}");
+    assert_eq!(result[2], true, "the page itself scrolls sideways: {result:?}");
+    // Finally can be reached within the graph's own box.
+    let finally = text_of(client, "[data-path='finally/notify-release-channel'] .task-name").await;
+    assert_eq!(finally.as_deref(), Some("notify-release-channel"));
+    let allowed = format!("a.task[data-path='{ALLOWED_FAILURE}']");
+    assert!(class_of(client, &allowed).await.unwrap().contains("s-warning"));
+    let text = text_of(client, &allowed).await.unwrap();
+    assert!(text.contains("failed (allowed)"), "{text}");
+    browser.close().await;
+}
+
 /// Writes screenshots of the main pages to `docs/screenshots/` when `GANTRY_SCREENSHOTS=1`.
 #[tokio::test]
 async fn screenshots() {
@@ -335,6 +369,7 @@ async fn screenshots() {
     };
     let store = TestStore::new().await;
     let demo = seed_demo(&store).await;
+    let wide = seed_wide(&store, "mobile-release").await;
     let base = serve(store.router()).await;
     let client = &browser.client;
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/screenshots");
@@ -345,13 +380,14 @@ async fn screenshots() {
         ("run-failed.png", format!("/runs/{}", demo.payments_failed)),
         ("run-success.png", format!("/runs/{}", demo.hello_latest)),
         ("run-running.png", format!("/runs/{}", demo.running.id())),
+        ("run-wide.png", format!("/runs/{wide}")),
         (
             "task-log.png",
             format!("/runs/{}/tasks/test/unit", demo.payments_failed),
         ),
     ];
     for (name, path) in pages {
-        client.set_window_size(1360, 900).await.unwrap();
+        client.set_window_size(1400, 900).await.unwrap();
         client.goto(&format!("{base}{path}")).await.unwrap();
         // The whole page, up to a screenful and a half: the window grows to fit it.
         let fit = "return [Math.ceil(document.body.getBoundingClientRect().height), \
@@ -359,7 +395,7 @@ async fn screenshots() {
         let sizes = client.execute(fit, vec![]).await.unwrap();
         let height = |index: usize| u32::try_from(sizes[index].as_u64().unwrap()).unwrap();
         client
-            .set_window_size(1360, height(0).min(1350) + height(1))
+            .set_window_size(1400, height(0).min(1350) + height(1))
             .await
             .unwrap();
         // Let the live scripts connect and the page settle.

@@ -7,7 +7,7 @@ mod common_ui;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use chrono::{Duration, Utc};
-use common_ui::{RunBuilder, TestStore, get, seed_demo, whole_run};
+use common_ui::{ALLOWED_FAILURE, RunBuilder, TestStore, get, seed_demo, seed_wide, whole_run};
 use gantry_model::{LogStream, RunEventKind, RunResult, Task, TaskOutcome, TaskPath};
 use http_body_util::BodyExt;
 use tower::ServiceExt;
@@ -779,4 +779,69 @@ async fn unknown_paths_get_the_404_page_and_the_api_keeps_its_json() {
             "{uri}"
         );
     }
+}
+
+#[tokio::test]
+async fn an_allowed_failure_is_a_warning_not_the_culprit() {
+    let store = TestStore::new().await;
+    let run = seed_wide(&store, "mobile-release").await;
+    let router = store.router();
+    let page = get(&router, &format!("/runs/{run}")).await;
+    let task = page
+        .body
+        .split(&format!("data-path=\"{ALLOWED_FAILURE}\""))
+        .next()
+        .unwrap()
+        .rsplit("<a ")
+        .next()
+        .unwrap();
+    assert!(task.contains("class=\"task s-warning\""), "{task}");
+    let after = page
+        .body
+        .split(&format!("data-path=\"{ALLOWED_FAILURE}\""))
+        .nth(1)
+        .unwrap()
+        .split("</a>")
+        .next()
+        .unwrap();
+    assert!(after.contains("failed (allowed)"), "{after}");
+    page.lacks("failed the run")
+        .lacks("task s-failure")
+        .lacks("stage s-failure")
+        .lacks("Failed at ");
+    // Its log page says so too.
+    let log = get(&router, &format!("/runs/{run}/tasks/{ALLOWED_FAILURE}")).await;
+    log.has("<span class=\"badge s-warning\">failed (allowed)</span>");
+}
+
+#[tokio::test]
+async fn counts_agree_in_number_and_pages_read_the_same() {
+    let store = TestStore::new().await;
+    let run = seed_wide(&store, "mobile-release").await;
+    let router = store.router();
+    let page = get(&router, "/").await;
+    page.has("1 app · 1 run")
+        .has(">1 run<")
+        .lacks("1 runs")
+        .lacks("1 apps");
+    let demo_store = TestStore::new().await;
+    seed_demo(&demo_store).await;
+    get(&demo_store.router(), "/")
+        .await
+        .has("4 apps · 45 runs")
+        .has("24 runs");
+    // Breadcrumbs end with where you are, not a slash; no branch reads `—` everywhere.
+    let mut no_branch = RunBuilder::new("nobranch", 1, Utc::now());
+    no_branch.branch = None;
+    store.record(&whole_run(&mut no_branch, RunResult::Success)).await;
+    let page = get(&router, &format!("/runs/{}", no_branch.id())).await;
+    page.has("<span aria-current=\"page\">1.4.1 #1</span>")
+        .lacks(" / </nav>")
+        .lacks(">none<");
+    assert!(
+        page.body
+            .contains("<dt>Branch</dt><dd><span class=\"muted\">—</span>")
+    );
+    get(&router, "/apps/nobranch").await.lacks(" / </nav>");
+    get(&router, &format!("/runs/{run}")).await.lacks(" / </nav>");
 }

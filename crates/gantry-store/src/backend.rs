@@ -105,6 +105,12 @@ pub(crate) trait RecordTx {
         at: DateTime<Utc>,
     ) -> Result<bool, StoreError>;
     async fn run_context(&mut self, run_id: &str) -> Result<Option<RunContext>, StoreError>;
+    /// The last build number allocated for `app`; `None` when none was.
+    async fn last_build(&mut self, app: &str) -> Result<Option<u64>, StoreError>;
+    /// The run that holds `app`'s build number `build` (above 0), if any.
+    async fn build_holder(&mut self, app: &str, build: u64) -> Result<Option<String>, StoreError>;
+    /// Inserts the run unless it exists, and gives it its build number (above 0);
+    /// [`StoreError::BuildRefused`] when another run took that number meanwhile.
     async fn insert_run(&mut self, run: &NewRun<'_>) -> Result<(), StoreError>;
     async fn start_run(&mut self, run_id: &str, at: DateTime<Utc>) -> Result<(), StoreError>;
     /// Sets the result of a run still `running`, and marks its unfinished stages and tasks
@@ -173,6 +179,16 @@ pub(crate) trait RecordTx {
     /// row until the transaction ends so that no contact and no other finish slips in between.
     async fn hold_if_silent(&mut self, run_id: &str, silent_since: DateTime<Utc>)
     -> Result<bool, StoreError>;
+}
+
+/// The error for a build number another run holds.
+pub(crate) fn build_taken(run: &NewRun<'_>, holder: &str) -> StoreError {
+    StoreError::BuildRefused {
+        run_id: run.id.to_owned(),
+        app: run.info.app.clone(),
+        build: run.info.build,
+        reason: format!("run `{holder}` has that build number already"),
+    }
 }
 
 #[cfg(test)]

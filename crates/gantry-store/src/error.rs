@@ -47,6 +47,16 @@ pub enum StoreError {
     #[error("run `{run_id}` is not in the store (its `run_queued` event was never recorded)")]
     UnknownRun { run_id: String },
 
+    /// A `run_queued` event names a build number the store never handed out for its app, or
+    /// one another run of the app already has: build numbers are never reused.
+    #[error("run `{run_id}` cannot be recorded as {app}#{build}: {reason}")]
+    BuildRefused {
+        run_id: String,
+        app: String,
+        build: u64,
+        reason: String,
+    },
+
     #[error("`{query}` matches several runs: {}", candidates.join(", "))]
     AmbiguousRun { query: String, candidates: Vec<String> },
 

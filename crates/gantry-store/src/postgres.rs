@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{Connection, PgConnection, PgPool, Postgres, QueryBuilder, Row, Transaction};
 
-use crate::backend::{NewEvent, NewRun, RecordTx, TaskEnd};
+use crate::backend::{NewEvent, NewRun, RecordTx, TaskEnd, build_taken};
 use crate::cdevent::RunContext;
 use crate::error::StoreError;
 use crate::query::{
@@ -361,7 +361,7 @@ impl RecordTx for PostgresTx {
 
     async fn insert_run(&mut self, run: &NewRun<'_>) -> Result<(), StoreError> {
         let info = run.info;
-        sqlx::query(
+        let inserted = sqlx::query(
             "INSERT INTO runs (id, app, version, build, revision, branch, traceable, untraceable_reason, mock,
                                pipeline, result, queued_at, owner_host, owner_pid, owner_start_time)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, 'running', $11, $12, $13, $14)
@@ -384,7 +384,42 @@ impl RecordTx for PostgresTx {
         .execute(&mut *self.tx)
         .await
         .map_err(StoreError::db("record a queued run"))?;
-        Ok(())
+        if inserted.rows_affected() == 0 || info.build == 0 {
+            return Ok(());
+        }
+        // A conflict waits for the run that took the number first, then leaves its row alone.
+        let taken = sqlx::query(
+            "INSERT INTO run_builds (app, build, run_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+        )
+        .bind(&info.app)
+        .bind(i64::try_from(info.build).unwrap_or(i64::MAX))
+        .bind(run.id)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(StoreError::db("record a run's build number"))?;
+        if taken.rows_affected() == 1 {
+            return Ok(());
+        }
+        let holder = self.build_holder(&info.app, info.build).await?;
+        Err(build_taken(run, holder.as_deref().unwrap_or("another run")))
+    }
+
+    async fn last_build(&mut self, app: &str) -> Result<Option<u64>, StoreError> {
+        let last: Option<i64> = sqlx::query_scalar("SELECT last FROM build_numbers WHERE app = $1")
+            .bind(app)
+            .fetch_optional(&mut *self.tx)
+            .await
+            .map_err(StoreError::db("read the last build number"))?;
+        Ok(last.map(|last| u64::try_from(last).unwrap_or(0)))
+    }
+
+    async fn build_holder(&mut self, app: &str, build: u64) -> Result<Option<String>, StoreError> {
+        sqlx::query_scalar("SELECT run_id FROM run_builds WHERE app = $1 AND build = $2")
+            .bind(app)
+            .bind(i64::try_from(build).unwrap_or(i64::MAX))
+            .fetch_optional(&mut *self.tx)
+            .await
+            .map_err(StoreError::db("find the run with a build number"))
     }
 
     async fn start_run(&mut self, run_id: &str, at: DateTime<Utc>) -> Result<(), StoreError> {

@@ -86,6 +86,9 @@ impl<T: RecordTx> Recorder<'_, T> {
                     queued_at: at,
                     owner: self.owner,
                 };
+                if info.build > 0 {
+                    self.check_build(&run).await?;
+                }
                 self.tx.insert_run(&run).await?;
                 if let Some(heard_at) = self.heard_at {
                     self.tx.touch_run(run_id, heard_at).await?;
@@ -185,6 +188,33 @@ impl<T: RecordTx> Recorder<'_, T> {
             self.tx.insert_event(&stored).await?;
         }
         Ok(())
+    }
+
+    /// Refuses a build number the store never allocated for the run's app, or one another run
+    /// of the app has: numbers are never reused, so `app#build` names one run.
+    async fn check_build(&mut self, run: &NewRun<'_>) -> Result<(), StoreError> {
+        let (app, build) = (run.info.app.as_str(), run.info.build);
+        let refuse = |reason: String| StoreError::BuildRefused {
+            run_id: run.id.to_owned(),
+            app: app.to_owned(),
+            build,
+            reason,
+        };
+        match self.tx.last_build(app).await? {
+            None => {
+                return Err(refuse(format!("no build number was allocated for `{app}` yet")));
+            }
+            Some(last) if build > last => {
+                return Err(refuse(format!(
+                    "that number was never allocated (the last one allocated for `{app}` is {last})"
+                )));
+            }
+            Some(_) => {}
+        }
+        match self.tx.build_holder(app, build).await? {
+            Some(holder) if holder != run.id => Err(crate::backend::build_taken(run, &holder)),
+            _ => Ok(()),
+        }
     }
 
     /// The run's context, from this batch or the database; an unknown run is an error.

@@ -6,8 +6,9 @@ mod common;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-use common::TestStore;
-use gantry_store::{Store, StoreOptions};
+use common::{RunBuilder, TestStore};
+use gantry_store::{Store, StoreError, StoreOptions};
+use sqlx::Connection;
 use tokio::process::Command;
 
 const STORES: usize = 20;
@@ -142,8 +143,145 @@ async fn numbers_are_per_app_and_survive_reopening(test: TestStore) {
     again.close().await;
 }
 
+/// Whether recording failed because the build number was refused, with `reason` in the message.
+fn refused(result: &Result<(), StoreError>, reason: &str) -> bool {
+    matches!(result, Err(error @ StoreError::BuildRefused { .. }) if error.to_string().contains(reason))
+}
+
+async fn a_build_number_never_allocated_is_refused(test: TestStore) {
+    let mut early = RunBuilder::new("hello", 7);
+    assert!(refused(
+        &test.store.record(&[early.queued()]).await,
+        "no build number was allocated"
+    ));
+    assert_eq!(test.store.allocate_build("hello").await.unwrap(), 1);
+    assert_eq!(test.store.allocate_build("hello").await.unwrap(), 2);
+    assert!(refused(
+        &test.store.record(&[early.queued()]).await,
+        "never allocated (the last one allocated for `hello` is 2)"
+    ));
+    // Another app's counter does not count.
+    assert_eq!(test.store.allocate_build("world").await.unwrap(), 1);
+    let mut world = RunBuilder::new("hello", 3);
+    assert!(refused(
+        &test.store.record(&[world.queued()]).await,
+        "never allocated"
+    ));
+    assert_eq!(test.store.find_run(&early.run_id.0).await.unwrap(), None);
+    assert_eq!(test.store.find_run("hello#7").await.unwrap(), None);
+    // Once allocated, the number is taken, and the counter never hands it out again.
+    let mut run = RunBuilder::new("hello", 2);
+    test.store.record(&[run.queued()]).await.unwrap();
+    assert_eq!(test.store.allocate_build("hello").await.unwrap(), 3);
+    assert_eq!(
+        test.store.find_run("hello#2").await.unwrap().unwrap().summary.id,
+        run.run_id.0
+    );
+}
+
+async fn a_build_number_another_run_has_is_refused(test: TestStore) {
+    assert_eq!(test.store.allocate_build("hello").await.unwrap(), 1);
+    let mut first = RunBuilder::new("hello", 1);
+    let queued = first.queued();
+    test.store.record(std::slice::from_ref(&queued)).await.unwrap();
+    // The same run again, even under another event id, is no conflict.
+    test.store.record(&[queued]).await.unwrap();
+    test.store.record(&[first.queued()]).await.unwrap();
+    let mut second = RunBuilder::new("hello", 1);
+    let events = [second.queued(), second.started()];
+    assert!(refused(
+        &test.store.record(&events).await,
+        &format!("run `{}` has that build number already", first.run_id)
+    ));
+    // Several handles at once: one run gets the number.
+    assert_eq!(test.store.allocate_build("hello").await.unwrap(), 2);
+    let mut handles = Vec::new();
+    for _ in 0..8 {
+        let store = test.open_another().await;
+        handles.push(tokio::spawn(async move {
+            let mut run = RunBuilder::new("hello", 2);
+            store.record(&[run.queued()]).await
+        }));
+    }
+    let mut won = 0;
+    for handle in handles {
+        match handle.await.unwrap() {
+            Ok(()) => won += 1,
+            result => assert!(refused(&result, "has that build number already")),
+        }
+    }
+    assert_eq!(won, 1);
+    assert_eq!(
+        test.store.find_run("hello#1").await.unwrap().unwrap().summary.id,
+        first.run_id.0
+    );
+    assert!(test.store.find_run("hello#2").await.unwrap().is_some());
+}
+
+/// A store written before build numbers were checked may hold two runs with one number, and a
+/// number beyond its counter: the migration keeps them all and moves the counter past them.
+async fn old_duplicate_builds_do_not_stop_the_migration(test: TestStore) {
+    test.store.close().await;
+    let (mock_and_pipeline, timestamp) = if test.is_postgres() {
+        ("FALSE, '{}'", "'2024-05-01T12:00:00Z'")
+    } else {
+        ("0, '{}'", "'2024-05-01T12:00:00.000000Z'")
+    };
+    let statements = [
+        "DROP TABLE run_builds".to_owned(),
+        "DELETE FROM _sqlx_migrations WHERE version = 4".to_owned(),
+        "INSERT INTO build_numbers (app, last) VALUES ('hello', 1)".to_owned(),
+        format!(
+            "INSERT INTO runs (id, app, version, build, traceable, mock, pipeline, queued_at)
+             VALUES ('old-a', 'hello', '1', 1, {traceable}, {pipeline}, {timestamp}),
+                    ('old-b', 'hello', '1', 1, {traceable}, {pipeline}, {timestamp}),
+                    ('old-c', 'hello', '5', 5, {traceable}, {pipeline}, {timestamp}),
+                    ('old-d', 'world', '2', 2, {traceable}, {pipeline}, {timestamp})",
+            traceable = if test.is_postgres() { "FALSE" } else { "0" },
+            pipeline = mock_and_pipeline,
+        ),
+    ];
+    if test.is_postgres() {
+        let mut db = sqlx::PgConnection::connect(&test.url()).await.unwrap();
+        for statement in &statements {
+            sqlx::query(statement).execute(&mut db).await.unwrap();
+        }
+        db.close().await.unwrap();
+    } else {
+        let mut db = sqlx::SqliteConnection::connect(&test.url()).await.unwrap();
+        for statement in &statements {
+            sqlx::query(statement).execute(&mut db).await.unwrap();
+        }
+        db.close().await.unwrap();
+    }
+    let store = test.open_another().await;
+    assert!(matches!(
+        store.find_run("hello#1").await,
+        Err(StoreError::AmbiguousRun { .. })
+    ));
+    assert_eq!(
+        store.find_run("hello#5").await.unwrap().unwrap().summary.id,
+        "old-c"
+    );
+    assert_eq!(store.allocate_build("hello").await.unwrap(), 6);
+    assert_eq!(store.allocate_build("world").await.unwrap(), 3);
+    let mut run = RunBuilder::new("hello", 5);
+    assert!(refused(&store.record(&[run.queued()]).await, "run `old-c` has"));
+    let mut run = RunBuilder::new("hello", 1);
+    assert!(refused(
+        &store.record(&[run.queued()]).await,
+        "has that build number already"
+    ));
+    let mut run = RunBuilder::new("hello", 6);
+    store.record(&[run.queued()]).await.unwrap();
+    store.close().await;
+}
+
 on_both_backends!(
     twenty_stores_on_one_database_allocate_every_number_once,
     twenty_processes_allocate_every_number_once,
-    numbers_are_per_app_and_survive_reopening
+    numbers_are_per_app_and_survive_reopening,
+    a_build_number_never_allocated_is_refused,
+    a_build_number_another_run_has_is_refused,
+    old_duplicate_builds_do_not_stop_the_migration
 );

@@ -8,7 +8,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::error::Error;
 use std::path::{Path, PathBuf};
 
-use common::{HELLO_SHA256, RunBuilder, TestStore, full_run};
+use common::{HELLO_SHA256, RecordAllocated, RunBuilder, TestStore, full_run};
 use gantry_model::RunResult;
 use gantry_store::{StoreError, validate_cdevent};
 use jsonschema::{Draft, Retrieve, Uri, Validator};
@@ -77,15 +77,15 @@ async fn every_event_of_recorded_runs_is_valid(test: TestStore) {
     let validators = official_validators();
     let mut kinds = BTreeSet::new();
     let mut outcomes = BTreeSet::new();
-    for result in [
+    for (build, result) in (1..).zip([
         RunResult::Success,
         RunResult::Failure,
         RunResult::Cancelled,
         RunResult::Interrupted,
-    ] {
-        let mut run = RunBuilder::new("hello world", 1);
+    ]) {
+        let mut run = RunBuilder::new("hello world", build);
         test.store
-            .record(&full_run(&mut run, &artifact, HELLO_SHA256, result))
+            .record_allocated(&full_run(&mut run, &artifact, HELLO_SHA256, result))
             .await
             .unwrap();
         for event in test.store.events_for_chain(&run.run_id.0).await.unwrap() {
@@ -121,7 +121,7 @@ async fn events_carry_what_rebuilds_the_run(test: TestStore) {
     let artifact = test.file("hello", b"hello");
     let mut run = RunBuilder::new("hello", 3);
     let recorded = full_run(&mut run, &artifact, HELLO_SHA256, RunResult::Success);
-    test.store.record(&recorded).await.unwrap();
+    test.store.record_allocated(&recorded).await.unwrap();
     let events = test.store.events_for_chain(&run.run_id.0).await.unwrap();
     let id = run.run_id.0.as_str();
     let of_type = |kind: &str| -> Vec<&Value> {

@@ -6,7 +6,7 @@
 mod common;
 
 use chrono::{DateTime, TimeZone, Utc};
-use common::{RunBuilder, TestStore};
+use common::{RecordAllocated, RunBuilder, TestStore};
 use gantry_model::RunResult;
 use gantry_store::{Owner, RunStatus, TaskStatus, validate_cdevent};
 
@@ -21,7 +21,8 @@ fn dead_pid() -> u32 {
 /// Records a run with one running task, owned by `owner`; returns its id.
 async fn running_run(test: &TestStore, owner: Owner, finished: bool) -> String {
     let store = test.store.clone().with_owner(owner);
-    let mut run = RunBuilder::new("hello", 1);
+    let build = store.allocate_build("hello").await.unwrap();
+    let mut run = RunBuilder::new("hello", build);
     let mut events = vec![
         run.queued(),
         run.started(),
@@ -32,7 +33,7 @@ async fn running_run(test: &TestStore, owner: Owner, finished: bool) -> String {
     if finished {
         events.push(run.finished(RunResult::Success));
     }
-    store.record(&events).await.unwrap();
+    store.record_allocated(&events).await.unwrap();
     run.run_id.0
 }
 

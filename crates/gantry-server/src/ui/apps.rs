@@ -42,7 +42,7 @@ pub async fn overview(State(state): State<AppState>) -> UiResult {
         div.page-head {
             h1 { "Apps" }
             @if !apps.is_empty() {
-                p.muted { (apps.len()) " apps · " (apps.iter().map(|app| app.runs).sum::<u64>()) " runs" }
+                p.muted { (format::count(u64::try_from(apps.len()).unwrap_or(u64::MAX), "app", "apps")) " · " (format::count(apps.iter().map(|app| app.runs).sum::<u64>(), "run", "runs")) }
             }
         }
         @if apps.is_empty() {
@@ -84,7 +84,7 @@ fn app_row(app: &AppSummary, trend: &[RunSummary], now: DateTime<Utc>) -> Markup
         tr {
             td.app-name {
                 a href=(url::app(&app.name)) { strong { (app.name) } }
-                br; span.muted.small { (app.runs) @if app.runs == 1 { " run" } @else { " runs" } }
+                br; span.muted.small { (format::count(app.runs, "run", "runs")) }
             }
             td { a href=(link) title={ "Run #" (run.build) } { (badge::run(run.result)) } }
             td { a href=(link) { (run.version) } (runs::flags(run)) }
@@ -153,7 +153,7 @@ pub async fn history(
         format!("{}{}", url::app(&app), url::query(&[("page", &page)]))
     };
     let body = html! {
-        nav.crumbs { a href="/" { "Apps" } " / " }
+        nav.crumbs aria-label="Breadcrumb" { a href="/" { "Apps" } " / " span aria-current="page" { (app) } }
         div.page-head {
             h1 { (app) }
             p.muted { "Version history, newest first · " a href={ "/runs" (url::query(&[("app", &app)])) } { "filter these runs" } }

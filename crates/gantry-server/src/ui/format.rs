@@ -3,6 +3,11 @@
 use chrono::{DateTime, Utc};
 use maud::{Markup, html};
 
+/// `count` things, singular for one: `1 run`, `3 runs`.
+pub fn count(count: u64, one: &str, many: &str) -> String {
+    format!("{count} {}", if count == 1 { one } else { many })
+}
+
 /// A duration as a person reads it: `450ms`, `12.3s`, `4m 05s`, `2h 03m`.
 pub fn duration(millis: u64) -> String {
     let seconds = millis / 1000;
@@ -128,6 +133,13 @@ mod tests {
         check(Duration::hours(30), "yesterday");
         check(Duration::days(4), "4 days ago");
         check(Duration::days(40), "2025-03-31");
+    }
+
+    #[test]
+    fn counts_agree_in_number() {
+        assert_eq!(count(0, "run", "runs"), "0 runs");
+        assert_eq!(count(1, "run", "runs"), "1 run");
+        assert_eq!(count(2, "app", "apps"), "2 apps");
     }
 
     #[test]

@@ -216,7 +216,14 @@ fn column_status(column: &Column<'_>, stages: &[StageRecord]) -> Option<TaskStat
 
 fn lane_statuses(node: &Node<'_>, out: &mut Vec<TaskStatus>) {
     match node {
-        Node::Task { record, .. } => out.extend(record.map(|record| record.status)),
+        // An allowed failure did not fail its stage.
+        Node::Task { record, .. } => out.extend(record.map(|record| {
+            if badge::is_allowed_failure(record) {
+                TaskStatus::Success
+            } else {
+                record.status
+            }
+        })),
         Node::Group { children, .. } => children.iter().for_each(|child| lane_statuses(child, out)),
     }
 }
@@ -268,7 +275,7 @@ fn render_node(node: &Node<'_>, context: &Context<'_>) -> Markup {
 
 fn task_box(path: &str, name: &str, record: Option<&TaskRecord>, context: &Context<'_>) -> Markup {
     let (class, word) = match record {
-        Some(record) => (badge::task_class(record.status), badge::task_word(record.status)),
+        Some(record) => (badge::record_class(record), badge::record_word(record)),
         None if context.run_done => ("s-skipped", "not run"),
         None => ("s-pending", "pending"),
     };
@@ -280,7 +287,11 @@ fn task_box(path: &str, name: &str, record: Option<&TaskRecord>, context: &Conte
         a class={ "task " (class) @if culprit { " culprit" } } href=(url::task_log(context.run_id, path)) data-path=(path) title=(title) {
             span.task-name { (name) }
             span.task-meta {
-                span.status { (word) }
+                @if record.is_some_and(badge::is_allowed_failure) {
+                    span.status title="allow_failure: the pipeline went on" { (word) }
+                } @else {
+                    span.status { (word) }
+                }
                 @if let Some(record) = record {
                     @if record.started_at.is_some() {
                         " · " (format::elapsed(record.started_at, record.duration_ms, record.status == TaskStatus::Running, context.now))
@@ -289,7 +300,6 @@ fn task_box(path: &str, name: &str, record: Option<&TaskRecord>, context: &Conte
                         " · exit " (code)
                     }
                     @if record.attempts > 1 { " · " (record.attempts) " attempts" }
-                    @if record.allowed_failure { " · " span title="allow_failure: the pipeline went on" { "allowed" } }
                 }
             }
             @if culprit { span.culprit-label { "failed the run" } }

@@ -25,6 +25,10 @@ pub struct Page {
     pub nav: Nav,
     /// Reload every few seconds when scripts are off: the page shows something still running.
     pub refresh: bool,
+    /// Show who is signed in at the right of the top bar (not on the login page itself).
+    pub session: bool,
+    /// Let the page use the whole window's width (the run page, for wide pipelines).
+    pub wide: bool,
     pub body: Markup,
 }
 
@@ -34,6 +38,8 @@ impl Page {
             title: title.into(),
             nav,
             refresh: false,
+            session: true,
+            wide: false,
             body,
         }
     }
@@ -42,6 +48,20 @@ impl Page {
     #[must_use]
     pub fn refresh(mut self, refresh: bool) -> Self {
         self.refresh = refresh;
+        self
+    }
+
+    /// Leaves out who is signed in from the top bar.
+    #[must_use]
+    pub fn without_session(mut self) -> Self {
+        self.session = false;
+        self
+    }
+
+    /// Sets whether the page may use the whole window's width.
+    #[must_use]
+    pub fn wide(mut self, wide: bool) -> Self {
+        self.wide = wide;
         self
     }
 
@@ -77,11 +97,13 @@ impl Page {
                             (nav_link(Nav::Apps, "/", "Apps"))
                             (nav_link(Nav::Runs, "/runs", "Runs"))
                         }
-                        @if let Some(looking) = Looking::current() {
-                            (session(&looking))
+                        @if self.session {
+                            @if let Some(looking) = Looking::current() {
+                                (session(&looking))
+                            }
                         }
                     }
-                    main { (self.body) }
+                    main.wide[self.wide] { (self.body) }
                 }
             }
         }

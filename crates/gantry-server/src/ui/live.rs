@@ -15,8 +15,8 @@ use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use chrono::Utc;
 use futures_util::stream::{self, Stream, StreamExt as _};
-use gantry_store::{RunStatus, Store, TaskStatus};
-use maud::html;
+use gantry_store::{RunStatus, Store};
+use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::badge;
@@ -189,7 +189,7 @@ pub async fn follow(
                     // Never empty: a browser ignores an event without data.
                     let badge = status.map_or_else(
                         || html! { span.badge.s-skipped { "not run" } }.into_string(),
-                        |status| badge::task(status).into_string(),
+                        Markup::into_string,
                     );
                     state.done = true;
                     return Some((Ok(Event::default().event("done").data(badge)), state));
@@ -212,13 +212,13 @@ pub async fn follow(
 }
 
 /// The task's status, where it is recorded.
-async fn task_status(store: &Store, run_id: &str, path: &str) -> Option<TaskStatus> {
+async fn task_status(store: &Store, run_id: &str, path: &str) -> Option<Markup> {
     let detail = store.find_run(run_id).await.ok().flatten()?;
     detail
         .tasks
         .iter()
         .find(|task| task.path == path)
-        .map(|task| task.status)
+        .map(badge::record)
 }
 
 /// Whether nothing more will be written to the task's log: it has finished, or its run has (a

@@ -77,16 +77,17 @@ pub async fn page(
     let now = Utc::now();
     let run = &detail.summary;
     let body = html! {
-        nav.crumbs {
+        nav.crumbs aria-label="Breadcrumb" {
             a href="/" { "Apps" } " / "
             a href=(url::app(&run.app)) { (run.app) } " / "
             a href=(url::run(&run.id)) { (run.version) " #" (run.build) } " / "
+            span aria-current="page" { (path) }
         }
         div.log-head {
             div.run-title {
                 h1 { code { (path) } }
-                span #task-status { @match status {
-                    Some(status) => (badge::task(status)),
+                span #task-status { @match record {
+                    Some(record) => (badge::record(record)),
                     None if following => (badge::task(TaskStatus::Pending)),
                     None => span.badge.s-skipped { "not run" },
                 } }

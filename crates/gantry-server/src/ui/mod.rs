@@ -10,6 +10,7 @@
 //! - [`live`]: `/ui/runs/{id}/status` and `/ui/runs/{id}/follow/{*path}`, the event streams the
 //!   scripts subscribe to.
 //! - [`assets`]: `/assets/{file}`, the stylesheet, the script and the icon, embedded.
+//! - [`login_page`]: the `/login` form, in the same shell as every page.
 //!
 //! Shared parts: [`layout`] (the page shell), [`viewer`] (who is looking, for the top bar),
 //! [`error`] (the friendly error pages, and
@@ -26,6 +27,7 @@ mod graph;
 mod layout;
 mod live;
 mod log;
+mod login;
 mod pager;
 mod run;
 mod runs;
@@ -35,6 +37,7 @@ pub mod viewer;
 use axum::Router;
 use axum::routing::get;
 pub use error::not_found_page;
+pub use login::login_page;
 
 use crate::state::AppState;
 

@@ -39,8 +39,9 @@ pub async fn page(State(state): State<AppState>, Path(id): Path<String>) -> UiRe
     let parts = Fragments::render(&detail, now);
     let run = &detail.summary;
     let body = html! {
-        nav.crumbs {
+        nav.crumbs aria-label="Breadcrumb" {
             a href="/" { "Apps" } " / " a href=(url::app(&run.app)) { (run.app) } " / "
+            span aria-current="page" { (run.version) " #" (run.build) }
         }
         div #run data-status-url=[running.then(|| url::run_status(&run.id))] data-fingerprint=(fingerprint(&detail)) {
             div #run-header { (parts.header) }
@@ -57,6 +58,7 @@ pub async fn page(State(state): State<AppState>, Path(id): Path<String>) -> UiRe
     let title = format!("{} {} #{}", run.app, run.version, run.build);
     Ok(Page::new(title, Nav::Runs, body)
         .refresh(running)
+        .wide(true)
         .respond(StatusCode::OK))
 }
 
@@ -140,7 +142,7 @@ fn header(detail: &RunDetail, now: DateTime<Utc>) -> Markup {
             div { dt { "Revision" } dd { (runs::revision(run)) } }
             div {
                 dt { "Branch" }
-                dd { @if let Some(branch) = &run.branch { span.branch { (branch) } } @else { span.muted { "none" } } }
+                dd { @if let Some(branch) = &run.branch { span.branch { (branch) } } @else { span.muted { "—" } } }
             }
             div {
                 dt { "Traceable" }

@@ -74,17 +74,34 @@ impl Api {
         }
     }
 
-    /// Posts run events as the reporter; the reply must be a success.
+    /// Posts run events as the reporter, first allocating the build numbers their `run_queued`
+    /// name (as `gantry run --server` does); the reply must be a success.
     pub async fn report(&self, events: &[RunEvent]) {
         let run_id = &events[0].run_id.0;
-        let reply = self
-            .send(
-                Call::post(&format!("/api/v1/runs/{run_id}/events"))
-                    .token(&self.reporter)
-                    .json(&events),
-            )
-            .await;
-        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+        loop {
+            let reply = self
+                .send(
+                    Call::post(&format!("/api/v1/runs/{run_id}/events"))
+                        .token(&self.reporter)
+                        .json(&events),
+                )
+                .await;
+            let unallocated = reply.status == StatusCode::CONFLICT
+                && reply.error_code() == "build_refused"
+                && reply.text().contains("allocated");
+            if !unallocated {
+                assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+                return;
+            }
+            let app = events
+                .iter()
+                .find_map(|event| match &event.kind {
+                    RunEventKind::RunQueued(info) => Some(info.app.clone()),
+                    _ => None,
+                })
+                .unwrap();
+            self.store().allocate_build(&app).await.unwrap();
+        }
     }
 
     /// Uploads an artifact as the reporter.

@@ -34,6 +34,7 @@ async fn not_ready_once_shutting_down() {
 #[tokio::test]
 async fn metrics_count_by_route_template_runs_and_tasks() {
     let api = Api::new().await;
+    api.store().allocate_build("hello").await.unwrap();
     let mut run = RunBuilder::new("hello", 1);
     api.report(&run.complete(2, gantry_model::RunResult::Success))
         .await;

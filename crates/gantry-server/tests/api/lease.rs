@@ -62,6 +62,7 @@ async fn a_sweep_interrupts_only_runs_silent_past_the_lease() {
     api.report(&[kept.queued(), kept.started()]).await;
     // A run of a local `gantry run`, recorded straight into the store: its process is checked
     // by pid, never by lease.
+    assert_eq!(api.store().allocate_build("hello").await.unwrap(), 3);
     let mut local = RunBuilder::new("hello", 3);
     api.store().record(&[local.queued()]).await.unwrap();
     assert_eq!(gantry_server::lease::sweep_once(&api.state).await, 0, "all fresh");

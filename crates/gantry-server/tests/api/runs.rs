@@ -368,3 +368,49 @@ async fn task_failures_and_results_are_recorded() {
     assert_eq!(detail["tasks"][0]["status"], "failure");
     assert_eq!(detail["tasks"][0]["exit_code"], 1);
 }
+
+#[tokio::test]
+async fn build_numbers_never_allocated_or_taken_are_refused() {
+    let api = Api::new().await;
+    let post = |events: &[gantry_model::RunEvent]| {
+        Call::post(&format!("/api/v1/runs/{}/events", events[0].run_id))
+            .token(&api.reporter)
+            .json(&events)
+    };
+    api.send(Call::post("/api/v1/apps/p1/builds").token(&api.reporter))
+        .await
+        .expect(StatusCode::CREATED);
+    api.send(Call::post("/api/v1/apps/p1/builds").token(&api.reporter))
+        .await
+        .expect(StatusCode::CREATED);
+    let mut early = RunBuilder::new("p1", 7);
+    let reply = api.send(post(&[early.queued()])).await;
+    reply.expect(StatusCode::CONFLICT);
+    assert_eq!(reply.error_code(), "build_refused");
+    let message = reply.json()["error"]["message"].as_str().unwrap().to_owned();
+    assert!(
+        message.contains("p1#7") && message.contains("never allocated"),
+        "{message}"
+    );
+    api.send(Call::get("/api/v1/runs/p1%237").token(&api.reader))
+        .await
+        .expect(StatusCode::NOT_FOUND);
+
+    let mut first = RunBuilder::new("p1", 2);
+    api.report(&[first.queued()]).await;
+    let mut second = RunBuilder::new("p1", 2);
+    let reply = api.send(post(&[second.queued(), second.started()])).await;
+    reply.expect(StatusCode::CONFLICT);
+    assert_eq!(reply.error_code(), "build_refused");
+    assert!(reply.text().contains(&first.run_id), "{}", reply.text());
+    // The counter goes on past every number handed out; p1#2 names one run.
+    let reply = api
+        .send(Call::post("/api/v1/apps/p1/builds").token(&api.reporter))
+        .await;
+    assert_eq!(reply.json()["build"], 3);
+    let reply = api
+        .send(Call::get("/api/v1/runs/p1%232").token(&api.reader))
+        .await;
+    reply.expect(StatusCode::OK);
+    assert_eq!(reply.json()["id"], first.run_id.as_str());
+}

@@ -49,7 +49,14 @@ impl TestStore {
         path
     }
 
+    /// Records `events`, first allocating build numbers up to each queued run's, as the engine
+    /// would have before queueing it.
     pub async fn record(&self, events: &[RunEvent]) {
+        for event in events {
+            if let RunEventKind::RunQueued(info) = &event.kind {
+                while self.store.allocate_build(&info.app).await.unwrap() < info.build {}
+            }
+        }
         self.store.record(events).await.unwrap();
     }
 }
@@ -557,4 +564,86 @@ pub fn revision(seed: &str) -> String {
 pub fn sha256_of(path: &std::path::Path) -> String {
     use sha2::Digest as _;
     hex::encode(sha2::Sha256::digest(std::fs::read(path).unwrap()))
+}
+
+/// A wide pipeline with long names: setup, six stages (one of them parallel with three
+/// branches, one of which fails but is allowed to) and finally.
+pub fn wide_pipeline(app: &str) -> Pipeline {
+    let stage = |name: &str, parallel: bool, tasks: &[&str]| Stage {
+        name: name.into(),
+        parallel,
+        when: None,
+        tasks: tasks.iter().map(|task| Task::script(*task, "true")).collect(),
+    };
+    Pipeline {
+        app: app.into(),
+        version: "1.4.{build}".into(),
+        env: std::iter::empty().collect(),
+        secrets: Vec::new(),
+        traceable: Traceability::Optional,
+        setup: vec![Task::script("check-toolchains", "true")],
+        stages: vec![
+            stage("prepare-environment", false, &["fetch-dependencies"]),
+            stage("compile-and-bundle", false, &["compile-release-build"]),
+            stage(
+                "integration-tests",
+                true,
+                &[
+                    "android-emulator-suite",
+                    "ios-simulator-suite",
+                    "lint-and-static-analysis",
+                ],
+            ),
+            stage("package-signed-artifacts", false, &["sign-and-package"]),
+            stage("publish-internal-track", false, &["upload-to-internal-track"]),
+            stage("promote-production-canary", false, &["promote-canary-rollout"]),
+        ],
+        finally: vec![Task::script("notify-release-channel", "true")],
+    }
+}
+
+/// The path of the task of [`wide_pipeline`] that fails but is allowed to.
+pub const ALLOWED_FAILURE: &str = "integration-tests/lint-and-static-analysis";
+
+/// Records one successful run of [`wide_pipeline`] for `app`, in which [`ALLOWED_FAILURE`]
+/// fails (allowed); returns its id.
+pub async fn seed_wide(store: &TestStore, app: &str) -> String {
+    use TaskOutcome::Success;
+    let mut run = RunBuilder::new(app, 1, Utc::now() - Duration::minutes(20));
+    run.pipeline = wide_pipeline(app);
+    let pipeline = run.pipeline.clone();
+    let mut events = vec![run.queued(), run.started()];
+    let mut columns = vec![("setup", pipeline.setup.clone())];
+    columns.extend(
+        pipeline
+            .stages
+            .iter()
+            .map(|stage| (stage.name.as_str(), stage.tasks.clone())),
+    );
+    columns.push(("finally", pipeline.finally.clone()));
+    for (stage, tasks) in columns {
+        events.push(run.stage_started(stage));
+        for task in tasks {
+            let path = format!("{stage}/{}", task.name);
+            if path == ALLOWED_FAILURE {
+                events.push(run.task_started(&path));
+                events.push(run.output(&path, LogStream::Stderr, "warning: 3 lints failed"));
+                run.wait(4_000);
+                events.push(run.event(RunEventKind::TaskFinished {
+                    path: TaskPath(path.clone()),
+                    attempt: 1,
+                    outcome: TaskOutcome::Failure,
+                    exit_code: Some(1),
+                    will_retry: false,
+                    allowed_failure: true,
+                }));
+            } else {
+                events.extend(run.task(&path, &[(LogStream::Stdout, "done")], 3_000, Success));
+            }
+        }
+        events.push(run.stage_finished(stage, Success));
+    }
+    events.push(run.finished(RunResult::Success));
+    store.record(&events).await;
+    run.id().to_owned()
 }

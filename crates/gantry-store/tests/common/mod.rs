@@ -364,3 +364,24 @@ pub fn full_run(
 }
 
 pub const HELLO_SHA256: &str = "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824";
+
+/// Recording as a client does: the build numbers the events' `run_queued` name are allocated
+/// first (the store refuses a number it never handed out).
+pub trait RecordAllocated {
+    async fn record_allocated(&self, events: &[RunEvent]) -> Result<(), gantry_store::StoreError>;
+}
+
+impl RecordAllocated for Store {
+    async fn record_allocated(&self, events: &[RunEvent]) -> Result<(), gantry_store::StoreError> {
+        loop {
+            match self.record(events).await {
+                Err(gantry_store::StoreError::BuildRefused { app, reason, .. })
+                    if reason.contains("allocated") =>
+                {
+                    self.allocate_build(&app).await?;
+                }
+                result => return result,
+            }
+        }
+    }
+}
