@@ -113,11 +113,12 @@ pub async fn run(args: &IngestArgs) -> anyhow::Result<()> {
         args.events, args.batch, args.clients, args.rounds
     );
     println!(
-        "{:>6} {:>11} {:>11} {:>6} | µs/event: {:>6} {:>8} {:>9} {:>7} {:>10} {:>9}",
+        "{:>6} {:>11} {:>11} {:>6} | µs/event: {:>10} {:>6} {:>8} {:>9} {:>7} {:>9} {:>9}",
         "round",
         "floor ev/s",
         "server ev/s",
         "ratio",
+        "axum parse",
         "parse",
         "validate",
         "serialize",
@@ -126,6 +127,7 @@ pub async fn run(args: &IngestArgs) -> anyhow::Result<()> {
         "sqlx x100"
     );
     let mut rounds = Vec::with_capacity(args.rounds);
+    let mut event_bytes = 0;
     for round in 0..args.rounds {
         let corpus = fixtures::cdevents(args.events, round as u64 + 1);
         let rows = corpus.iter().map(Row::of).collect::<anyhow::Result<Vec<_>>>()?;
@@ -134,10 +136,7 @@ pub async fn run(args: &IngestArgs) -> anyhow::Result<()> {
             .map(serde_json::to_vec)
             .collect::<Result<Vec<_>, _>>()?;
         let mut measured = Round::default();
-        if round == 0 {
-            let bytes: usize = bodies.iter().map(Vec::len).sum();
-            println!("(a CDEvent is {} bytes of JSON on average)", bytes / args.events);
-        }
+        event_bytes = bodies.iter().map(Vec::len).sum::<usize>() / args.events;
 
         let start = Instant::now();
         insert_floor(&mut floor, &rows)?;
@@ -209,6 +208,7 @@ pub async fn run(args: &IngestArgs) -> anyhow::Result<()> {
     };
     print_round("median", &medians, args.events);
     let per_event = |secs: f64| secs * 1e6 / args.events as f64;
+    println!("a CDEvent is {event_bytes} bytes of JSON on average");
     println!(
         "server: {:.0} events/s (target >= 20000); server time / floor time: {:.2} (target <= 3)",
         args.events as f64 / medians.server,
@@ -239,7 +239,7 @@ fn print_round(label: &str, round: &Round, events: usize) {
     let rate = |secs: f64| events as f64 / secs;
     let per_event = |secs: f64| secs * 1e6 / events as f64;
     println!(
-        "{label:>6} {:>11.0} {:>11.0} {:>6.2} | {:>20.1} {:>6.1} {:>8.1} {:>9.1} {:>7.1} {:>9.1} {:>9.1}",
+        "{label:>6} {:>11.0} {:>11.0} {:>6.2} |           {:>10.1} {:>6.1} {:>8.1} {:>9.1} {:>7.1} {:>9.1} {:>9.1}",
         rate(round.floor),
         rate(round.server),
         round.server / round.floor,

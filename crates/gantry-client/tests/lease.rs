@@ -96,14 +96,14 @@ impl RunEvents {
         }
     }
 
-    /// Queued and started, with a task running.
-    fn start(&mut self) -> Vec<RunEvent> {
+    /// Queued (with a build number the store allocated) and started, with a task running.
+    fn start(&mut self, build: u64) -> Vec<RunEvent> {
         let text = "app: quiet\nstages:\n  - { name: build, tasks: [{ name: compile, run: 'true' }] }\n";
         let pipeline = gantry_model::load(&Source::new("gantry.yml", text), &Library::default()).unwrap();
         let info = RunInfo {
             app: "quiet".into(),
             version: "1".into(),
-            build: 1,
+            build,
             revision: None,
             branch: None,
             traceable: false,
@@ -173,11 +173,15 @@ async fn heartbeats_keep_a_quiet_run_and_a_dead_clients_run_is_interrupted() {
 
     let mut quiet = RunEvents::new();
     let (quiet_batches, quiet_upload) = upload(&server, &spool, &quiet.run_id, Duration::from_millis(200));
-    quiet_batches.send(quiet.start()).unwrap();
+    quiet_batches
+        .send(quiet.start(server.store.allocate_build("quiet").await.unwrap()))
+        .unwrap();
 
     let mut dead = RunEvents::new();
     let (dead_batches, dead_upload) = upload(&server, &spool, &dead.run_id, Duration::from_millis(200));
-    dead_batches.send(dead.start()).unwrap();
+    dead_batches
+        .send(dead.start(server.store.allocate_build("quiet").await.unwrap()))
+        .unwrap();
     let dead_id = dead.run_id.clone();
     eventually("the server has both runs", || async {
         server.store.find_run(&dead_id).await.unwrap().is_some()
@@ -228,7 +232,9 @@ async fn no_heartbeat_while_events_flow() {
     let spool = Spool::new(spool_dir.path());
     let mut run = RunEvents::new();
     let (batches, upload) = upload(&server, &spool, &run.run_id, Duration::from_millis(600));
-    batches.send(run.start()).unwrap();
+    batches
+        .send(run.start(server.store.allocate_build("quiet").await.unwrap()))
+        .unwrap();
     for index in 0..15 {
         tokio::time::sleep(Duration::from_millis(100)).await;
         batches.send(vec![run.output(&format!("line {index}"))]).unwrap();

@@ -21,7 +21,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::{Form, Router};
 use gantry_store::{Scope, TokenRecord};
-use maud::{DOCTYPE, Markup, html};
+use maud::Markup;
 use serde::Deserialize;
 
 use crate::error::AppError;
@@ -287,32 +287,7 @@ fn safe_next(next: Option<&str>) -> &str {
 }
 
 fn page(status: StatusCode, problem: Option<&str>, next: Option<&str>) -> Response {
-    let markup: Markup = html! {
-        (DOCTYPE)
-        html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                title { "Log in · Gantry" }
-                link rel="stylesheet" href="/assets/gantry.css";
-            }
-            body {
-                main.login {
-                    h1 { "Gantry" }
-                    p { "Paste an API token that may read (" code { "gantry token create" } " makes one)." }
-                    @if let Some(problem) = problem {
-                        p.error role="alert" { (problem) }
-                    }
-                    form method="post" action="/login" {
-                        label for="token" { "Token" }
-                        input #token type="password" name="token" autocomplete="current-password" required autofocus;
-                        input type="hidden" name="next" value=(safe_next(next));
-                        button type="submit" { "Log in" }
-                    }
-                }
-            }
-        }
-    };
+    let markup: Markup = crate::ui::login_page(problem, &safe_next(next));
     let mut response = (status, markup).into_response();
     response
         .headers_mut()

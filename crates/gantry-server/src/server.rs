@@ -92,6 +92,19 @@ impl Server {
             state.metrics.runs_finished("interrupted", recovered.len() as u64);
         }
         remove_stale_uploads(&store);
+        // Bound before the bootstrap token exists: a start that cannot listen must not create a
+        // token that nobody was shown.
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .map_err(|source| ServerError::Bind {
+                addr: config.listen,
+                source,
+            })?;
+        let local_addr = listener.local_addr().map_err(|source| ServerError::Bind {
+            addr: config.listen,
+            source,
+        })?;
+        tracing::info!(%local_addr, store = %url, anonymous_read = config.anonymous_read, "server bound");
         let created = store
             .ensure_admin_token(BOOTSTRAP_TOKEN_NAME, config.admin_token.as_deref())
             .await
@@ -115,17 +128,6 @@ impl Server {
                 None
             }
         };
-        let listener = TcpListener::bind(config.listen)
-            .await
-            .map_err(|source| ServerError::Bind {
-                addr: config.listen,
-                source,
-            })?;
-        let local_addr = listener.local_addr().map_err(|source| ServerError::Bind {
-            addr: config.listen,
-            source,
-        })?;
-        tracing::info!(%local_addr, store = %url, anonymous_read = config.anonymous_read, "server bound");
         Ok(Self {
             listener,
             local_addr,

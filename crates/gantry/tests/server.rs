@@ -203,3 +203,32 @@ finally:
     );
     assert!(second.stdout.contains("nothing to send"), "{second:?}");
 }
+
+#[test]
+fn a_start_that_cannot_listen_leaves_the_bootstrap_token_for_the_next() {
+    let data = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", data.path().join("gantry.db").display());
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let failed = Command::new(env!("CARGO_BIN_EXE_gantry"))
+        .args(["server", "--listen", &format!("127.0.0.1:{port}"), "--db", &db])
+        .env_remove("GANTRY_ADMIN_TOKEN")
+        .output()
+        .unwrap();
+    assert!(!failed.status.success(), "the port is taken");
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gantry"))
+        .args(["server", "--listen", "127.0.0.1:0", "--db", &db])
+        .env_remove("GANTRY_ADMIN_TOKEN")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut reader = BufReader::new(child.stdout.take().unwrap());
+    let (mut first, mut second) = (String::new(), String::new());
+    reader.read_line(&mut first).unwrap();
+    reader.read_line(&mut second).unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(second.contains("bootstrap admin token"), "{first}{second}");
+}

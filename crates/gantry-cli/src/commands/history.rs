@@ -40,15 +40,28 @@ fn render(runs: &[RunSummary]) -> String {
                 run.version.clone(),
                 run.result.to_string(),
                 run.branch.clone().unwrap_or_else(|| "-".to_owned()),
-                run.revision.as_deref().map_or_else(|| "-".to_owned(), |rev| rev.chars().take(7).collect()),
+                run.revision
+                    .as_deref()
+                    .map_or_else(|| "-".to_owned(), |rev| rev.chars().take(7).collect()),
                 if run.traceable { "yes" } else { "no" }.to_owned(),
                 run.queued_at.format("%Y-%m-%d %H:%M:%S").to_string(),
-                run.duration_ms
-                    .map_or_else(|| "-".to_owned(), |ms| format_seconds(i64::try_from(ms).unwrap_or(i64::MAX))),
+                run.duration_ms.map_or_else(
+                    || "-".to_owned(),
+                    |ms| format_seconds(i64::try_from(ms).unwrap_or(i64::MAX)),
+                ),
             ]
         })
         .collect();
-    let header = ["RUN", "VERSION", "RESULT", "BRANCH", "REVISION", "TRACEABLE", "QUEUED (UTC)", "DURATION"];
+    let header = [
+        "RUN",
+        "VERSION",
+        "RESULT",
+        "BRANCH",
+        "REVISION",
+        "TRACEABLE",
+        "QUEUED (UTC)",
+        "DURATION",
+    ];
     table(&header, &rows)
 }
 

@@ -59,9 +59,14 @@ pub(crate) async fn find_run(
 ) -> anyhow::Result<gantry_store::RunDetail> {
     let found = match store.find_run(query).await {
         Err(gantry_store::StoreError::AmbiguousRun { candidates, .. }) => {
-            return Err(crate::exit::UsageError::new(format!("`{query}` matches several runs"))
-                .hint(format!("use more of the id, or `APP#BUILD`: {}", candidates.join(", ")))
-                .into());
+            return Err(
+                crate::exit::UsageError::new(format!("`{query}` matches several runs"))
+                    .hint(format!(
+                        "use more of the id, or `APP#BUILD`: {}",
+                        candidates.join(", ")
+                    ))
+                    .into(),
+            );
         }
         found => found?,
     };

@@ -101,11 +101,15 @@ pub(crate) fn prepare(args: &RunArgs) -> anyhow::Result<Prepared> {
 fn check_fail_names(names: &[String], plan: &Plan) -> Result<(), UsageError> {
     let tasks = plan.tasks();
     for name in names {
-        let found = tasks.iter().any(|(path, _)| path.as_str() == name || path.name() == name);
+        let found = tasks
+            .iter()
+            .any(|(path, _)| path.as_str() == name || path.name() == name);
         if !found {
             let known: Vec<&str> = tasks.iter().map(|(path, _)| path.as_str()).collect();
-            return Err(UsageError::new(format!("`--fail {name}` names no task of this run"))
-                .hint(format!("tasks that run: {}", known.join(", "))));
+            return Err(
+                UsageError::new(format!("`--fail {name}` names no task of this run"))
+                    .hint(format!("tasks that run: {}", known.join(", "))),
+            );
         }
     }
     Ok(())

@@ -62,7 +62,8 @@ fn render(run: &RunDetail) -> String {
                 [
                     task.path.clone(),
                     task.attempts.to_string(),
-                    task.exit_code.map_or_else(|| "-".to_owned(), |code| code.to_string()),
+                    task.exit_code
+                        .map_or_else(|| "-".to_owned(), |code| code.to_string()),
                     task.duration_ms.map_or_else(|| "-".to_owned(), millis),
                     status,
                 ]

@@ -32,7 +32,11 @@ pub async fn sync(args: &SyncArgs) -> anyhow::Result<ExitStatus> {
         }
     }
     if failed > 0 {
-        let runs = if failed == 1 { "1 run is".to_owned() } else { format!("{failed} runs are") };
+        let runs = if failed == 1 {
+            "1 run is".to_owned()
+        } else {
+            format!("{failed} runs are")
+        };
         eprintln!("  hint: {runs} still in the spool; `gantry sync` again once the server answers");
         if token.is_none() {
             eprintln!("  hint: the server may need a token: set `GANTRY_TOKEN`");
