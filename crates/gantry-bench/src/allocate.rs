@@ -1,13 +1,16 @@
 //! Build number allocation: `clients` concurrent clients each asking `per_client` times for the
 //! next build number of one app (`POST /api/v1/apps/{app}/builds`), against the floor, as many
-//! `GET /healthz` round trips with the same concurrency (the HTTP cost alone).
+//! `GET /healthz` round trips with the same concurrency (the HTTP cost alone). Given the
+//! server's store, each round also allocates through `Store::allocate_build` in this process
+//! with the same concurrency: the database's share, without HTTP and authentication.
 //!
 //! Every round uses a new app and checks what the store promises: the numbers handed out are
-//! exactly 1 to clients × per_client, each once.
+//! exactly 1 to `clients × per_client`, each once.
 
 use std::time::Instant;
 
 use anyhow::{Context as _, bail};
+use gantry_store::{Store, StoreOptions};
 use reqwest::StatusCode;
 
 use crate::args::AllocateArgs;
@@ -20,10 +23,21 @@ enum Ask {
     Healthz,
     /// The next build number, at this path.
     Build(String),
+    /// The next build number of this app, from the store itself.
+    Store(Store, String),
 }
 
 pub async fn run(args: &AllocateArgs) -> anyhow::Result<()> {
     let api = Api::connect(&args.server, "allocate", &["report"]).await?;
+    let store = match &args.db {
+        Some(url) => {
+            let options = StoreOptions {
+                artifact_dir: args.artifacts.clone(),
+            };
+            Some(Store::open_with(url, &options).await?)
+        }
+        None => None,
+    };
     let total = args.clients * args.per_client;
     // A name of its own for each invocation: a store used before keeps its numbers.
     let nonce = &uuid::Uuid::new_v4().simple().to_string()[..8];
@@ -32,11 +46,11 @@ pub async fn run(args: &AllocateArgs) -> anyhow::Result<()> {
         args.label, args.clients, args.per_client, args.rounds
     );
     println!(
-        "{:>6} {:>12} {:>14} {:>6}  check",
-        "round", "healthz/s", "allocations/s", "ratio"
+        "{:>6} {:>12} {:>14} {:>6} {:>14}  check",
+        "round", "healthz/s", "allocations/s", "ratio", "store alone/s"
     );
     let rate = |secs: f64| total as f64 / secs;
-    let (mut floors, mut allocations) = (Vec::new(), Vec::new());
+    let (mut floors, mut allocations, mut direct) = (Vec::new(), Vec::new(), Vec::new());
     for round in 1..=args.rounds {
         let start = Instant::now();
         fan_out(&api, args, &Ask::Healthz).await?;
@@ -47,23 +61,43 @@ pub async fn run(args: &AllocateArgs) -> anyhow::Result<()> {
         let numbers = fan_out(&api, args, &Ask::Build(format!("/api/v1/apps/{app}/builds"))).await?;
         let allocating = start.elapsed().as_secs_f64();
         check(numbers, total).with_context(|| format!("round {round}, app `{app}`"))?;
+        let alone = match &store {
+            Some(store) => {
+                let app = format!("{app}-store");
+                let start = Instant::now();
+                let numbers = fan_out(&api, args, &Ask::Store(store.clone(), app.clone())).await?;
+                let secs = start.elapsed().as_secs_f64();
+                check(numbers, total).with_context(|| format!("round {round}, app `{app}`"))?;
+                direct.push(rate(secs));
+                format!("{:>14.0}", rate(secs))
+            }
+            None => format!("{:>14}", "-"),
+        };
 
         floors.push(rate(floor));
         allocations.push(rate(allocating));
         println!(
-            "{round:>6} {:>12.0} {:>14.0} {:>6.2}  {total} unique, 1..={total}, no gap",
+            "{round:>6} {:>12.0} {:>14.0} {:>6.2} {alone}  {total} unique, 1..={total}, no gap",
             rate(floor),
             rate(allocating),
             allocating / floor
         );
     }
     let (floor, allocated) = (median(&floors), median(&allocations));
+    let alone = if direct.is_empty() {
+        format!("{:>14}", "-")
+    } else {
+        format!("{:>14.0}", median(&direct))
+    };
     println!(
-        "{:>6} {floor:>12.0} {allocated:>14.0} {:>6.2}",
+        "{:>6} {floor:>12.0} {allocated:>14.0} {:>6.2} {alone}",
         "median",
         floor / allocated
     );
-    println!("ratio: time to allocate / time for as many /healthz round trips");
+    println!("ratio: time to allocate over HTTP / time for as many /healthz round trips");
+    if let Some(store) = store {
+        store.close().await;
+    }
     Ok(())
 }
 
@@ -82,6 +116,7 @@ async fn fan_out(api: &Api, args: &AllocateArgs, ask: &Ask) -> anyhow::Result<Ve
                         let answer = api.post(path, None, StatusCode::CREATED).await?;
                         numbers.push(answer["build"].as_u64().context("no `build` in the answer")?);
                     }
+                    Ask::Store(store, app) => numbers.push(store.allocate_build(app).await?),
                 }
             }
             anyhow::Ok(numbers)

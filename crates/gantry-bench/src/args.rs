@@ -1,6 +1,5 @@
 //! The command line of `gantry-bench`.
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
@@ -26,8 +25,6 @@ pub enum Command {
     Seed(SeedArgs),
     /// p50/p99 of the run list, run and UI pages vs `/healthz`.
     Latency(LatencyArgs),
-    /// Serves the server's router in this process on a store given by url and artifact directory.
-    Serve(ServeArgs),
 }
 
 /// Where the server under test is, and the admin token it was started with.
@@ -77,6 +74,13 @@ pub struct AllocateArgs {
     /// What the figures are labelled with (the database).
     #[arg(long, default_value = "server")]
     pub label: String,
+    /// The server's store: when given, each round also allocates as many numbers straight
+    /// through `Store::allocate_build` in this process, with the same concurrency.
+    #[arg(long)]
+    pub db: Option<String>,
+    /// The store's artifact directory (a PostgreSQL store needs one to open).
+    #[arg(long)]
+    pub artifacts: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -109,19 +113,4 @@ pub struct LatencyArgs {
     /// The p99 each page should stay under, in milliseconds.
     #[arg(long, default_value_t = 50.0)]
     pub target_ms: f64,
-}
-
-#[derive(Debug, Args)]
-pub struct ServeArgs {
-    #[arg(long, default_value = "127.0.0.1:8080")]
-    pub listen: SocketAddr,
-    /// The store: `sqlite://PATH` or `postgres://…`.
-    #[arg(long)]
-    pub db: String,
-    /// Where artifacts are kept (a PostgreSQL store needs it).
-    #[arg(long)]
-    pub artifacts: PathBuf,
-    /// The bootstrap admin token's secret.
-    #[arg(long, env = "GANTRY_ADMIN_TOKEN", hide_env_values = true)]
-    pub admin_token: String,
 }

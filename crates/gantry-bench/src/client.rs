@@ -27,7 +27,7 @@ impl Api {
     pub async fn connect(server: &ServerArgs, purpose: &str, scopes: &[&str]) -> anyhow::Result<Self> {
         let http = Client::builder()
             .pool_max_idle_per_host(256)
-            .timeout(Duration::from_secs(120))
+            .timeout(Duration::from_mins(2))
             .build()?;
         let base = server.url.trim_end_matches('/').to_owned();
         wait_ready(&http, &base).await?;

@@ -45,7 +45,6 @@ pub async fn run(args: &SeedArgs) -> anyhow::Result<()> {
     }
     let start = Instant::now();
     let mut dice = Dice::new(0x00c0_ffee);
-    let mut builds = vec![0_u64; args.apps];
     // The newest run is an hour ago; the oldest about a year before it for 100,000 runs.
     let spacing = Duration::minutes(5);
     let first: DateTime<Utc> =
@@ -55,10 +54,12 @@ pub async fn run(args: &SeedArgs) -> anyhow::Result<()> {
     let mut batch: Vec<RunEvent> = Vec::new();
     for index in 0..args.runs {
         // Weights 1/1, 1/2, 1/3, ...: a few busy apps and a tail of quieter ones.
-        let app = pick_app(&mut dice, args.apps);
-        builds[app] += 1;
+        let app = APPS[pick_app(&mut dice, args.apps)];
+        // As `gantry run` does: the number first, from the store, which records only runs with
+        // numbers it handed out.
+        let build = store.allocate_build(app).await?;
         let queued_at = first + spacing * i32::try_from(index).unwrap_or(i32::MAX);
-        let spec = RunSpec::draw(&mut dice, APPS[app], builds[app], queued_at);
+        let spec = RunSpec::draw(&mut dice, app, build, queued_at);
         batch.extend(spec.events(&mut dice));
         recorded += 1;
         if recorded % args.batch_runs == 0 || recorded == args.runs {

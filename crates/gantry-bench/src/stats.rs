@@ -26,9 +26,10 @@ mod tests {
     use super::*;
 
     #[test]
+    #[allow(clippy::float_cmp)] // a percentile is one of the values, exactly
     fn nearest_rank() {
         let check = |values: &[f64], p: f64, expect: f64| {
-            assert_eq!(percentile(values, p), expect, "{values:?} p{p}")
+            assert_eq!(percentile(values, p), expect, "{values:?} p{p}");
         };
         check(&[], 50.0, 0.0);
         check(&[3.0], 99.0, 3.0);

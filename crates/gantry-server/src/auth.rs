@@ -287,7 +287,7 @@ fn safe_next(next: Option<&str>) -> &str {
 }
 
 fn page(status: StatusCode, problem: Option<&str>, next: Option<&str>) -> Response {
-    let markup: Markup = crate::ui::login_page(problem, &safe_next(next));
+    let markup: Markup = crate::ui::login_page(problem, safe_next(next));
     let mut response = (status, markup).into_response();
     response
         .headers_mut()
