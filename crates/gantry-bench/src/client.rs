@@ -27,6 +27,8 @@ impl Api {
     pub async fn connect(server: &ServerArgs, purpose: &str, scopes: &[&str]) -> anyhow::Result<Self> {
         let http = Client::builder()
             .pool_max_idle_per_host(256)
+            // A redirect (to `/login`, say) is an answer to report, not one to follow.
+            .redirect(reqwest::redirect::Policy::none())
             .timeout(Duration::from_mins(2))
             .build()?;
         let base = server.url.trim_end_matches('/').to_owned();

@@ -111,7 +111,7 @@ impl RunSpec {
     }
 
     /// Every event of the run, in order, a second apart: queued, started, each stage and task
-    /// (with a few log lines), finished. About 33 events, 23 of them with a CDEvent.
+    /// (with a few log lines), finished: 35 events, 23 of them with a CDEvent, for a success.
     pub fn events(&self, dice: &mut Dice) -> Vec<RunEvent> {
         let run_id = RunId(uuid::Uuid::now_v7().to_string());
         let mut at = self.queued_at;
