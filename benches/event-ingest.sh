@@ -37,10 +37,10 @@ if [ -n "$perf_pid" ]; then
   perf report -i "$work/perf.data" --children --stdio --sort symbol -g none 2>/dev/null | grep -E '^ +[0-9]' \
     >"$work/children.txt"
   share() { grep -F -- "$1" "$work/children.txt" | awk '{ sub("%", "", $1); if ($1 > max) max = $1 } END { printf "%5.1f%%", max }'; }
-  echo "  $(share 'Deserialize for serde_json::value::Value>::deserialize')  parsing request bodies into serde_json::Value (axum Json)"
-  echo "  $(share 'gantry_store::validation::validate_cdevent')  schema validation, both calls (handler, store)"
-  echo "  $(share 'to_string<serde_json::value::Value>')  serializing each event again (store)"
-  echo "  $(share 'record_cdevents')  record_cdevents on the runtime's threads (validation, serializing, awaiting sqlx)"
+  echo "  $(share 'gantry_server::extract::JsonBytes::parse')  splitting request bodies into their events' texts (handler)"
+  echo "  $(share 'Deserialize for serde_json::value::Value>::deserialize')  parsing each event into serde_json::Value (store)"
+  echo "  $(share 'gantry_store::validation::validate_cdevent')  schema validation (store)"
+  echo "  $(share 'record_cdevents')  record_cdevents on the runtime's threads (parsing, validation, awaiting sqlx)"
   echo "  $(share 'sqlite3_step')  SQLite executing statements"
   echo "  $(share '__x64_sys_futex')  futex calls: waking and waiting between the runtime and sqlx's SQLite thread"
 fi

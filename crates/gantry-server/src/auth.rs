@@ -9,7 +9,9 @@
 //! the UI's static assets need none. With `anonymous_read`, reading needs no token either.
 //!
 //! Refusals: no or a bad token is a 401 for the API (JSON) and a redirect to `/login` for a
-//! page a browser asked for; a token without the scope is a 403. Secrets are never logged.
+//! page a browser asked for; a token without the scope is a 403. A method the route does not
+//! take never gets here: the router answers it with a 405 first (see `router.rs`). Secrets are
+//! never logged.
 
 use std::fmt::Write as _;
 

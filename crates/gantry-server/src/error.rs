@@ -8,7 +8,7 @@
 //! present, is a JSON pointer to the part of the request body that is wrong. Bad input is always
 //! a 4xx; a 5xx means the server or its store failed, and its detail goes to the log only.
 
-use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use gantry_store::{StoreError, TokenError};
@@ -33,11 +33,11 @@ pub struct ErrorBody {
 /// What went wrong.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorDetail {
-    /// Stable: `bad_request`, `invalid_json`, `invalid_query`, `invalid_path`, `unauthorized`,
+    /// Stable: `bad_request`, `invalid_json`, `invalid_body`, `invalid_query`, `invalid_path`, `unauthorized`,
     /// `forbidden`, `not_found`, `method_not_allowed`, `conflict`, `payload_too_large`,
     /// `unsupported_media_type`, `invalid_digest`, `digest_mismatch`, `artifact_missing`,
     /// `invalid_cdevent`, `ambiguous_run`, `build_refused`,
-    /// `name_taken`, `timeout`, `unavailable`, `internal`.
+    /// `name_taken`, `last_admin_token`, `timeout`, `unavailable`, `internal`.
     #[schema(example = "not_found")]
     pub code: &'static str,
     /// For people; may change between versions.
@@ -197,26 +197,9 @@ impl From<TokenError> for AppError {
             TokenError::InvalidName { .. } => Self::bad_request(error.to_string()).with_field("/name"),
             TokenError::NoScopes => Self::bad_request(error.to_string()).with_field("/scopes"),
             TokenError::WeakSecret => Self::bad_request(error.to_string()),
+            TokenError::LastAdmin { .. } => Self::conflict("last_admin_token", error.to_string()),
             TokenError::Store(error) => error.into(),
         }
-    }
-}
-
-impl From<JsonRejection> for AppError {
-    fn from(rejection: JsonRejection) -> Self {
-        let status = rejection.status();
-        let code = match status {
-            StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
-            StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
-            _ => "invalid_json",
-        };
-        let message = match &rejection {
-            JsonRejection::MissingJsonContentType(_) => {
-                "the body must be JSON, sent with `Content-Type: application/json`".to_owned()
-            }
-            _ => rejection.body_text(),
-        };
-        Self::new(status, code, message)
     }
 }
 

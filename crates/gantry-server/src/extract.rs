@@ -1,14 +1,172 @@
-//! Axum's extractors with [`AppError`] as their rejection, so that a malformed body, query or
-//! path gets the API's JSON error shape instead of axum's plain text.
+//! Extractors with [`AppError`] as their rejection, so that a malformed body, query or path gets
+//! the API's JSON error shape and its own words instead of axum's plain text.
+//!
+//! JSON bodies are parsed by [`JsonBytes`]: a plain parse first (the common, valid case pays
+//! nothing for error reporting), and only when that fails a second parse that tracks where in
+//! the body the problem is, for the error's `field`.
 
-use axum::extract::{FromRequest, FromRequestParts};
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::{HeaderMap, StatusCode, header};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::error::Category;
 
 use crate::error::AppError;
+use crate::router::MAX_JSON_BYTES;
 
-/// A JSON request body.
-#[derive(Debug, FromRequest)]
-#[from_request(via(axum::Json), rejection(AppError))]
+/// A JSON request body, parsed into `T`.
+#[derive(Debug)]
 pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = AppError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, AppError> {
+        let body = JsonBytes::from_request(request, state).await?;
+        body.parse().map(Self)
+    }
+}
+
+/// A request body sent as JSON, not parsed yet: for handlers that parse it their own way
+/// (borrowing from it, or in parts).
+#[derive(Debug)]
+pub struct JsonBytes(Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for JsonBytes {
+    type Rejection = AppError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, AppError> {
+        if !is_json(request.headers()) {
+            return Err(AppError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "the body must be JSON, sent with `Content-Type: application/json`",
+            ));
+        }
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(|rejection| body_error(&rejection))?;
+        Ok(Self(bytes))
+    }
+}
+
+impl JsonBytes {
+    /// The body's first byte that is not white space: `{` for an object, `[` for an array.
+    pub fn first_byte(&self) -> Option<u8> {
+        self.0.iter().copied().find(|byte| !byte.is_ascii_whitespace())
+    }
+
+    /// Parses the body as `T`, which may borrow from it. Malformed JSON is a `400 invalid_json`
+    /// saying where; JSON of the wrong shape a `422 invalid_body` naming the field.
+    pub fn parse<'a, T: Deserialize<'a>>(&'a self) -> Result<T, AppError> {
+        serde_json::from_slice(&self.0).map_err(|error| self.describe::<T>(error))
+    }
+
+    /// The error for a body that `T` could not be parsed from, parsed again to find where.
+    fn describe<'a, T: Deserialize<'a>>(&'a self, first: serde_json::Error) -> AppError {
+        let mut parser = serde_json::Deserializer::from_slice(&self.0);
+        let (error, pointer) = match serde_path_to_error::deserialize::<_, T>(&mut parser) {
+            Err(error) => {
+                let pointer = pointer(error.path());
+                (error.into_inner(), pointer)
+            }
+            // Only the end of the body was wrong (trailing characters), which the first parse
+            // checks and this one does not.
+            Ok(_) => (first, String::new()),
+        };
+        let at = format!("line {} column {}", error.line(), error.column());
+        match error.classify() {
+            Category::Syntax | Category::Eof | Category::Io => AppError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_json",
+                format!("the body is not valid JSON: {} (at {at})", detail(&error)),
+            ),
+            Category::Data => {
+                let place = if pointer.is_empty() {
+                    "the body".to_owned()
+                } else {
+                    format!("`{pointer}`")
+                };
+                let error = AppError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid_body",
+                    format!("{place} is not as expected: {} (at {at})", detail(&error)),
+                );
+                if pointer.is_empty() {
+                    error
+                } else {
+                    error.with_field(pointer)
+                }
+            }
+        }
+    }
+}
+
+/// serde's message without the position it appends (given apart) and with Rust's type names
+/// in plain words.
+fn detail(error: &serde_json::Error) -> String {
+    let message = error.to_string();
+    let message = match message.rfind(" at line ") {
+        Some(cut) => message[..cut].to_owned(),
+        None => message,
+    };
+    message
+        .replace("expected struct ", "expected an object, ")
+        .replace("expected a sequence", "expected an array")
+        .replace("expected a map", "expected an object")
+}
+
+/// A JSON pointer (RFC 6901) for serde's path: `/0/kind/path`; empty for the whole body.
+fn pointer(path: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+    let mut pointer = String::new();
+    for segment in path {
+        let token = match segment {
+            Segment::Seq { index } => index.to_string(),
+            Segment::Map { key } => key.replace('~', "~0").replace('/', "~1"),
+            Segment::Enum { variant } => variant.replace('~', "~0").replace('/', "~1"),
+            Segment::Unknown => continue,
+        };
+        pointer.push('/');
+        pointer.push_str(&token);
+    }
+    pointer
+}
+
+/// Whether the request says its body is JSON: `application/json`, or `application/*+json`.
+fn is_json(headers: &HeaderMap) -> bool {
+    let Some(value) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+    else {
+        return false;
+    };
+    let essence = value
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || essence
+            .strip_prefix("application/")
+            .is_some_and(|subtype| subtype.ends_with("+json"))
+}
+
+/// The error for a body that could not be read: too large, or cut off.
+fn body_error(rejection: &BytesRejection) -> AppError {
+    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        AppError::too_large(MAX_JSON_BYTES as u64)
+    } else {
+        AppError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            format!("the body could not be read: {}", rejection.body_text()),
+        )
+    }
+}
 
 /// The query string.
 #[derive(Debug, FromRequestParts)]
@@ -19,3 +177,83 @@ pub struct ApiQuery<T>(pub T);
 #[derive(Debug, FromRequestParts)]
 #[from_request(via(axum::extract::Path), rejection(AppError))]
 pub struct ApiPath<T>(pub T);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse<T: DeserializeOwned>(body: &str) -> Result<T, AppError> {
+        JsonBytes(Bytes::from(body.to_owned())).parse()
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct Event {
+        id: String,
+        kind: Kind,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(rename_all = "snake_case")]
+    enum Kind {
+        Started,
+        Finished,
+    }
+
+    #[test]
+    fn malformed_json_is_a_400_saying_where() {
+        let error = parse::<Vec<Event>>("[{\"id\": \"a\",").unwrap_err();
+        assert_eq!(
+            (error.status(), error.code()),
+            (StatusCode::BAD_REQUEST, "invalid_json")
+        );
+        assert!(
+            error.message().starts_with("the body is not valid JSON: "),
+            "{error}"
+        );
+        assert!(error.message().contains("line 1 column"), "{error}");
+        let error = parse::<Vec<Event>>("[{\"id\": \"a\", \"kind\": started}]").unwrap_err();
+        assert_eq!(error.code(), "invalid_json", "{error}");
+        let error = parse::<serde_json::Value>("").unwrap_err();
+        assert_eq!(error.code(), "invalid_json", "{error}");
+    }
+
+    #[test]
+    fn the_wrong_shape_is_a_422_naming_the_field() {
+        let error = parse::<Vec<Event>>("{}").unwrap_err();
+        assert_eq!(
+            (error.status(), error.code()),
+            (StatusCode::UNPROCESSABLE_ENTITY, "invalid_body")
+        );
+        assert_eq!(error.field(), None);
+        assert!(error.message().contains("expected an array"), "{error}");
+
+        let error = parse::<Vec<Event>>(r#"[{"id": "a", "kind": "started"}, {"id": "b", "kind": "gone"}]"#)
+            .unwrap_err();
+        assert_eq!(error.field(), Some("/1/kind"), "{error}");
+        assert!(error.message().contains("unknown variant `gone`"), "{error}");
+
+        let error = parse::<Vec<Event>>(r#"[{"id": "a"}]"#).unwrap_err();
+        assert_eq!(error.field(), Some("/0"), "{error}");
+        assert!(error.message().contains("missing field `kind`"), "{error}");
+
+        let error = parse::<Vec<Event>>(r#"["x"]"#).unwrap_err();
+        assert!(error.message().contains("expected an object"), "{error}");
+        assert!(!error.message().contains("struct"), "{error}");
+    }
+
+    #[test]
+    fn content_types() {
+        let check = |value: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(header::CONTENT_TYPE, value.parse().unwrap());
+            is_json(&headers)
+        };
+        assert!(check("application/json"));
+        assert!(check("Application/JSON; charset=utf-8"));
+        assert!(check("application/cloudevents+json"));
+        assert!(!check("text/plain"));
+        assert!(!check("application/jsonx"));
+        assert!(!is_json(&HeaderMap::new()));
+    }
+}

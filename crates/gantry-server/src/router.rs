@@ -2,7 +2,8 @@
 //! layers every request goes through (outermost first): tracing, the body size limit, metrics,
 //! the end of event streams at shutdown, the request timeout, authorization, and who is looking
 //! (for the UI's top bar). A path that matches no route gets the API's JSON 404 under `/api/`,
-//! and the UI's 404 page anywhere else.
+//! and the UI's 404 page anywhere else, once authorized; a method a route does not take gets the
+//! API's JSON 405 (with `Allow`) before authorization, as a route's methods are no secret.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -40,12 +41,16 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::ui::router())
         .merge(crate::auth::router())
         .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn(crate::ui::viewer::scope))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             crate::auth::require,
         ))
+        // After the authorization layer, so that a wrong method is a 405 with or without a
+        // token (a route's methods are public, in the OpenAPI document): axum's `layer` wraps
+        // each route's method handlers and its default 405 answer alike, and this replaces that
+        // answer on every route so far, outside the layers above and inside those below.
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn(timeout))
         .layer(middleware::from_fn_with_state(
             state.shutdown.clone(),

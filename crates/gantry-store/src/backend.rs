@@ -77,9 +77,46 @@ pub(crate) struct NewRun<'a> {
 pub(crate) struct NewEvent<'a> {
     pub id: &'a str,
     pub chain_id: Option<&'a str>,
-    pub kind: &'a str,
+    /// `context.type`.
+    pub kind: String,
     pub timestamp: DateTime<Utc>,
-    pub json: &'a str,
+    /// The event as JSON: the text received, for other tools' events.
+    pub json: String,
+}
+
+/// A line of a task's output to append to its log.
+#[derive(Debug)]
+pub(crate) struct NewLogLine<'a> {
+    pub task_id: i64,
+    /// The `task_output` event's id: a line whose event was recorded before is left out.
+    pub event_id: &'a str,
+    pub stream: &'static str,
+    pub line: &'a str,
+    pub at: DateTime<Utc>,
+}
+
+/// The most rows one multi-row `INSERT` takes; six parameters a row stays far below both
+/// databases' limits on parameters a statement.
+const ROWS_PER_INSERT: usize = 100;
+
+/// Splits `rows` into the chunks of multi-row `INSERT`s: as many of [`ROWS_PER_INSERT`] as fit,
+/// then powers of two. Each size is a different statement, so a backend's cache of prepared
+/// statements holds at most eight shapes of each insert however the batches are sized.
+pub(crate) fn insert_chunks<T>(rows: &[T]) -> impl Iterator<Item = &[T]> {
+    let mut rest = rows;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let size = if rest.len() >= ROWS_PER_INSERT {
+            ROWS_PER_INSERT
+        } else {
+            1 << rest.len().ilog2()
+        };
+        let (chunk, after) = rest.split_at(size);
+        rest = after;
+        Some(chunk)
+    })
 }
 
 /// How an attempt of a task ended, for [`RecordTx::finish_task`].
@@ -153,15 +190,10 @@ pub(crate) trait RecordTx {
     ) -> Result<i64, StoreError>;
     /// The task's row id, creating a `pending` row for a task not seen yet.
     async fn task_id(&mut self, run_id: &str, path: &str, stage: &str) -> Result<i64, StoreError>;
-    /// Appends a line after the task's last one, unless the event was recorded already.
-    async fn append_log(
-        &mut self,
-        task_id: i64,
-        event_id: &str,
-        stream: &str,
-        line: &str,
-        at: DateTime<Utc>,
-    ) -> Result<(), StoreError>;
+    /// Appends each line after its task's last one, in order, leaving out the lines whose
+    /// event was recorded already (so that a task's lines stay numbered 1, 2, 3, ...). The
+    /// lines' event ids are distinct.
+    async fn append_logs(&mut self, lines: &[NewLogLine<'_>]) -> Result<(), StoreError>;
     async fn insert_artifact(
         &mut self,
         run_id: &str,
@@ -171,8 +203,9 @@ pub(crate) trait RecordTx {
         sha256: &str,
         at: DateTime<Utc>,
     ) -> Result<(), StoreError>;
-    /// `false` when an event with this id is stored already.
-    async fn insert_event(&mut self, event: &NewEvent<'_>) -> Result<bool, StoreError>;
+    /// Stores the events in order, leaving out those whose id is stored already; returns how
+    /// many were stored.
+    async fn insert_events(&mut self, events: &[NewEvent<'_>]) -> Result<u64, StoreError>;
     /// Notes that the run's process was heard from at `at` (a later time is kept).
     async fn touch_run(&mut self, run_id: &str, at: DateTime<Utc>) -> Result<(), StoreError>;
     /// Whether the run is still `running` and silent since before `silent_since`, holding its
@@ -194,6 +227,21 @@ pub(crate) fn build_taken(run: &NewRun<'_>, holder: &str) -> StoreError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn insert_chunks_cover_every_row_in_few_sizes() {
+        for len in [0, 1, 2, 3, 7, 99, 100, 101, 250, 1000, 1234] {
+            let rows: Vec<usize> = (0..len).collect();
+            let chunks: Vec<&[usize]> = insert_chunks(&rows).collect();
+            assert_eq!(chunks.concat(), rows, "{len}");
+            for chunk in chunks {
+                assert!(
+                    chunk.len() == ROWS_PER_INSERT || chunk.len().is_power_of_two(),
+                    "{len}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn parses_urls() {

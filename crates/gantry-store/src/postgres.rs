@@ -3,17 +3,18 @@
 //! The same tables as SQLite (`migrations/postgres`), with native types: `TIMESTAMPTZ`, `BOOLEAN`,
 //! `JSONB`. Transactions are PostgreSQL's default (read committed): every write that must not
 //! race is one statement with `ON CONFLICT` or a conditional `UPDATE`, which row locks make
-//! atomic; migrations take PostgreSQL's advisory lock.
+//! atomic, or takes its rows `FOR UPDATE` before deciding (a silent run's lease, the last admin
+//! token); migrations take PostgreSQL's advisory lock.
 
 use chrono::{DateTime, Utc};
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{Connection, PgConnection, PgPool, Postgres, QueryBuilder, Row, Transaction};
 
-use crate::backend::{NewEvent, NewRun, RecordTx, TaskEnd, build_taken};
+use crate::backend::{NewEvent, NewLogLine, NewRun, RecordTx, TaskEnd, build_taken, insert_chunks};
 use crate::cdevent::RunContext;
 use crate::error::StoreError;
 use crate::query::{
-    AppRow, ArtifactRow, LogRow, RunFilter, RunRow, StageRow, TaskRow, run_columns, unsigned,
+    APPS_QUERY, AppRow, ArtifactRow, LogRow, RunFilter, RunRow, StageRow, TaskRow, run_columns, unsigned,
 };
 use crate::recovery::Owner;
 
@@ -292,20 +293,10 @@ impl PostgresBackend {
     }
 
     pub(crate) async fn apps(&self) -> Result<Vec<AppRow>, StoreError> {
-        sqlx::query_as(concat!(
-            "SELECT ",
-            run_columns!(),
-            ", total FROM (
-                SELECT runs.*,
-                       ROW_NUMBER() OVER (PARTITION BY app ORDER BY queued_at DESC, id DESC) AS newest,
-                       COUNT(*) OVER (PARTITION BY app) AS total
-                FROM runs
-             ) AS latest
-             WHERE newest = 1 ORDER BY app"
-        ))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(StoreError::db("list apps"))
+        sqlx::query_as(APPS_QUERY)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(StoreError::db("list apps"))
     }
 }
 
@@ -644,28 +635,42 @@ impl RecordTx for PostgresTx {
         .map_err(StoreError::db("record a task"))
     }
 
-    async fn append_log(
-        &mut self,
-        task_id: i64,
-        event_id: &str,
-        stream: &str,
-        line: &str,
-        at: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO task_logs (task_id, seq, stream, line, at, event_id)
-             SELECT $1::bigint, COALESCE(MAX(seq), 0) + 1, $2::text, $3::text, $4::timestamptz, $5::text
-             FROM task_logs WHERE task_id = $1
-             ON CONFLICT (event_id) DO NOTHING",
-        )
-        .bind(task_id)
-        .bind(stream)
-        .bind(line)
-        .bind(at)
-        .bind(event_id)
-        .execute(&mut *self.tx)
-        .await
-        .map_err(StoreError::db("append to a task's log"))?;
+    async fn append_logs(&mut self, lines: &[NewLogLine<'_>]) -> Result<(), StoreError> {
+        for chunk in insert_chunks(lines) {
+            // Numbered after the window: rows left out (recorded before) take no number. The
+            // SELECT sees the table as it was before the statement.
+            let mut sql = QueryBuilder::<Postgres>::new(
+                "INSERT INTO task_logs (task_id, seq, stream, line, at, event_id)
+                 SELECT v.task_id,
+                        (SELECT COALESCE(MAX(l.seq), 0) FROM task_logs l WHERE l.task_id = v.task_id)
+                          + ROW_NUMBER() OVER (PARTITION BY v.task_id ORDER BY v.n),
+                        v.stream, v.line, v.at, v.event_id
+                 FROM (",
+            );
+            sql.push_values(chunk.iter().enumerate(), |mut row, (n, line)| {
+                row.push_bind(i64::try_from(n).unwrap_or(i64::MAX))
+                    .push_unseparated("::bigint")
+                    .push_bind(line.task_id)
+                    .push_unseparated("::bigint")
+                    .push_bind(line.stream)
+                    .push_unseparated("::text")
+                    .push_bind(line.line)
+                    .push_unseparated("::text")
+                    .push_bind(line.at)
+                    .push_unseparated("::timestamptz")
+                    .push_bind(line.event_id)
+                    .push_unseparated("::text");
+            });
+            sql.push(
+                ") AS v (n, task_id, stream, line, at, event_id)
+                 WHERE NOT EXISTS (SELECT 1 FROM task_logs d WHERE d.event_id = v.event_id)
+                 ON CONFLICT (event_id) DO NOTHING",
+            );
+            sql.build()
+                .execute(&mut *self.tx)
+                .await
+                .map_err(StoreError::db("append to a task's log"))?;
+        }
         Ok(())
     }
 
@@ -694,20 +699,28 @@ impl RecordTx for PostgresTx {
         Ok(())
     }
 
-    async fn insert_event(&mut self, event: &NewEvent<'_>) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "INSERT INTO events (id, chain_id, type, timestamp, json) VALUES ($1, $2, $3, $4, $5::jsonb)
-             ON CONFLICT (id) DO NOTHING",
-        )
-        .bind(event.id)
-        .bind(event.chain_id)
-        .bind(event.kind)
-        .bind(event.timestamp)
-        .bind(event.json)
-        .execute(&mut *self.tx)
-        .await
-        .map_err(StoreError::db("store a CDEvent"))?;
-        Ok(done.rows_affected() == 1)
+    async fn insert_events(&mut self, events: &[NewEvent<'_>]) -> Result<u64, StoreError> {
+        let mut stored = 0;
+        for chunk in insert_chunks(events) {
+            let mut sql =
+                QueryBuilder::<Postgres>::new("INSERT INTO events (id, chain_id, type, timestamp, json) ");
+            sql.push_values(chunk, |mut row, event| {
+                row.push_bind(event.id)
+                    .push_bind(event.chain_id)
+                    .push_bind(event.kind.as_str())
+                    .push_bind(event.timestamp)
+                    .push_bind(event.json.as_str())
+                    .push_unseparated("::jsonb");
+            });
+            sql.push(" ON CONFLICT (id) DO NOTHING");
+            let done = sql
+                .build()
+                .execute(&mut *self.tx)
+                .await
+                .map_err(StoreError::db("store CDEvents"))?;
+            stored += done.rows_affected();
+        }
+        Ok(stored)
     }
 
     async fn touch_run(&mut self, run_id: &str, at: DateTime<Utc>) -> Result<(), StoreError> {

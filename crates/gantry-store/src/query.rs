@@ -275,6 +275,21 @@ macro_rules! run_columns {
 }
 pub(crate) use run_columns;
 
+/// Every app with its newest run and its number of runs, for both backends: the counts come
+/// from an index (`runs_by_build`), the newest run is one probe of `runs_by_app` per app, so
+/// the time grows with the number of apps, not of runs.
+pub(crate) const APPS_QUERY: &str = concat!(
+    "SELECT ",
+    run_columns!(),
+    ", total
+     FROM (SELECT app AS counted_app, COUNT(*) AS total FROM runs GROUP BY app) AS counts
+     JOIN runs ON runs.id = (
+         SELECT newest.id FROM runs AS newest WHERE newest.app = counts.counted_app
+         ORDER BY newest.queued_at DESC, newest.id DESC LIMIT 1
+     )
+     ORDER BY app"
+);
+
 impl RunRow {
     pub(crate) fn summary(&self) -> Result<RunSummary, StoreError> {
         Ok(RunSummary {

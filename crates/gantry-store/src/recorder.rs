@@ -4,13 +4,16 @@
 //! CDEvent as well; task output appends to the task's log, also at most once per event id. A
 //! run's first event must be its `run_queued`: any other event of a run the store does not know
 //! fails the whole batch.
+//!
+//! State changes are applied one by one, in order; log lines and CDEvents, the bulk of a batch,
+//! are gathered and written at the end with a few multi-row inserts, in the order they came.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use gantry_model::{RunEvent, RunEventKind, TaskPath};
 
-use crate::backend::{NewEvent, NewRun, RecordTx, TaskEnd};
+use crate::backend::{NewEvent, NewLogLine, NewRun, RecordTx, TaskEnd};
 use crate::cdevent::{self, RunContext, stage_of};
 use crate::error::StoreError;
 use crate::query::{TaskStatus, stream_name};
@@ -30,14 +33,19 @@ pub(crate) async fn apply<T: RecordTx>(
         heard_at,
         runs: HashMap::new(),
         tasks: HashMap::new(),
+        lines: Vec::new(),
+        line_ids: HashSet::new(),
+        cdevents: Vec::new(),
     };
     for event in events {
         recorder.apply(event).await?;
     }
+    recorder.tx.append_logs(&recorder.lines).await?;
+    recorder.tx.insert_events(&recorder.cdevents).await?;
     Ok(())
 }
 
-struct Recorder<'t, T> {
+struct Recorder<'t, 'e, T> {
     tx: &'t mut T,
     owner: &'t Owner,
     /// When the runs of this batch were heard from; `None` when they were not.
@@ -46,18 +54,30 @@ struct Recorder<'t, T> {
     runs: HashMap<String, RunContext>,
     /// Task row ids by (run, path), so that log lines do not look their task up each time.
     tasks: HashMap<(String, String), i64>,
+    /// The batch's log lines, to append at its end.
+    lines: Vec<NewLogLine<'e>>,
+    /// Their event ids: a line sent twice in one batch is appended once.
+    line_ids: HashSet<&'e str>,
+    /// The batch's CDEvents, to store at its end.
+    cdevents: Vec<NewEvent<'e>>,
 }
 
-impl<T: RecordTx> Recorder<'_, T> {
-    async fn apply(&mut self, event: &RunEvent) -> Result<(), StoreError> {
+impl<'e, T: RecordTx> Recorder<'_, 'e, T> {
+    async fn apply(&mut self, event: &'e RunEvent) -> Result<(), StoreError> {
         let run_id = event.run_id.0.as_str();
         if let RunEventKind::TaskOutput { path, stream, line } = &event.kind {
             self.context(run_id).await?;
             let task_id = self.task_id(run_id, path).await?;
-            return self
-                .tx
-                .append_log(task_id, &event.id, stream_name(*stream), line, event.at)
-                .await;
+            if self.line_ids.insert(&event.id) {
+                self.lines.push(NewLogLine {
+                    task_id,
+                    event_id: &event.id,
+                    stream: stream_name(*stream),
+                    line,
+                    at: event.at,
+                });
+            }
+            return Ok(());
         }
 
         let context = match &event.kind {
@@ -176,16 +196,15 @@ impl<T: RecordTx> Recorder<'_, T> {
             let kind = json
                 .pointer("/context/type")
                 .and_then(serde_json::Value::as_str)
-                .unwrap_or_default();
-            let text = json.to_string();
-            let stored = NewEvent {
+                .unwrap_or_default()
+                .to_owned();
+            self.cdevents.push(NewEvent {
                 id: &event.id,
                 chain_id: Some(run_id),
                 kind,
                 timestamp: at,
-                json: &text,
-            };
-            self.tx.insert_event(&stored).await?;
+                json: json.to_string(),
+            });
         }
         Ok(())
     }

@@ -12,11 +12,11 @@ use chrono::{DateTime, Utc};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool, Transaction};
 
-use crate::backend::{NewEvent, NewRun, RecordTx, TaskEnd, build_taken};
+use crate::backend::{NewEvent, NewLogLine, NewRun, RecordTx, TaskEnd, build_taken, insert_chunks};
 use crate::cdevent::{RunContext, timestamp};
 use crate::error::StoreError;
 use crate::query::{
-    AppRow, ArtifactRow, LogRow, RunFilter, RunRow, StageRow, TaskRow, run_columns, unsigned,
+    APPS_QUERY, AppRow, ArtifactRow, LogRow, RunFilter, RunRow, StageRow, TaskRow, run_columns, unsigned,
 };
 use crate::recovery::Owner;
 
@@ -292,20 +292,10 @@ impl SqliteBackend {
     }
 
     pub(crate) async fn apps(&self) -> Result<Vec<AppRow>, StoreError> {
-        sqlx::query_as(concat!(
-            "SELECT ",
-            run_columns!(),
-            ", total FROM (
-                SELECT runs.*,
-                       ROW_NUMBER() OVER (PARTITION BY app ORDER BY queued_at DESC, id DESC) AS newest,
-                       COUNT(*) OVER (PARTITION BY app) AS total
-                FROM runs
-             ) AS latest
-             WHERE newest = 1 ORDER BY app"
-        ))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(StoreError::db("list apps"))
+        sqlx::query_as(APPS_QUERY)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(StoreError::db("list apps"))
     }
 }
 
@@ -673,27 +663,34 @@ impl RecordTx for SqliteTx {
         .map_err(StoreError::db("record a task"))
     }
 
-    async fn append_log(
-        &mut self,
-        task_id: i64,
-        event_id: &str,
-        stream: &str,
-        line: &str,
-        at: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO task_logs (task_id, seq, stream, line, at, event_id)
-             SELECT $1, COALESCE(MAX(seq), 0) + 1, $2, $3, $4, $5 FROM task_logs WHERE task_id = $1
-             ON CONFLICT (event_id) DO NOTHING",
-        )
-        .bind(task_id)
-        .bind(stream)
-        .bind(line)
-        .bind(timestamp(at))
-        .bind(event_id)
-        .execute(&mut *self.tx)
-        .await
-        .map_err(StoreError::db("append to a task's log"))?;
+    async fn append_logs(&mut self, lines: &[NewLogLine<'_>]) -> Result<(), StoreError> {
+        for chunk in insert_chunks(lines) {
+            // Numbered after the window: rows left out (recorded before) take no number. SQLite
+            // reads the whole SELECT before inserting, as it reads the table it inserts into.
+            let mut sql = QueryBuilder::<Sqlite>::new("WITH v (n, task_id, stream, line, at, event_id) AS (");
+            sql.push_values(chunk.iter().enumerate(), |mut row, (n, line)| {
+                row.push_bind(i64::try_from(n).unwrap_or(i64::MAX))
+                    .push_bind(line.task_id)
+                    .push_bind(line.stream)
+                    .push_bind(line.line)
+                    .push_bind(timestamp(line.at))
+                    .push_bind(line.event_id);
+            });
+            sql.push(
+                ") INSERT INTO task_logs (task_id, seq, stream, line, at, event_id)
+                 SELECT v.task_id,
+                        (SELECT COALESCE(MAX(l.seq), 0) FROM task_logs l WHERE l.task_id = v.task_id)
+                          + ROW_NUMBER() OVER (PARTITION BY v.task_id ORDER BY v.n),
+                        v.stream, v.line, v.at, v.event_id
+                 FROM v
+                 WHERE NOT EXISTS (SELECT 1 FROM task_logs d WHERE d.event_id = v.event_id)
+                 ON CONFLICT (event_id) DO NOTHING",
+            );
+            sql.build()
+                .execute(&mut *self.tx)
+                .await
+                .map_err(StoreError::db("append to a task's log"))?;
+        }
         Ok(())
     }
 
@@ -722,20 +719,27 @@ impl RecordTx for SqliteTx {
         Ok(())
     }
 
-    async fn insert_event(&mut self, event: &NewEvent<'_>) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "INSERT INTO events (id, chain_id, type, timestamp, json) VALUES ($1, $2, $3, $4, $5)
-             ON CONFLICT (id) DO NOTHING",
-        )
-        .bind(event.id)
-        .bind(event.chain_id)
-        .bind(event.kind)
-        .bind(timestamp(event.timestamp))
-        .bind(event.json)
-        .execute(&mut *self.tx)
-        .await
-        .map_err(StoreError::db("store a CDEvent"))?;
-        Ok(done.rows_affected() == 1)
+    async fn insert_events(&mut self, events: &[NewEvent<'_>]) -> Result<u64, StoreError> {
+        let mut stored = 0;
+        for chunk in insert_chunks(events) {
+            let mut sql =
+                QueryBuilder::<Sqlite>::new("INSERT INTO events (id, chain_id, type, timestamp, json) ");
+            sql.push_values(chunk, |mut row, event| {
+                row.push_bind(event.id)
+                    .push_bind(event.chain_id)
+                    .push_bind(event.kind.as_str())
+                    .push_bind(timestamp(event.timestamp))
+                    .push_bind(event.json.as_str());
+            });
+            sql.push(" ON CONFLICT (id) DO NOTHING");
+            let done = sql
+                .build()
+                .execute(&mut *self.tx)
+                .await
+                .map_err(StoreError::db("store CDEvents"))?;
+            stored += done.rows_affected();
+        }
+        Ok(stored)
     }
 
     async fn touch_run(&mut self, run_id: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
@@ -777,8 +781,11 @@ mod tests {
 
     /// What SQLite does for a listing: the `detail` of each step of its query plan.
     async fn plan(db: &SqliteBackend, filter: &RunFilter) -> Vec<String> {
-        let query = list_runs_query(filter);
-        let explain = format!("EXPLAIN QUERY PLAN {}", query.sql());
+        plan_of(db, list_runs_query(filter).sql()).await
+    }
+
+    async fn plan_of(db: &SqliteBackend, sql: &str) -> Vec<String> {
+        let explain = format!("EXPLAIN QUERY PLAN {sql}");
         sqlx::query(&explain)
             .fetch_all(&db.pool)
             .await
@@ -831,5 +838,59 @@ mod tests {
             "runs_by_app",
         )
         .await;
+    }
+
+    /// Pages by app or branch come straight from an index, in order: no scan of every run, no
+    /// sort. Nor does the apps overview read every run.
+    #[tokio::test]
+    async fn listings_and_the_apps_overview_read_no_more_than_they_show() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = SqliteBackend::open(&dir.path().join("gantry.db"), "sqlite://gantry.db")
+            .await
+            .unwrap();
+        for (filter, index) in [
+            (
+                RunFilter {
+                    app: Some("hello".into()),
+                    limit: Some(50),
+                    ..RunFilter::default()
+                },
+                "runs_by_app",
+            ),
+            (
+                RunFilter {
+                    branch: Some("main".into()),
+                    limit: Some(50),
+                    ..RunFilter::default()
+                },
+                "runs_by_branch",
+            ),
+        ] {
+            let plan = plan(&db, &filter).await;
+            assert!(
+                plan.iter()
+                    .any(|step| step.starts_with("SEARCH runs USING INDEX") && step.contains(index)),
+                "{filter:?}: {plan:?}"
+            );
+            assert!(
+                !plan.iter().any(|step| step.contains("TEMP B-TREE")),
+                "{filter:?}: {plan:?}"
+            );
+        }
+
+        let plan = plan_of(&db, APPS_QUERY).await;
+        // Counting scans a covering index (no row is read); the newest run of each app is a
+        // search; nothing is sorted but the apps.
+        assert!(
+            plan.iter()
+                .filter(|step| step.starts_with("SCAN runs"))
+                .all(|step| step.contains("COVERING INDEX")),
+            "{plan:?}"
+        );
+        assert!(
+            plan.iter()
+                .any(|step| step.starts_with("SEARCH newest USING") && step.contains("runs_by_app")),
+            "{plan:?}"
+        );
     }
 }

@@ -228,44 +228,57 @@ impl Store {
         Ok(())
     }
 
-    /// Stores CDEvents from other tools, each validated against its CDEvents 0.5.1 schema, in one
-    /// transaction. An event whose `context.id` is stored already is left as it is. Returns how
-    /// many were new.
-    pub async fn record_cdevents(&self, events: &[Value]) -> Result<usize, StoreError> {
+    /// Stores CDEvents from other tools, given as their JSON text, each validated against its
+    /// CDEvents 0.5.1 schema, all in one transaction or none. The text is stored as it came. An
+    /// event whose `context.id` is stored already is left as it is. Returns how many were new.
+    pub async fn record_cdevents<S: AsRef<str>>(&self, events: &[S]) -> Result<usize, StoreError> {
+        let invalid = |index, field: &str, reason: String| StoreError::InvalidCdEvent {
+            index,
+            source: crate::validation::CdEventError {
+                field: field.into(),
+                reason,
+            },
+        };
         let mut parsed = Vec::with_capacity(events.len());
-        for (index, event) in events.iter().enumerate() {
-            validate_cdevent(event).map_err(|source| StoreError::InvalidCdEvent { index, source })?;
-            let text = |pointer: &str| event.pointer(pointer).and_then(Value::as_str);
-            let timestamp = text("/context/timestamp")
-                .and_then(|time| DateTime::parse_from_rfc3339(time).ok())
+        for (index, text) in events.iter().enumerate() {
+            let text = text.as_ref();
+            let event: Value = serde_json::from_str(text)
+                .map_err(|err| invalid(index, "/", format!("is not JSON: {err}")))?;
+            validate_cdevent(&event).map_err(|source| StoreError::InvalidCdEvent { index, source })?;
+            let field = |pointer: &str| event.pointer(pointer).and_then(Value::as_str).map(str::to_owned);
+            let timestamp = field("/context/timestamp")
+                .and_then(|time| DateTime::parse_from_rfc3339(&time).ok())
                 .map(|time| time.with_timezone(&Utc))
-                .ok_or_else(|| StoreError::InvalidCdEvent {
-                    index,
-                    source: crate::validation::CdEventError {
-                        field: "/context/timestamp".into(),
-                        reason: "is not an RFC 3339 time".into(),
-                    },
-                })?;
+                .ok_or_else(|| invalid(index, "/context/timestamp", "is not an RFC 3339 time".into()))?;
             // The schema requires id and type, so both are there once validated.
-            let id = text("/context/id").unwrap_or_default();
-            let kind = text("/context/type").unwrap_or_default();
-            parsed.push((id, text("/context/chainId"), kind, timestamp, event.to_string()));
+            parsed.push((
+                field("/context/id").unwrap_or_default(),
+                field("/context/chainId"),
+                field("/context/type").unwrap_or_default(),
+                timestamp,
+                text,
+            ));
         }
-        if parsed.is_empty() {
+        let rows: Vec<NewEvent<'_>> = parsed
+            .iter()
+            .map(|(id, chain_id, kind, timestamp, json)| NewEvent {
+                id,
+                chain_id: chain_id.as_deref(),
+                kind: kind.clone(),
+                timestamp: *timestamp,
+                json: (*json).to_owned(),
+            })
+            .collect();
+        if rows.is_empty() {
             return Ok(0);
         }
-        on_backend!(self, db => {
+        let stored = on_backend!(self, db => {
             let mut tx = db.begin().await?;
-            let mut stored = 0;
-            for (id, chain_id, kind, timestamp, json) in &parsed {
-                let event = NewEvent { id, chain_id: *chain_id, kind, timestamp: *timestamp, json };
-                if tx.insert_event(&event).await? {
-                    stored += 1;
-                }
-            }
+            let stored = tx.insert_events(&rows).await?;
             tx.commit().await?;
-            Ok(stored)
-        })
+            Ok::<_, StoreError>(stored)
+        })?;
+        Ok(usize::try_from(stored).unwrap_or(usize::MAX))
     }
 
     /// Finds runs still `running` whose owning process on this host is gone (it crashed or was
@@ -459,7 +472,7 @@ mod tests {
         send(Store::open(""));
         send(store.allocate_build(""));
         send(store.record(&[]));
-        send(store.record_cdevents(&[]));
+        send(store.record_cdevents::<&str>(&[]));
         send(store.recover_interrupted());
         send(store.record_contact("", Utc::now()));
         send(store.interrupt_silent_runs(&Owner::current(), Utc::now()));

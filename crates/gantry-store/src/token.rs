@@ -3,9 +3,11 @@
 //! A token is a high-entropy random secret shown once, when it is created; the store keeps only
 //! its sha256, so a copy of the database gives nobody a usable token. A token has [`Scope`]s,
 //! each implying the lesser ones (`admin` ⊃ `report` ⊃ `read`). The first admin token of a
-//! store is its bootstrap token ([`Store::ensure_admin_token`]).
+//! store is its bootstrap token ([`Store::ensure_admin_token`]); the last admin token cannot be
+//! revoked ([`Store::revoke_token`]), so that someone can always manage tokens.
 //!
-//! The SQL lives with each backend (`sqlite/tokens.rs`, schema in `migrations/sqlite/0002_tokens.sql`).
+//! The SQL lives with each backend (`sqlite/tokens.rs`, `postgres/tokens.rs`; schema in
+//! `migrations/{sqlite,postgres}/0002_tokens.sql`).
 
 use std::fmt;
 
@@ -101,6 +103,13 @@ pub enum TokenError {
     #[error("the token secret is too short: it needs at least {MIN_SECRET_LEN} characters")]
     WeakSecret,
 
+    /// Revoking the only token with the `admin` scope would leave nobody able to manage tokens
+    /// over the API (the way back is `gantry token create --db` on the server's machine).
+    #[error(
+        "token `{name}` is the last one with the `admin` scope, and revoking it would leave nobody able to manage tokens: create another admin token first, then revoke this one"
+    )]
+    LastAdmin { name: String },
+
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -124,6 +133,22 @@ impl TokenRow {
             last_used_at: self.last_used_at,
         })
     }
+}
+
+/// What a backend did when asked to delete a token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Deletion {
+    Deleted,
+    /// No token has the name.
+    Missing,
+    /// The token is the last admin token: nothing was deleted.
+    LastAdmin,
+}
+
+/// Whether deleting `name` would leave no admin token, given the names of every admin token
+/// (as both backends read them, inside the transaction that deletes).
+pub(crate) fn is_last_admin(name: &str, admins: &[String]) -> bool {
+    matches!(admins, [only] if only == name)
 }
 
 /// A token to insert.
@@ -254,11 +279,20 @@ impl Store {
         rows.into_iter().map(TokenRow::record).collect()
     }
 
-    /// Deletes the token named `name`; `false` when there was none.
-    pub async fn revoke_token(&self, name: &str) -> Result<bool, StoreError> {
-        match self.backend() {
-            Backend::Sqlite(db) => db.delete_token(name).await,
-            Backend::Postgres(db) => db.delete_token(name).await,
+    /// Deletes the token named `name`; `false` when there was none. Refuses
+    /// ([`TokenError::LastAdmin`]) to delete the last token with the `admin` scope, checking
+    /// and deleting in one transaction so that concurrent revocations cannot remove them all.
+    pub async fn revoke_token(&self, name: &str) -> Result<bool, TokenError> {
+        let deletion = match self.backend() {
+            Backend::Sqlite(db) => db.delete_token(name).await?,
+            Backend::Postgres(db) => db.delete_token(name).await?,
+        };
+        match deletion {
+            Deletion::Deleted => Ok(true),
+            Deletion::Missing => Ok(false),
+            Deletion::LastAdmin => Err(TokenError::LastAdmin {
+                name: name.to_owned(),
+            }),
         }
     }
 }
@@ -382,6 +416,15 @@ mod tests {
         for bad in ["", "with space", "ü", &"x".repeat(65), "a/b"] {
             assert!(check_name(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn only_the_sole_admin_is_the_last_one() {
+        let admins = |names: &[&str]| names.iter().map(|name| (*name).to_owned()).collect::<Vec<_>>();
+        assert!(is_last_admin("root", &admins(&["root"])));
+        assert!(!is_last_admin("root", &admins(&["root", "other"])));
+        assert!(!is_last_admin("ci", &admins(&["root"])));
+        assert!(!is_last_admin("ci", &admins(&[])));
     }
 
     #[test]

@@ -91,6 +91,12 @@ const LINK_SCHEMAS: &[(&str, &str)] = schemas![
 ///
 /// Only the event types of CDEvents 0.5.1 are known; any other type is refused.
 pub fn validate_cdevent(event: &Value) -> Result<(), CdEventError> {
+    if !event.is_object() {
+        return Err(error("/", "is not a JSON object"));
+    }
+    if !event.get("context").is_some_and(Value::is_object) {
+        return Err(error("/context", "is missing or not an object"));
+    }
     let kind = event
         .pointer("/context/type")
         .ok_or_else(|| error("/context/type", "is missing"))?
@@ -210,6 +216,8 @@ mod tests {
         bad["context"]["type"] = json!("dev.cdevents.pipelinerun.finished.0.1.0");
         check(bad, "/context/type");
         check(json!({ "context": {} }), "/context/type");
-        check(json!([]), "/context/type");
+        check(json!([]), "/");
+        check(json!({ "context": 5 }), "/context");
+        check(json!({}), "/context");
     }
 }

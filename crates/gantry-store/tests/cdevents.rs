@@ -241,11 +241,13 @@ async fn stores_other_tools_events_once(test: TestStore) {
             examples.push(event);
         }
     }
-    assert_eq!(
-        test.store.record_cdevents(&examples).await.unwrap(),
-        examples.len()
-    );
-    assert_eq!(test.store.record_cdevents(&examples).await.unwrap(), 0);
+    // Sent as text, pretty-printed as a tool might.
+    let texts: Vec<String> = examples
+        .iter()
+        .map(|event| serde_json::to_string_pretty(event).unwrap())
+        .collect();
+    assert_eq!(test.store.record_cdevents(&texts).await.unwrap(), examples.len());
+    assert_eq!(test.store.record_cdevents(&texts).await.unwrap(), 0);
     let chain = examples[0]["context"]["chainId"].as_str().unwrap();
     let in_chain = examples
         .iter()
@@ -265,12 +267,33 @@ async fn stores_other_tools_events_once(test: TestStore) {
     let mut bad = examples[1].clone();
     bad["context"]["id"] = json!("bad-one");
     bad["subject"]["content"] = json!("not an object");
-    let err = test.store.record_cdevents(&[good, bad]).await.unwrap_err();
+    let err = test
+        .store
+        .record_cdevents(&[good.to_string(), bad.to_string()])
+        .await
+        .unwrap_err();
     let StoreError::InvalidCdEvent { index, source } = &err else {
         panic!("{err:?}")
     };
     assert_eq!((*index, source.field.as_str()), (1, "/subject/content"));
+    let err = test
+        .store
+        .record_cdevents(&[good.to_string(), "{\"context\":".to_owned()])
+        .await
+        .unwrap_err();
+    let StoreError::InvalidCdEvent { index, source } = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!((*index, source.field.as_str()), (1, "/"), "{err}");
     assert_eq!(test.store.events_for_chain(chain).await.unwrap().len(), in_chain);
+
+    // The same new event twice in one batch is stored once.
+    let twice = [good.to_string(), good.to_string()];
+    assert_eq!(test.store.record_cdevents(&twice).await.unwrap(), 1);
+    assert_eq!(
+        test.store.events_for_chain(chain).await.unwrap().len(),
+        in_chain + 1
+    );
 }
 
 on_both_backends!(

@@ -623,7 +623,47 @@ async fn records_two_hundred_tasks(test: TestStore) {
     assert_eq!(test.store.run_log(&batched.run_id.0).await.unwrap().len(), 400);
 }
 
+/// Log lines sent in overlapping batches, interleaved between tasks, some twice in one batch,
+/// more than one insert's worth at once: each task's log is every line once, in order,
+/// numbered 1, 2, 3, ... without a gap.
+async fn log_lines_are_numbered_without_gaps_across_batches(test: TestStore) {
+    let mut run = RunBuilder::new("chatty", 1);
+    let mut events = vec![run.queued(), run.started()];
+    events.push(run.task_started("build/a", 1));
+    events.push(run.task_started("build/b", 1));
+    for index in 1..=260 {
+        let path = if index % 3 == 0 { "build/b" } else { "build/a" };
+        events.push(run.output(path, &format!("{path} {index}")));
+    }
+    // Batches overlap by 40 events, and one line comes twice in its batch.
+    let mut start = 0;
+    while start < events.len() {
+        let end = (start + 150).min(events.len());
+        let mut batch = events[start..end].to_vec();
+        batch.push(batch[batch.len() / 2].clone());
+        test.store.record_allocated(&batch).await.unwrap();
+        start = end.saturating_sub(40).max(start + 1);
+        if end == events.len() {
+            break;
+        }
+    }
+    for (path, expected) in [("build/a", 260 - 260 / 3), ("build/b", 260 / 3)] {
+        let log = test.store.task_log(&run.run_id.0, path, 0, 1000).await.unwrap();
+        let seqs: Vec<u64> = log.iter().map(|line| line.seq).collect();
+        assert_eq!(seqs, (1..=expected).collect::<Vec<u64>>(), "{path}");
+        let indexes: Vec<u32> = log
+            .iter()
+            .map(|line| line.line.rsplit(' ').next().unwrap().parse().unwrap())
+            .collect();
+        assert!(
+            indexes.windows(2).all(|pair| pair[0] < pair[1]),
+            "{path}: {indexes:?}"
+        );
+    }
+}
+
 on_both_backends!(
+    log_lines_are_numbered_without_gaps_across_batches,
     records_a_full_run_and_reads_it_back,
     opens_an_existing_store_again,
     recording_the_same_events_again_changes_nothing,

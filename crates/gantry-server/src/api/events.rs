@@ -4,13 +4,14 @@
 
 use axum::Json;
 use axum::extract::State;
-use gantry_store::{StoreError, validate_cdevent};
+use gantry_store::StoreError;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use serde_json::value::RawValue;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::error::{AppError, ErrorBody};
-use crate::extract::{ApiJson, ApiQuery};
+use crate::extract::{ApiQuery, JsonBytes};
 use crate::state::AppState;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -36,25 +37,21 @@ pub struct EventsStored {
         (status = 413, description = "Too large", body = ErrorBody),
     )
 )]
-pub async fn ingest(
-    State(state): State<AppState>,
-    ApiJson(body): ApiJson<Value>,
-) -> Result<Json<EventsStored>, AppError> {
-    let (events, batch) = match body {
-        Value::Array(events) => (events, true),
-        event @ Value::Object(_) => (vec![event], false),
-        _ => {
-            return Err(AppError::bad_request(
-                "the body must be a CDEvent (a JSON object) or an array of them",
-            ));
+pub async fn ingest(State(state): State<AppState>, body: JsonBytes) -> Result<Json<EventsStored>, AppError> {
+    // Each event's text is kept as it came: the store validates it and stores that text.
+    let not_events =
+        || AppError::bad_request("the body must be a CDEvent (a JSON object) or an array of them");
+    let (events, batch) = match body.first_byte() {
+        Some(b'[') => (body.parse::<Vec<&RawValue>>()?, true),
+        Some(b'{') => (vec![body.parse::<&RawValue>()?], false),
+        Some(_) => {
+            // Not an object or an array: say so if it is JSON at all, else why it is not.
+            body.parse::<&RawValue>()?;
+            return Err(not_events());
         }
+        None => return Err(not_events()),
     };
-    // Validated here as well as by the store, to point at the field within the request.
-    for (index, event) in events.iter().enumerate() {
-        if let Err(error) = validate_cdevent(event) {
-            return Err(invalid(batch, index, &error.field, &error.reason));
-        }
-    }
+    let events: Vec<&str> = events.iter().map(|event| event.get()).collect();
     let stored = match state
         .metrics
         .time_store("record_cdevents", state.store.record_cdevents(&events))

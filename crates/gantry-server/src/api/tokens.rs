@@ -1,5 +1,6 @@
 //! API tokens, for admins: `POST /api/v1/tokens` creates one and shows its secret once,
-//! `GET /api/v1/tokens` lists them (never a secret), `DELETE /api/v1/tokens/{name}` revokes one.
+//! `GET /api/v1/tokens` lists them (never a secret), `DELETE /api/v1/tokens/{name}` revokes one
+//! (never the last admin token).
 
 use axum::Json;
 use axum::extract::State;
@@ -125,7 +126,9 @@ pub async fn list(State(state): State<AppState>) -> Result<Json<TokenList>, AppE
     }))
 }
 
-/// Revokes a token: requests with it are refused from now on.
+/// Revokes a token: requests with it are refused from now on. The last token with the `admin`
+/// scope cannot be revoked (409 `last_admin_token`): nobody could manage tokens over the API
+/// after it.
 #[utoipa::path(
     delete,
     path = "/api/v1/tokens/{name}",
@@ -137,6 +140,7 @@ pub async fn list(State(state): State<AppState>) -> Result<Json<TokenList>, AppE
         (status = 401, description = "No valid token", body = ErrorBody),
         (status = 403, description = "The token is not an admin's", body = ErrorBody),
         (status = 404, description = "No token has this name", body = ErrorBody),
+        (status = 409, description = "The token is the last admin token; create another admin token first", body = ErrorBody),
     )
 )]
 pub async fn revoke(

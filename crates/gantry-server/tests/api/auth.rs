@@ -1,6 +1,6 @@
 //! Tokens and scopes on every route, anonymous reading, and the browser's login cookie.
 
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode};
 use serde_json::json;
 
 use crate::harness::{Api, Call};
@@ -66,6 +66,52 @@ async fn every_route_checks_its_scope() {
         reply.expect(StatusCode::UNAUTHORIZED);
         assert_eq!(reply.error_code(), "unauthorized");
         assert_eq!(reply.header("www-authenticate"), Some("Bearer realm=\"gantry\""));
+    }
+}
+
+#[tokio::test]
+async fn a_wrong_method_is_a_405_before_any_token_is_asked_for() {
+    let api = Api::new().await;
+    // The method table of a route is no secret (the OpenAPI document is public): a wrong method
+    // answers 405 with or without a token, with a bad one, and on public routes too.
+    for (method, path, allow) in [
+        (Method::DELETE, "/api/v1/runs", "GET,HEAD"),
+        (Method::PUT, "/api/v1/openapi.json", "GET,HEAD"),
+        (Method::GET, "/api/v1/apps/hello/builds", "POST"),
+        (Method::PUT, "/api/v1/tokens", "GET,HEAD,POST"),
+        (Method::POST, "/api/v1/tokens/ci", "DELETE"),
+        (Method::POST, "/runs", "GET,HEAD"),
+    ] {
+        for token in [None, Some("gantry_not-a-token"), Some(api.reader.as_str())] {
+            let call = Call::new(method.clone(), path);
+            let call = match token {
+                Some(token) => call.token(token),
+                None => call,
+            };
+            let reply = api.send(call).await;
+            reply.expect(StatusCode::METHOD_NOT_ALLOWED);
+            assert_eq!(reply.error_code(), "method_not_allowed", "{method} {path}");
+            let mut allowed: Vec<&str> = reply
+                .header("allow")
+                .unwrap_or_default()
+                .split(',')
+                .map(str::trim)
+                .collect();
+            allowed.sort_unstable();
+            assert_eq!(allowed.join(","), allow, "{method} {path} with {token:?}");
+            assert!(reply.header("www-authenticate").is_none(), "{method} {path}");
+        }
+    }
+    // A page a browser asks for with a wrong method is not sent to the login form either.
+    let reply = api.send(Call::post("/runs").header("accept", "text/html")).await;
+    reply.expect(StatusCode::METHOD_NOT_ALLOWED);
+    // The right method still needs its token, and an unknown path is still a 401 without one.
+    for call in [
+        Call::get("/api/v1/runs"),
+        Call::delete("/api/v1/tokens/ci"),
+        Call::get("/api/v1/nope"),
+    ] {
+        api.send(call).await.expect(StatusCode::UNAUTHORIZED);
     }
 }
 

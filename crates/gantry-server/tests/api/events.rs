@@ -159,6 +159,32 @@ async fn refuses_invalid_cdevents_naming_the_field() {
         .await;
     reply.expect(StatusCode::BAD_REQUEST);
     assert_eq!(reply.error_code(), "invalid_json");
+    // Malformed inside an array, or after it.
+    for body in ["[{\"context\": {}},]", "[{}] [", "[{\"a\": 1}, tru]"] {
+        let reply = api
+            .send(
+                Call::post("/api/v1/events")
+                    .token(&api.reporter)
+                    .raw("application/json", body),
+            )
+            .await;
+        reply.expect(StatusCode::BAD_REQUEST);
+        assert_eq!(reply.error_code(), "invalid_json", "{body}");
+        assert!(
+            reply.error_message().contains("line 1 column"),
+            "{body}: {}",
+            reply.text()
+        );
+    }
+    // An array of things that are not objects: the first one is named.
+    let reply = api.send(post(&json!([7, "x"]))).await;
+    reply.expect(StatusCode::BAD_REQUEST);
+    assert_eq!(reply.error_field().as_deref(), Some("/0"));
+    assert!(
+        reply.error_message().contains("is not a JSON object"),
+        "{}",
+        reply.text()
+    );
     for query in ["", "?chain=", "?chain=a&other=b"] {
         let reply = api
             .send(Call::get(&format!("/api/v1/events{query}")).token(&api.reader))

@@ -233,6 +233,14 @@ impl Reply {
         error["code"].as_str().unwrap().to_owned()
     }
 
+    /// The `message` of an error reply.
+    pub fn error_message(&self) -> String {
+        self.json()["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
     /// The `field` of an error reply.
     pub fn error_field(&self) -> Option<String> {
         self.json()["error"]["field"].as_str().map(str::to_owned)

@@ -163,16 +163,24 @@ async fn refuses_bad_batches_of_run_events() {
         .await;
     reply.expect(StatusCode::BAD_REQUEST);
     assert_eq!(reply.error_code(), "invalid_json");
+    assert!(
+        reply.error_message().starts_with("the body is not valid JSON"),
+        "{reply:?}"
+    );
     let reply = api
         .send(post(Call::post(&url).json(&json!({"not": "an array"}))))
         .await;
     reply.expect(StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(reply.error_code(), "invalid_json");
+    assert_eq!(reply.error_code(), "invalid_body");
+    assert!(reply.error_message().contains("expected an array"), "{reply:?}");
     let mut wrong = serde_json::to_value(run.started()).unwrap();
     wrong["at"] = json!(42);
-    let reply = api.send(post(Call::post(&url).json(&json!([wrong])))).await;
+    let reply = api
+        .send(post(Call::post(&url).json(&json!([run.queued(), wrong]))))
+        .await;
     reply.expect(StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(reply.error_code(), "invalid_json");
+    assert_eq!(reply.error_code(), "invalid_body");
+    assert_eq!(reply.error_field().as_deref(), Some("/1/at"));
     let reply = api.send(post(Call::post(&url).raw("text/plain", "[]"))).await;
     reply.expect(StatusCode::UNSUPPORTED_MEDIA_TYPE);
     assert_eq!(reply.error_code(), "unsupported_media_type");

@@ -65,6 +65,45 @@ async fn admins_create_list_and_revoke_tokens() {
 }
 
 #[tokio::test]
+async fn the_last_admin_token_is_not_revoked() {
+    let api = Api::new().await;
+    let revoke = |name: &str, token: &str| Call::delete(&format!("/api/v1/tokens/{name}")).token(token);
+    let reply = api.send(revoke("admin", &api.admin)).await;
+    reply.expect(StatusCode::CONFLICT);
+    assert_eq!(reply.error_code(), "last_admin_token");
+    let message = reply.json()["error"]["message"].as_str().unwrap().to_owned();
+    assert!(
+        message.contains("`admin`") && message.contains("create another admin token first"),
+        "{message}"
+    );
+    // Nothing changed: the token still administers.
+    api.send(Call::get("/api/v1/tokens").token(&api.admin))
+        .await
+        .expect(StatusCode::OK);
+
+    // With another admin token, the first one may go; then the other is the last.
+    let reply = api
+        .send(
+            Call::post("/api/v1/tokens")
+                .token(&api.admin)
+                .json(&json!({"name": "ops", "scopes": ["admin"]})),
+        )
+        .await;
+    reply.expect(StatusCode::CREATED);
+    let ops = reply.json()["secret"].as_str().unwrap().to_owned();
+    api.send(revoke("admin", &ops))
+        .await
+        .expect(StatusCode::NO_CONTENT);
+    let reply = api.send(revoke("ops", &ops)).await;
+    reply.expect(StatusCode::CONFLICT);
+    assert_eq!(reply.error_code(), "last_admin_token");
+    // Tokens without `admin` are revoked as before.
+    api.send(revoke("reader", &ops))
+        .await
+        .expect(StatusCode::NO_CONTENT);
+}
+
+#[tokio::test]
 async fn refuses_bad_token_requests() {
     let api = Api::new().await;
     let create = |body: serde_json::Value| Call::post("/api/v1/tokens").token(&api.admin).json(&body);
@@ -87,22 +126,22 @@ async fn refuses_bad_token_requests() {
         (
             json!({"name": "x", "scopes": ["root"]}),
             StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_json",
+            "invalid_body",
         ),
         (
             json!({"name": "x"}),
             StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_json",
+            "invalid_body",
         ),
         (
             json!({"name": 5, "scopes": ["read"]}),
             StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_json",
+            "invalid_body",
         ),
         (
             json!({"name": "x", "scopes": ["read"], "secret": "mine"}),
             StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_json",
+            "invalid_body",
         ),
     ] {
         let reply = api.send(create(body.clone())).await;

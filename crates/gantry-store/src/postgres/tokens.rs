@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 
 use super::PostgresBackend;
 use crate::error::StoreError;
-use crate::token::{NewToken, TokenRow};
+use crate::token::{Deletion, NewToken, TokenRow, is_last_admin};
 
 impl PostgresBackend {
     /// `false` when a token with this name (or, astronomically unlikely, this hash) exists.
@@ -75,12 +75,43 @@ impl PostgresBackend {
             .map_err(StoreError::db("list tokens"))
     }
 
-    pub(crate) async fn delete_token(&self, name: &str) -> Result<bool, StoreError> {
+    /// Deletes the token `name` unless it is the last admin token, in one transaction that
+    /// first locks every admin token's row. Under read committed, a plain conditional `DELETE`
+    /// would let two revocations of the last two admin tokens each count the other as still
+    /// there; with the locks, the second waits for the first and then no longer sees the token
+    /// it deleted. Rows are locked in name order, so concurrent revocations cannot deadlock.
+    pub(crate) async fn delete_token(&self, name: &str) -> Result<Deletion, StoreError> {
+        let mut tx = self
+            .pool
+            .begin()
+            .await
+            .map_err(StoreError::db("begin revoking a token"))?;
+        let admins: Vec<String> = sqlx::query_scalar(
+            "SELECT name FROM tokens WHERE (' ' || scopes || ' ') LIKE '% admin %' ORDER BY name FOR UPDATE",
+        )
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(StoreError::db("lock the admin tokens"))?;
+        if is_last_admin(name, &admins) {
+            // Explicitly rather than on drop, which only queues the rollback: the row locks
+            // would stay until the pooled connection is next used.
+            tx.rollback()
+                .await
+                .map_err(StoreError::db("roll back a refused revocation"))?;
+            return Ok(Deletion::LastAdmin);
+        }
         let done = sqlx::query("DELETE FROM tokens WHERE name = $1")
             .bind(name)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await
             .map_err(StoreError::db("revoke a token"))?;
-        Ok(done.rows_affected() == 1)
+        tx.commit()
+            .await
+            .map_err(StoreError::db("commit revoking a token"))?;
+        Ok(if done.rows_affected() == 1 {
+            Deletion::Deleted
+        } else {
+            Deletion::Missing
+        })
     }
 }

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use super::SqliteBackend;
 use crate::cdevent::timestamp;
 use crate::error::StoreError;
-use crate::token::{NewToken, TokenRow};
+use crate::token::{Deletion, NewToken, TokenRow, is_last_admin};
 
 impl SqliteBackend {
     /// `false` when a token with this name (or, astronomically unlikely, this hash) exists.
@@ -76,12 +76,39 @@ impl SqliteBackend {
             .map_err(StoreError::db("list tokens"))
     }
 
-    pub(crate) async fn delete_token(&self, name: &str) -> Result<bool, StoreError> {
+    /// Deletes the token `name` unless it is the last admin token. The check and the delete
+    /// share one `BEGIN IMMEDIATE` transaction: holding the write lock from the start, it keeps
+    /// two revocations of the last two admin tokens from both passing the check.
+    pub(crate) async fn delete_token(&self, name: &str) -> Result<Deletion, StoreError> {
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(StoreError::db("begin revoking a token"))?;
+        let admins: Vec<String> =
+            sqlx::query_scalar("SELECT name FROM tokens WHERE (' ' || scopes || ' ') LIKE '% admin %'")
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(StoreError::db("find the admin tokens"))?;
+        if is_last_admin(name, &admins) {
+            // Explicitly rather than on drop, to give the write lock back at once.
+            tx.rollback()
+                .await
+                .map_err(StoreError::db("roll back a refused revocation"))?;
+            return Ok(Deletion::LastAdmin);
+        }
         let done = sqlx::query("DELETE FROM tokens WHERE name = $1")
             .bind(name)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await
             .map_err(StoreError::db("revoke a token"))?;
-        Ok(done.rows_affected() == 1)
+        tx.commit()
+            .await
+            .map_err(StoreError::db("commit revoking a token"))?;
+        Ok(if done.rows_affected() == 1 {
+            Deletion::Deleted
+        } else {
+            Deletion::Missing
+        })
     }
 }
