@@ -121,7 +121,7 @@ async fn pages(api: &Api) -> anyhow::Result<Vec<Page>> {
             path(format!("/api/v1/runs?app={busiest}&result=failure")),
         ),
         Page::new(
-            "API /api/v1/runs?branch=B (unindexed)",
+            "API /api/v1/runs?branch=B (a rare branch)",
             path("/api/v1/runs?branch=feature%2Fchange-7".into()),
         ),
         Page::new(

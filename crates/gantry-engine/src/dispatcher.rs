@@ -19,6 +19,7 @@ use tokio::sync::{Semaphore, mpsc};
 use tokio::task::{JoinError, JoinSet};
 use tokio_util::sync::CancellationToken;
 
+use crate::Stop;
 use crate::context::{self, Context, ContextFiles};
 use crate::executor::{Ending, Executor, ExecutorMessage, ExecutorReport, LaneId, ProcessSpec, Work};
 use crate::lane::{self, Lane, Running, Step};
@@ -56,9 +57,12 @@ pub(crate) struct Dispatcher {
     /// slot goes back only after the end of its task was sent, so no task is ever seen to start
     /// in a slot before the task that held it finished.
     permits: Arc<Semaphore>,
-    /// Cancels the run: a child of the caller's token, which the dispatcher also cancels when
-    /// nobody receives its events any more (a run that cannot be recorded must not go on).
+    /// Cancels the run: a child of the caller's cancel token, which the dispatcher also cancels
+    /// when nobody receives its events any more (a run that cannot be recorded must not go on).
     stop: CancellationToken,
+    /// Stops `finally` too: a child of the caller's force token (whose cancel token is its
+    /// child, so `stop` is cancelled with it).
+    force: CancellationToken,
     /// Whether cancellation stopped or kept from running any task: the run was cancelled.
     cancelled: bool,
     /// The result so far; what `finally` tasks see as `GANTRY_RESULT`.
@@ -84,7 +88,7 @@ struct Phase<'a> {
 }
 
 impl Phase<'_> {
-    /// `finally` runs to its end even after cancellation.
+    /// `finally` runs to its end after cancellation; only forcing stops it.
     fn cancellable(self) -> bool {
         self.kind != PhaseKind::Finally
     }
@@ -136,11 +140,7 @@ enum Next {
 }
 
 impl Dispatcher {
-    pub(crate) fn new(
-        request: RunRequest,
-        events: mpsc::Sender<RunEvent>,
-        cancel: &CancellationToken,
-    ) -> (Self, Plan) {
+    pub(crate) fn new(request: RunRequest, events: mpsc::Sender<RunEvent>, stop: &Stop) -> (Self, Plan) {
         let (message_sender, messages) = mpsc::channel(MESSAGE_BUFFER);
         let dispatcher = Self {
             run_id: request.run_id,
@@ -155,7 +155,8 @@ impl Dispatcher {
             messages,
             message_sender,
             permits: Arc::new(Semaphore::new(request.jobs.clamp(1, Semaphore::MAX_PERMITS))),
-            stop: cancel.child_token(),
+            stop: stop.cancel.child_token(),
+            force: stop.force.child_token(),
             cancelled: false,
             result: RunResult::Success,
             context: Context::default(),
@@ -240,10 +241,23 @@ impl Dispatcher {
         };
         self.run_phase(finally, Lane::every_task(&plan.finally, branch, &self.context))
             .await;
+        if self.cancelled {
+            // `finally` was forced to stop.
+            self.result = RunResult::Cancelled;
+        }
 
         let result = self.result;
         self.emit(RunEventKind::RunFinished { result }).await;
         result
+    }
+
+    /// What stops the tasks of `phase`: cancelling for setup and stages, forcing for `finally`.
+    fn stop_of(&self, phase: Phase<'_>) -> &CancellationToken {
+        if phase.cancellable() {
+            &self.stop
+        } else {
+            &self.force
+        }
     }
 
     /// Runs the lanes of one phase side by side until each is done, then merges what their
@@ -296,7 +310,7 @@ impl Dispatcher {
         while let Some(step) = lane.peek() {
             let skip = if let Some(reason) = &step.skipped {
                 reason.clone()
-            } else if phase.cancellable() && self.stop.is_cancelled() {
+            } else if self.stop_of(phase).is_cancelled() {
                 self.cancelled = true;
                 lane.cancelled = true;
                 CANCELLED.to_owned()
@@ -371,11 +385,7 @@ impl Dispatcher {
         let executor = Executor {
             lane: id,
             messages: self.message_sender.clone(),
-            cancel: if phase.cancellable() {
-                self.stop.clone()
-            } else {
-                CancellationToken::new()
-            },
+            cancel: self.stop_of(phase).clone(),
             grace: self.grace,
         };
         executors.spawn(id, executor, work);
@@ -505,8 +515,7 @@ impl Dispatcher {
         }
         let failed = matches!(outcome, TaskOutcome::Failure | TaskOutcome::TimedOut);
         let task = &running.step.task;
-        let will_retry =
-            failed && running.attempt <= task.retry && !(phase.cancellable() && self.stop.is_cancelled());
+        let will_retry = failed && running.attempt <= task.retry && !self.stop_of(phase).is_cancelled();
         let allowed_failure = failed && !will_retry && task.allow_failure;
         self.emit(RunEventKind::TaskFinished {
             path: path.clone(),

@@ -39,15 +39,54 @@ use tokio_util::sync::CancellationToken;
 /// Every event is sent: the channel is bounded and each send is awaited, so receive events
 /// while the run goes on, not after it. The last event is `RunFinished`.
 ///
-/// Cancelling `cancel` stops running tasks (`SIGTERM`, the grace period, then `SIGKILL`),
-/// keeps the rest from starting and still runs `finally`; the result is then
-/// [`RunResult::Cancelled`]. Dropping the receiver cancels the run the same way, since what
-/// nobody records must not go on.
-pub async fn execute(
-    request: RunRequest,
-    events: mpsc::Sender<RunEvent>,
-    cancel: CancellationToken,
-) -> RunResult {
-    let (dispatcher, plan) = dispatcher::Dispatcher::new(request, events, &cancel);
+/// [`Stop::cancel`] stops running tasks (`SIGTERM`, the grace period, then `SIGKILL`), keeps
+/// the rest from starting and still runs `finally`; the result is then
+/// [`RunResult::Cancelled`]. [`Stop::force`] stops `finally` as well. Dropping the receiver
+/// cancels the run like [`Stop::cancel`], since what nobody records must not go on.
+pub async fn execute(request: RunRequest, events: mpsc::Sender<RunEvent>, stop: Stop) -> RunResult {
+    let (dispatcher, plan) = dispatcher::Dispatcher::new(request, events, &stop);
     dispatcher.run(plan).await
+}
+
+/// How a run is stopped from outside, in two steps: the first Ctrl-C cancels, a second one
+/// forces. Clones stop the same run.
+#[derive(Debug, Clone)]
+pub struct Stop {
+    /// Stops every task, `finally`'s included.
+    force: CancellationToken,
+    /// Stops the tasks of setup and stages; a child of `force`, so forcing cancels too.
+    cancel: CancellationToken,
+}
+
+impl Stop {
+    pub fn new() -> Self {
+        let force = CancellationToken::new();
+        let cancel = force.child_token();
+        Self { force, cancel }
+    }
+
+    /// Cancels the run: running tasks are stopped, the rest do not start, `finally` still runs.
+    pub fn cancel(&self) {
+        self.cancel.cancel();
+    }
+
+    /// Stops everything now, `finally`'s tasks included (for a `finally` that hangs): the run
+    /// is cancelled, and what was left of `finally` is stopped or skipped.
+    pub fn force(&self) {
+        self.force.cancel();
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.cancel.is_cancelled()
+    }
+
+    pub fn is_forced(&self) -> bool {
+        self.force.is_cancelled()
+    }
+}
+
+impl Default for Stop {
+    fn default() -> Self {
+        Self::new()
+    }
 }

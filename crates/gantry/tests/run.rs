@@ -311,6 +311,45 @@ finally:
 }
 
 #[test]
+fn a_second_signal_stops_a_finally_that_hangs() {
+    let project = Project::with_pipeline(
+        r"
+app: demo
+stages:
+  - { name: slow, tasks: [{ name: wait, run: 'echo started; sleep 30' }] }
+finally:
+  - { name: stuck, run: 'echo finally started; sleep 30' }
+",
+    );
+    let mut child = project
+        .command(&["run", "--grace", "1s"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap());
+    wait_for_log(&project, "demo#1", "started");
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).unwrap();
+    wait_for_log(&project, "demo#1", "finally started");
+    // The first signal leaves `finally` running.
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(child.try_wait().unwrap().is_none(), "gantry stopped before `finally` ended");
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).unwrap();
+    let out = common::outcome(child.wait_with_output().unwrap());
+    assert_eq!(out.code, Some(130), "{out:?}");
+    assert!(out.stderr.contains("stopping `finally` too"), "{}", out.stderr);
+    let run = project.show("demo#1");
+    assert_eq!(run["result"], "cancelled");
+    let stuck = run["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|task| task["path"] == "finally/stuck")
+        .unwrap();
+    assert_eq!(stuck["status"], "cancelled", "{run}");
+}
+
+#[test]
 fn a_killed_gantry_leaves_an_interrupted_run() {
     let project = Project::with_pipeline(
         "app: demo\nstages:\n  - { name: slow, tasks: [{ name: wait, run: 'echo started; sleep 30' }] }\n",

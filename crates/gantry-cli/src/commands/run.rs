@@ -10,12 +10,11 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use gantry_client::{Client, Spool, Uploader};
-use gantry_engine::{MockSettings, RunRequest};
+use gantry_engine::{MockSettings, RunRequest, Stop};
 use gantry_model::event::RunInfo;
 use gantry_model::{Pipeline, Plan, RunEvent, RunEventKind, RunId, RunResult, Traceability, render_version};
 use gantry_store::Store;
 use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
 
 use crate::args::RunArgs;
 use crate::commands::selection;
@@ -206,10 +205,10 @@ pub(crate) async fn execute(
         grace: args.grace,
     };
 
-    let cancel = CancellationToken::new();
-    let signals = tokio::spawn(cancel_on_signal(cancel.clone()));
+    let stop = Stop::new();
+    let signals = tokio::spawn(stop_on_signals(stop.clone()));
     let (sender, receiver) = mpsc::channel(EVENT_BUFFER);
-    let engine = tokio::spawn(gantry_engine::execute(request, sender, cancel.clone()));
+    let engine = tokio::spawn(gantry_engine::execute(request, sender, stop));
     let output = if args.json {
         Output::Json
     } else {
@@ -344,19 +343,26 @@ async fn consume(
     record_error.map_or(Ok(()), Err)
 }
 
-/// Cancels the run on Ctrl-C or SIGTERM; the engine stops the tasks and runs `finally`.
-async fn cancel_on_signal(cancel: CancellationToken) {
+/// Cancels the run on Ctrl-C or SIGTERM (the engine stops the tasks and runs `finally`), and
+/// forces it on a second one (`finally` is stopped too).
+async fn stop_on_signals(stop: Stop) {
     use tokio::signal::unix::{SignalKind, signal};
-    if let Ok(mut terminate) = signal(SignalKind::terminate()) {
-        tokio::select! {
+    let mut terminate = signal(SignalKind::terminate()).ok();
+    let next_signal = async |terminate: &mut Option<tokio::signal::unix::Signal>| match terminate {
+        Some(terminate) => tokio::select! {
             _ = tokio::signal::ctrl_c() => {}
             _ = terminate.recv() => {}
+        },
+        None => {
+            let _ = tokio::signal::ctrl_c().await;
         }
-    } else {
-        let _ = tokio::signal::ctrl_c().await;
-    }
-    eprintln!("cancelling: stopping tasks, then running `finally`");
-    cancel.cancel();
+    };
+    next_signal(&mut terminate).await;
+    eprintln!("cancelling: stopping tasks, then running `finally` (again to stop `finally` too)");
+    stop.cancel();
+    next_signal(&mut terminate).await;
+    eprintln!("stopping `finally` too");
+    stop.force();
 }
 
 pub(crate) fn usage_from_selection(err: &gantry_model::SelectionError) -> UsageError {

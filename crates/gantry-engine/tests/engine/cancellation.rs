@@ -2,11 +2,10 @@
 
 use std::time::Duration;
 
-use gantry_engine::RunRequest;
+use gantry_engine::{RunRequest, Stop};
 use gantry_model::event::RunInfo;
 use gantry_model::{Plan, RunEventKind, RunId, RunResult, Selection, Stage, TaskOutcome};
 use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
 
 use crate::harness::{Test, empty_pipeline, is_gone_soon, pid_in, task};
 
@@ -76,7 +75,7 @@ async fn a_run_cancelled_before_it_starts_only_runs_finally() {
         .setup(vec![task("tools", "touch tools-ran")])
         .stage("build", vec![task("compile", "touch compile-ran")])
         .finally(vec![task("notify", "echo \"result=$GANTRY_RESULT\"")]);
-    test.cancel_token().cancel();
+    test.stop().cancel();
     let run = test.run().await;
     assert_eq!(run.result, RunResult::Cancelled);
     assert_eq!(run.skipped("setup/tools").as_deref(), Some("cancelled"));
@@ -120,9 +119,54 @@ async fn a_run_nobody_listens_to_is_cancelled() {
     };
     let (sender, receiver) = mpsc::channel(1);
     drop(receiver);
-    let execute = gantry_engine::execute(request, sender, CancellationToken::new());
+    let execute = gantry_engine::execute(request, sender, Stop::new());
     let result = tokio::time::timeout(Duration::from_secs(30), execute)
         .await
         .expect("no hang");
     assert_eq!(result, RunResult::Cancelled);
+}
+
+/// A `finally` that hangs goes on after cancelling, and stops when forced (a second Ctrl-C);
+/// the run is cancelled, and the task's processes are gone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forcing_stops_a_finally_that_hangs() {
+    let run = Test::new()
+        .stage("test", vec![task("quick", "true")])
+        .finally(vec![task(
+            "hang",
+            "sleep 1000 & echo $! > grandchild.pid; echo ready; sleep 1000",
+        )])
+        .run_stopping(|event, stop| {
+            if is_ready(event) {
+                stop.cancel();
+                let stop = stop.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(Duration::from_millis(600)).await;
+                    stop.force();
+                });
+            }
+        })
+        .await;
+    assert_eq!(run.result, RunResult::Cancelled);
+    assert_eq!(run.outcome("finally/hang"), TaskOutcome::Cancelled);
+    assert_eq!(run.outcome("test/quick"), TaskOutcome::Success);
+    // Cancelling alone did not stop it: it ended only once forced.
+    let at = |matches: &dyn Fn(&RunEventKind) -> bool| {
+        run.events
+            .iter()
+            .find(|event| matches(&event.kind))
+            .map(|event| event.at)
+            .unwrap()
+    };
+    let ready = at(&|kind| matches!(kind, RunEventKind::TaskOutput { line, .. } if line == "ready"));
+    let ended = at(
+        &|kind| matches!(kind, RunEventKind::TaskFinished { path, .. } if path.as_str() == "finally/hang"),
+    );
+    assert!(
+        ended - ready >= chrono::Duration::milliseconds(500),
+        "stopped {} ms after it was ready",
+        (ended - ready).num_milliseconds()
+    );
+    let grandchild = pid_in(&run, "grandchild.pid");
+    assert!(is_gone_soon(grandchild).await, "{grandchild} survived");
 }

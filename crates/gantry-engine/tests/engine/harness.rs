@@ -9,7 +9,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use gantry_engine::{MockSettings, RunRequest};
+use gantry_engine::{MockSettings, RunRequest, Stop};
 use gantry_model::event::RunInfo;
 use gantry_model::{
     LogStream, Pipeline, Plan, RunEvent, RunEventKind, RunId, RunResult, Selection, Stage, Task, TaskKind,
@@ -17,7 +17,6 @@ use gantry_model::{
 };
 use indexmap::IndexMap;
 use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
 
 /// How long any test run may take before it counts as hung.
 const RUN_LIMIT: Duration = Duration::from_mins(1);
@@ -65,7 +64,7 @@ pub struct Test {
     mock: Option<MockSettings>,
     grace: Duration,
     root: tempfile::TempDir,
-    cancel: CancellationToken,
+    stop: Stop,
 }
 
 impl Test {
@@ -78,7 +77,7 @@ impl Test {
             mock: None,
             grace: Duration::from_millis(500),
             root: tempfile::tempdir().expect("a temporary directory"),
-            cancel: CancellationToken::new(),
+            stop: Stop::new(),
         }
     }
 
@@ -153,9 +152,9 @@ impl Test {
         self.root.path()
     }
 
-    /// The run's cancellation token, to cancel it before it starts.
-    pub fn cancel_token(&self) -> CancellationToken {
-        self.cancel.clone()
+    /// What stops the run, to cancel it before it starts.
+    pub fn stop(&self) -> Stop {
+        self.stop.clone()
     }
 
     pub async fn run(self) -> Run {
@@ -164,6 +163,16 @@ impl Test {
 
     /// Runs, cancelling the run as soon as `cancel_when` holds for an event.
     pub async fn run_cancelling_when(self, mut cancel_when: impl FnMut(&RunEvent) -> bool) -> Run {
+        self.run_stopping(move |event, stop| {
+            if cancel_when(event) {
+                stop.cancel();
+            }
+        })
+        .await
+    }
+
+    /// Runs, showing every event to `watch` as it comes, with what stops the run.
+    pub async fn run_stopping(self, mut watch: impl FnMut(&RunEvent, &Stop)) -> Run {
         let plan = Plan::new(&self.pipeline, self.branch.as_deref(), &Selection::All).expect("a valid plan");
         let run_id = RunId(uuid::Uuid::now_v7().to_string());
         let info = RunInfo {
@@ -189,13 +198,11 @@ impl Test {
         };
         // A small buffer, so that the engine really has to wait for this consumer.
         let (sender, mut receiver) = mpsc::channel(4);
-        let engine = tokio::spawn(gantry_engine::execute(request, sender, self.cancel.clone()));
+        let engine = tokio::spawn(gantry_engine::execute(request, sender, self.stop.clone()));
         let collect = async {
             let mut events = Vec::new();
             while let Some(event) = receiver.recv().await {
-                if cancel_when(&event) {
-                    self.cancel.cancel();
-                }
+                watch(&event, &self.stop);
                 events.push(event);
             }
             events
