@@ -135,6 +135,7 @@ impl RunSpec {
             untraceable_reason: None,
             pipeline: pipeline(&self.app),
             mock: false,
+            selection: gantry_model::Selection::All,
         })));
         push(RunEventKind::RunStarted);
         // Where the run stops: failures fail `test/unit`, cancellations and interruptions stop

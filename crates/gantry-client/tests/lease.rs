@@ -110,6 +110,7 @@ impl RunEvents {
             untraceable_reason: Some("a test".into()),
             pipeline,
             mock: false,
+            selection: gantry_model::Selection::All,
         };
         vec![
             self.event(RunEventKind::RunQueued(Box::new(info))),

@@ -101,6 +101,7 @@ mod tests {
                 untraceable_reason: None,
                 pipeline,
                 mock: false,
+                selection: gantry_model::Selection::All,
             },
             plan: Plan {
                 setup: Vec::new(),

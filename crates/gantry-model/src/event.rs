@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::pipeline::Pipeline;
-use crate::plan::TaskPath;
+use crate::plan::{Selection, TaskPath};
 
 /// The identity of a run: a UUID (v7, so ids sort by creation time). Also the `CDEvents` `chainId`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -104,6 +104,9 @@ pub struct RunInfo {
     pub pipeline: Pipeline,
     /// Whether tasks are stand-ins (`gantry run --mock`).
     pub mock: bool,
+    /// The part of the pipeline the run covers (`--to`, `--only`); left out when whole.
+    #[serde(default, skip_serializing_if = "Selection::is_all")]
+    pub selection: Selection,
 }
 
 /// Which output stream a log line came from.

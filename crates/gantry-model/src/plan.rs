@@ -37,8 +37,10 @@ impl fmt::Display for TaskPath {
     }
 }
 
-/// Which part of the pipeline a run covers.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// Which part of the pipeline a run covers; recorded with the run, so that a partial run is
+/// never taken for a whole one. Serialized as `"all"`, `{"to": NAME}` or `{"only": NAME}`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Selection {
     #[default]
     All,
@@ -46,6 +48,23 @@ pub enum Selection {
     To(String),
     /// Just this stage or task (no setup, no finally).
     Only(String),
+}
+
+impl Selection {
+    pub fn is_all(&self) -> bool {
+        *self == Self::All
+    }
+}
+
+/// As the flag that asks for it: `--to build`, `--only test/unit`; `all` for a whole run.
+impl fmt::Display for Selection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::All => f.write_str("all"),
+            Self::To(name) => write!(f, "--to {name}"),
+            Self::Only(name) => write!(f, "--only {name}"),
+        }
+    }
 }
 
 /// What runs, in which order.

@@ -222,6 +222,32 @@ async fn run_page_highlights_the_failed_task() {
 }
 
 #[tokio::test]
+async fn a_partial_run_says_so_in_the_list_and_on_its_page() {
+    let store = TestStore::new().await;
+    let mut run = RunBuilder::new("payments", 1, Utc::now() - Duration::minutes(5));
+    let mut queued = run.queued();
+    if let RunEventKind::RunQueued(info) = &mut queued.kind {
+        info.selection = gantry_model::Selection::Only("deploy".into());
+    }
+    let events = [queued, run.started(), run.finished(RunResult::Success)];
+    store.record(&events).await;
+    let router = store.router();
+    get(&router, "/runs")
+        .await
+        .has("title=\"only part of the pipeline ran: --only deploy\"")
+        .has(">partial</span>");
+    get(&router, &format!("/runs/{}", run.id()))
+        .await
+        .has("<dt>Ran</dt>")
+        .has("<code>--only deploy</code>");
+    let mut whole = RunBuilder::new("payments", 2, Utc::now());
+    store.record(&whole_run(&mut whole, RunResult::Success)).await;
+    get(&router, &format!("/runs/{}", whole.id()))
+        .await
+        .lacks("<dt>Ran</dt>");
+}
+
+#[tokio::test]
 async fn running_run_page_follows_its_status() {
     let store = TestStore::new().await;
     let demo = seed_demo(&store).await;

@@ -70,6 +70,9 @@ pub fn to_cdevent(event: &RunEvent, run: &RunContext) -> Option<Value> {
             custom.insert("traceable".into(), json!(info.traceable));
             custom.insert("untraceableReason".into(), json!(info.untraceable_reason));
             custom.insert("mock".into(), json!(info.mock));
+            if !info.selection.is_all() {
+                custom.insert("selection".into(), json!(info.selection));
+            }
             custom.insert(
                 "pipeline".into(),
                 serde_json::to_value(&info.pipeline).unwrap_or(Value::Null),

@@ -8,7 +8,7 @@ use std::fmt;
 use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
-use gantry_model::{LogStream, RunResult, TaskOutcome};
+use gantry_model::{LogStream, RunResult, Selection, TaskOutcome};
 use serde::{Deserialize, Serialize};
 
 use crate::error::StoreError;
@@ -162,6 +162,9 @@ pub struct RunSummary {
     pub finished_at: Option<DateTime<Utc>>,
     /// From start (or queueing, if it never started) to finish; `None` while running.
     pub duration_ms: Option<u64>,
+    /// The part of the pipeline the run covered: `"all"`, or `{"to": …}` / `{"only": …}` for
+    /// a partial run (`gantry run --to`, `--only`).
+    pub selection: Selection,
 }
 
 /// One run with everything recorded about it.
@@ -264,13 +267,20 @@ pub(crate) struct RunRow {
     pub owner_pid: Option<i64>,
     pub owner_start_time: Option<i64>,
     pub last_contact_at: Option<DateTime<Utc>>,
+    pub selection: Option<String>,
+}
+
+/// How a run's selection is stored: `NULL` for a whole run, else its JSON.
+pub(crate) fn selection_text(selection: &Selection) -> Option<String> {
+    (!selection.is_all()).then(|| serde_json::to_string(selection).unwrap_or_default())
 }
 
 /// The columns of [`RunRow`], for `SELECT` lists built with `concat!`.
 macro_rules! run_columns {
     () => {
         "id, app, version, build, revision, branch, traceable, untraceable_reason, mock, result, \
-         queued_at, started_at, finished_at, owner_host, owner_pid, owner_start_time, last_contact_at"
+         queued_at, started_at, finished_at, owner_host, owner_pid, owner_start_time, last_contact_at, \
+         selection"
     };
 }
 pub(crate) use run_columns;
@@ -308,6 +318,11 @@ impl RunRow {
             started_at: self.started_at,
             finished_at: self.finished_at,
             duration_ms: duration_ms(self.started_at.or(Some(self.queued_at)), self.finished_at),
+            selection: match &self.selection {
+                None => Selection::All,
+                Some(text) => serde_json::from_str(text)
+                    .map_err(|err| corrupt("run selection", format!("`{text}`: {err}")))?,
+            },
         })
     }
 

@@ -16,7 +16,8 @@ use crate::backend::{NewEvent, NewLogLine, NewRun, RecordTx, TaskEnd, build_take
 use crate::cdevent::{RunContext, timestamp};
 use crate::error::StoreError;
 use crate::query::{
-    APPS_QUERY, AppRow, ArtifactRow, LogRow, RunFilter, RunRow, StageRow, TaskRow, run_columns, unsigned,
+    APPS_QUERY, AppRow, ArtifactRow, LogRow, RunFilter, RunRow, StageRow, TaskRow, run_columns,
+    selection_text, unsigned,
 };
 use crate::recovery::Owner;
 
@@ -381,8 +382,8 @@ impl RecordTx for SqliteTx {
         let info = run.info;
         let inserted = sqlx::query(
             "INSERT INTO runs (id, app, version, build, revision, branch, traceable, untraceable_reason, mock,
-                               pipeline, result, queued_at, owner_host, owner_pid, owner_start_time)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'running', $11, $12, $13, $14)
+                               pipeline, result, queued_at, owner_host, owner_pid, owner_start_time, selection)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'running', $11, $12, $13, $14, $15)
              ON CONFLICT (id) DO NOTHING",
         )
         .bind(run.id)
@@ -399,6 +400,7 @@ impl RecordTx for SqliteTx {
         .bind(&run.owner.host)
         .bind(i64::from(run.owner.pid))
         .bind(run.owner.start_time.and_then(|time| i64::try_from(time).ok()))
+        .bind(selection_text(&info.selection))
         .execute(&mut *self.tx)
         .await
         .map_err(StoreError::db("record a queued run"))?;

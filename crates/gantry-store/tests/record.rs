@@ -4,8 +4,9 @@
 mod common;
 
 use common::{HELLO_SHA256, RecordAllocated, RunBuilder, TestStore, full_run};
-use gantry_model::{RunEventKind, RunResult, TaskOutcome, TaskPath};
+use gantry_model::{RunEventKind, RunResult, Selection, TaskOutcome, TaskPath};
 use gantry_store::{LogLine, RunFilter, RunStatus, StoreError, TaskStatus};
+use serde_json::{Value, json};
 
 async fn records_a_full_run_and_reads_it_back(test: TestStore) {
     let artifact = test.file("hello", b"hello");
@@ -662,7 +663,58 @@ async fn log_lines_are_numbered_without_gaps_across_batches(test: TestStore) {
     }
 }
 
+/// A run of part of the pipeline (`--to`, `--only`) says so wherever it is read back; a whole
+/// run says `all`.
+async fn a_partial_run_is_recorded_as_partial(test: TestStore) {
+    let mut whole = RunBuilder::new("hello", 1);
+    let mut partial = RunBuilder::new("hello", 2);
+    let mut queued = partial.queued();
+    if let RunEventKind::RunQueued(info) = &mut queued.kind {
+        info.selection = Selection::Only("test/unit".into());
+    }
+    let events = vec![
+        whole.queued(),
+        whole.finished(RunResult::Success),
+        queued,
+        partial.finished(RunResult::Success),
+    ];
+    test.store.record_allocated(&events).await.unwrap();
+
+    let read = |id: &str| {
+        let store = &test.store;
+        let id = id.to_owned();
+        async move { store.find_run(&id).await.unwrap().unwrap().summary.selection }
+    };
+    assert_eq!(read(&whole.run_id.0).await, Selection::All);
+    assert_eq!(read(&partial.run_id.0).await, Selection::Only("test/unit".into()));
+    let listed = test.store.list_runs(&RunFilter::default()).await.unwrap();
+    let json = serde_json::to_value(&listed).unwrap();
+    let selections: Vec<&Value> = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|run| &run["selection"])
+        .collect();
+    assert!(
+        selections.contains(&&json!({"only": "test/unit"})),
+        "{selections:?}"
+    );
+    assert!(selections.contains(&&json!("all")), "{selections:?}");
+
+    let custom = |id: &str| {
+        let store = &test.store;
+        let id = id.to_owned();
+        async move { store.events_for_chain(&id).await.unwrap()[0]["customData"].clone() }
+    };
+    assert_eq!(
+        custom(&partial.run_id.0).await["selection"],
+        json!({"only": "test/unit"})
+    );
+    assert!(custom(&whole.run_id.0).await.get("selection").is_none());
+}
+
 on_both_backends!(
+    a_partial_run_is_recorded_as_partial,
     log_lines_are_numbered_without_gaps_across_batches,
     records_a_full_run_and_reads_it_back,
     opens_an_existing_store_again,

@@ -159,6 +159,26 @@ finally: [{ name: tidy, run: 'echo tidy-ran' }]
     let out = project.run(&["run", "--only", "uplod"]);
     assert_eq!(out.code, Some(2));
     assert!(out.stderr.contains("did you mean `upload`?"), "{}", out.stderr);
+
+    // Both runs are recorded as partial, saying which part ran; a whole run is not.
+    assert_eq!(project.run(&["run"]).code, Some(0));
+    let selections: Vec<serde_json::Value> = project
+        .history()
+        .iter()
+        .map(|run| run["selection"].clone())
+        .collect();
+    assert_eq!(
+        selections,
+        [
+            serde_json::json!("all"),
+            serde_json::json!({"only": "ship"}),
+            serde_json::json!({"to": "test/unit"})
+        ]
+    );
+    let out = project.run(&["history"]);
+    assert_eq!(out.stdout.matches("(partial)").count(), 2, "{}", out.stdout);
+    let out = project.run(&["show", "demo#2"]);
+    assert!(out.stdout.contains("partial    --only ship"), "{}", out.stdout);
 }
 
 #[test]
@@ -333,7 +353,10 @@ finally:
     wait_for_log(&project, "demo#1", "finally started");
     // The first signal leaves `finally` running.
     std::thread::sleep(Duration::from_millis(500));
-    assert!(child.try_wait().unwrap().is_none(), "gantry stopped before `finally` ended");
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "gantry stopped before `finally` ended"
+    );
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).unwrap();
     let out = common::outcome(child.wait_with_output().unwrap());
     assert_eq!(out.code, Some(130), "{out:?}");

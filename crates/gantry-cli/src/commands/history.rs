@@ -38,7 +38,11 @@ fn render(runs: &[RunSummary]) -> String {
             [
                 format!("{}#{}", run.app, run.build),
                 run.version.clone(),
-                run.result.to_string(),
+                if run.selection.is_all() {
+                    run.result.to_string()
+                } else {
+                    format!("{} (partial)", run.result)
+                },
                 run.branch.clone().unwrap_or_else(|| "-".to_owned()),
                 run.revision
                     .as_deref()

@@ -196,6 +196,7 @@ pub(crate) async fn execute(
             untraceable_reason: revision.untraceable.clone(),
             pipeline,
             mock: mock.is_some(),
+            selection: selection(&args.selection),
         },
         plan: plan.clone(),
         root: workspace.root.clone(),

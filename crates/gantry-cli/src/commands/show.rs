@@ -44,6 +44,9 @@ fn render(run: &RunDetail) -> String {
     if let Some(ms) = summary.duration_ms {
         let _ = writeln!(out, "duration   {}", millis(ms));
     }
+    if !summary.selection.is_all() {
+        let _ = writeln!(out, "partial    {} (not the whole pipeline)", summary.selection);
+    }
     if summary.mock {
         let _ = writeln!(out, "mock       yes (stand-in tasks)");
     }

@@ -106,6 +106,7 @@ async fn a_run_nobody_listens_to_is_cancelled() {
         untraceable_reason: Some("test".into()),
         pipeline,
         mock: false,
+        selection: gantry_model::Selection::All,
     };
     let request = RunRequest {
         run_id: RunId("run".into()),

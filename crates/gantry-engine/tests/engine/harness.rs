@@ -185,6 +185,7 @@ impl Test {
             untraceable_reason: None,
             pipeline: self.pipeline.clone(),
             mock: self.mock.is_some(),
+            selection: gantry_model::Selection::All,
         };
         let request = RunRequest {
             run_id: run_id.clone(),

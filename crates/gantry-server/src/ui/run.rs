@@ -159,6 +159,12 @@ fn header(detail: &RunDetail, now: DateTime<Utc>) -> Markup {
             div { dt { "Started" } dd { @if let Some(at) = run.started_at { (format::time(at, now)) } @else { span.muted { "—" } } } }
             div { dt { "Finished" } dd { @if let Some(at) = run.finished_at { (format::time(at, now)) } @else { span.muted { "—" } } } }
             div { dt { "Duration" } dd.num { (format::elapsed(run.started_at, run.duration_ms, run.result == RunStatus::Running, now)) } }
+            @if !run.selection.is_all() {
+                div {
+                    dt { "Ran" }
+                    dd { span.tag.tag-warning { "partial" } " " code { (run.selection) } }
+                }
+            }
             @if run.mock { div { dt { "Mode" } dd { span.tag { "mock" } } } }
             @if let Some(owner) = &detail.owner {
                 div { dt { "Ran on" } dd { code { (owner.host) } span.muted { " pid " (owner.pid) } } }

@@ -192,9 +192,12 @@ pub fn revision(run: &RunSummary) -> Markup {
     }
 }
 
-/// Small tags after a version: untraceable and mock runs stand out.
+/// Small tags after a version: untraceable, partial and mock runs stand out.
 pub fn flags(run: &RunSummary) -> Markup {
     html! {
+        @if !run.selection.is_all() {
+            " " span.tag.tag-warning title={ "only part of the pipeline ran: " (run.selection) } { "partial" }
+        }
         @if !run.traceable {
             " " span.tag.tag-warning title=[run.untraceable_reason.as_deref()] { "untraceable" }
         }

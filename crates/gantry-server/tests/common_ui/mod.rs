@@ -223,6 +223,7 @@ impl RunBuilder {
             untraceable_reason: self.untraceable_reason.clone(),
             pipeline: self.pipeline.clone(),
             mock: false,
+            selection: gantry_model::Selection::All,
         };
         self.event(RunEventKind::RunQueued(Box::new(info)))
     }

@@ -240,6 +240,7 @@ impl RunBuilder {
             untraceable_reason: None,
             pipeline: pipeline(&self.app),
             mock: false,
+            selection: gantry_model::Selection::All,
         };
         self.event(RunEventKind::RunQueued(Box::new(info)))
     }
