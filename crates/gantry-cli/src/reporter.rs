@@ -138,6 +138,9 @@ impl TerminalReporter {
                 if info.mock {
                     line.push_str(" (mock)");
                 }
+                if !info.selection.is_all() {
+                    line.push_str(&format!(" (partial: {})", info.selection));
+                }
                 self.println(&line);
                 if let Some(reason) = &info.untraceable_reason {
                     let warning = format!("warning: this run is untraceable: {reason}");

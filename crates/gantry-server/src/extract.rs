@@ -59,7 +59,7 @@ impl JsonBytes {
     }
 
     /// Parses the body as `T`, which may borrow from it. Malformed JSON is a `400 invalid_json`
-    /// saying where; JSON of the wrong shape a `422 invalid_body` naming the field.
+    /// saying the line and column; JSON of the wrong shape a `422 invalid_body` naming the field.
     pub fn parse<'a, T: Deserialize<'a>>(&'a self) -> Result<T, AppError> {
         serde_json::from_slice(&self.0).map_err(|error| self.describe::<T>(error))
     }
@@ -76,12 +76,16 @@ impl JsonBytes {
             // checks and this one does not.
             Ok(_) => (first, String::new()),
         };
-        let at = format!("line {} column {}", error.line(), error.column());
         match error.classify() {
             Category::Syntax | Category::Eof | Category::Io => AppError::new(
                 StatusCode::BAD_REQUEST,
                 "invalid_json",
-                format!("the body is not valid JSON: {} (at {at})", detail(&error)),
+                format!(
+                    "the body is not valid JSON: {} (at line {} column {})",
+                    detail(&error),
+                    error.line(),
+                    error.column()
+                ),
             ),
             Category::Data => {
                 let place = if pointer.is_empty() {
@@ -92,7 +96,7 @@ impl JsonBytes {
                 let error = AppError::new(
                     StatusCode::UNPROCESSABLE_ENTITY,
                     "invalid_body",
-                    format!("{place} is not as expected: {} (at {at})", detail(&error)),
+                    format!("{place} is not as expected: {}", detail(&error)),
                 );
                 if pointer.is_empty() {
                     error
