@@ -3,12 +3,15 @@
 use std::collections::HashMap;
 use std::path::Path;
 
+use gantry_engine::MIN_SECRET_CHARS;
+
 use crate::exit::UsageError;
 
 /// The value of every secret the pipeline names, in the pipeline's order.
 ///
 /// A secret with no value anywhere is an error: a run that silently got an empty credential
-/// fails later, far from the cause.
+/// fails later, far from the cause. So is a value shorter than [`MIN_SECRET_CHARS`], which
+/// could not be masked without masking ordinary output.
 pub fn resolve(names: &[String], file: Option<&Path>) -> anyhow::Result<Vec<(String, String)>> {
     let from_file: HashMap<String, String> = match file {
         Some(path) => dotenvy::from_path_iter(path)
@@ -23,6 +26,18 @@ pub fn resolve(names: &[String], file: Option<&Path>) -> anyhow::Result<Vec<(Str
     for name in names {
         let value = from_file.get(name).cloned().or_else(|| std::env::var(name).ok());
         match value {
+            Some(value) if value.trim().chars().count() < MIN_SECRET_CHARS => {
+                return Err(UsageError::new(format!(
+                    "secret `{name}` is too short to be hidden in the log: {} characters, at least \
+                     {MIN_SECRET_CHARS} are needed",
+                    value.trim().chars().count()
+                ))
+                .hint(
+                    "every occurrence of a value that short would be masked, whatever it belongs to; \
+                     use a longer secret, or an `env` variable if it is not secret",
+                )
+                .into());
+            }
             Some(value) => values.push((name.clone(), value)),
             None => {
                 return Err(UsageError::new(format!("secret `{name}` has no value"))

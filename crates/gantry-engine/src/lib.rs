@@ -27,7 +27,7 @@ mod process_group;
 pub mod request;
 
 pub use artifact::{Artifact, ArtifactError};
-pub use mask::{MASK, Masker, mask};
+pub use mask::{MASK, MIN_SECRET_CHARS, Masker, mask};
 pub use request::{DEFAULT_GRACE, MockSettings, RunRequest};
 
 use gantry_model::{RunEvent, RunResult};

@@ -1,12 +1,20 @@
 //! [`Masker`]: hides secret values in output lines before they become events.
 //!
 //! Output is masked line by line, so a secret whose value spans several lines is registered line
-//! by line as well: each of its non-empty lines is hidden wherever it appears.
+//! by line as well: each of its lines is hidden wherever it appears, except lines shorter than
+//! [`MIN_SECRET_CHARS`] (the lone `{` of a JSON key file would otherwise hide every `{` of the
+//! log). A one-line value is hidden whatever its length; callers refuse values that short (see
+//! [`MIN_SECRET_CHARS`]).
 
 use std::ops::Range;
 
 /// What a secret value is replaced with.
 pub const MASK: &str = "***";
+
+/// The shortest secret that can be hidden without hiding ordinary output with it: a value (or a
+/// line of a multi-line value) shorter than this would mask every occurrence of its characters
+/// in the log. `gantry run` refuses shorter values.
+pub const MIN_SECRET_CHARS: usize = 4;
 
 /// Replaces every occurrence of every secret value in a line with [`MASK`].
 #[derive(Debug, Clone, Default)]
@@ -16,15 +24,24 @@ pub struct Masker {
 }
 
 impl Masker {
-    /// A masker for the values of `secrets` (name, value); empty values are ignored.
+    /// A masker for the values of `secrets` (name, value); empty values are ignored, and so
+    /// are the lines of a multi-line value shorter than [`MIN_SECRET_CHARS`].
     pub fn new(secrets: &[(String, String)]) -> Self {
-        let mut values: Vec<String> = secrets
-            .iter()
-            .flat_map(|(_, value)| value.lines())
-            .map(|line| line.strip_suffix('\r').unwrap_or(line))
-            .filter(|line| !line.is_empty())
-            .map(str::to_owned)
-            .collect();
+        let mut values: Vec<String> = Vec::new();
+        for (_, value) in secrets {
+            let lines: Vec<&str> = value
+                .lines()
+                .map(|line| line.strip_suffix('\r').unwrap_or(line))
+                .filter(|line| !line.is_empty())
+                .collect();
+            let shortest = if lines.len() > 1 { MIN_SECRET_CHARS } else { 1 };
+            values.extend(
+                lines
+                    .into_iter()
+                    .filter(|line| line.chars().count() >= shortest)
+                    .map(str::to_owned),
+            );
+        }
         values.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
         values.dedup();
         Self { values }
@@ -107,6 +124,14 @@ mod tests {
         check(&["ab", "cd"], "ab cd", "*** ***");
         check(&["line one\nline two"], "line two is here", "*** is here");
         check(&["multi\r\nline"], "multi", "***");
+        // Short lines of a multi-line value are left alone; a short one-line value is not.
+        check(
+            &["{\n  \"key\": \"s3cr3t\"\n}"],
+            "x   \"key\": \"s3cr3t\" y",
+            "x *** y",
+        );
+        check(&["{\n  \"key\": \"s3cr3t\"\n}"], "{ }", "{ }");
+        check(&["{"], "{ a }", "*** a }");
         check(&["ключ"], "значение ключ ключ!", "значение *** ***!");
         check(&["é"], "ééé", "***");
     }

@@ -222,6 +222,15 @@ stages:
         out.stderr
     );
 
+    // A value too short to be masked without masking ordinary output is refused.
+    let out = common::outcome(project.command(&["run"]).env("API_TOKEN", "ab").output().unwrap());
+    assert_eq!(out.code, Some(2), "{out:?}");
+    assert!(
+        out.stderr.contains("secret `API_TOKEN` is too short"),
+        "{}",
+        out.stderr
+    );
+
     // A secrets file works too.
     let project = project.file("secrets.env", "API_TOKEN=from-file-value\n");
     let out = project.run(&["run", "--secrets-file", "secrets.env"]);
