@@ -162,6 +162,17 @@ pub struct StoreArgs {
     pub db: Option<String>,
 }
 
+/// Where the read commands find runs: the local build data repository, or a server.
+#[derive(Debug, Args)]
+pub struct SourceArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Read the runs of this Gantry server instead of the local store (env `GANTRY_SERVER`; the
+    /// token comes from `GANTRY_TOKEN`).
+    #[arg(long, value_name = "URL", env = "GANTRY_SERVER", conflicts_with = "db")]
+    pub server: Option<String>,
+}
+
 #[derive(Debug, Args)]
 pub struct RunArgs {
     #[command(flatten)]
@@ -211,7 +222,7 @@ pub struct PlanArgs {
 #[derive(Debug, Args)]
 pub struct HistoryArgs {
     #[command(flatten)]
-    pub store: StoreArgs,
+    pub source: SourceArgs,
     /// Only runs of this app.
     #[arg(long)]
     pub app: Option<String>,
@@ -226,7 +237,7 @@ pub struct HistoryArgs {
 #[derive(Debug, Args)]
 pub struct ShowArgs {
     #[command(flatten)]
-    pub store: StoreArgs,
+    pub source: SourceArgs,
     /// The run: its id (or a unique prefix of it) or `APP#BUILD`.
     pub run: String,
     /// Print JSON.
@@ -237,7 +248,7 @@ pub struct ShowArgs {
 #[derive(Debug, Args)]
 pub struct LogsArgs {
     #[command(flatten)]
-    pub store: StoreArgs,
+    pub source: SourceArgs,
     /// The run: its id (or a unique prefix of it) or `APP#BUILD`.
     pub run: String,
     /// Only this task (name or path).

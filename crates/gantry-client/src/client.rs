@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use gantry_model::RunEvent;
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 
 /// How long a connection may take before the server counts as unreachable.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -145,6 +146,32 @@ impl Client {
         Ok(())
     }
 
+    /// Reads `path` (under the server's URL, with its query string, segments encoded with
+    /// [`encode`]) and parses its JSON answer; `what` names it in errors.
+    pub async fn get_json<T: DeserializeOwned>(&self, path: &str, what: &str) -> Result<T, ClientError> {
+        let url = format!("{}{path}", self.base);
+        let response = self.send(self.http.get(&url).timeout(REQUEST_TIMEOUT)).await?;
+        let response = check(response, what).await?;
+        let text = response.text().await.map_err(|source| self.unreachable(source))?;
+        serde_json::from_str(&text).map_err(|err| ClientError::Refused {
+            what: what.to_owned(),
+            status: 200,
+            message: format!("the answer is not what this version of gantry reads: {err}"),
+        })
+    }
+
+    /// Reads `path` as a body that may be long (a log): its chunks come as they arrive, with no
+    /// time limit on the whole.
+    pub async fn get_text(&self, path: &str, what: &str) -> Result<TextBody, ClientError> {
+        let url = format!("{}{path}", self.base);
+        let response = self.send(self.http.get(&url)).await?;
+        let response = check(response, what).await?;
+        Ok(TextBody {
+            response,
+            base: self.base.clone(),
+        })
+    }
+
     async fn send(&self, request: reqwest::RequestBuilder) -> Result<reqwest::Response, ClientError> {
         let request = match &self.token {
             Some(token) => request.bearer_auth(token),
@@ -157,6 +184,26 @@ impl Client {
         ClientError::Unreachable {
             url: self.base.clone(),
             source: source.without_url(),
+        }
+    }
+}
+
+/// A body read chunk by chunk, from [`Client::get_text`].
+#[derive(Debug)]
+pub struct TextBody {
+    response: reqwest::Response,
+    base: String,
+}
+
+impl TextBody {
+    /// The next bytes of the body; `None` at its end.
+    pub async fn chunk(&mut self) -> Result<Option<Vec<u8>>, ClientError> {
+        match self.response.chunk().await {
+            Ok(chunk) => Ok(chunk.map(|bytes| bytes.to_vec())),
+            Err(source) => Err(ClientError::Unreachable {
+                url: self.base.clone(),
+                source: source.without_url(),
+            }),
         }
     }
 }
@@ -176,8 +223,9 @@ async fn check(response: reqwest::Response, what: &str) -> Result<reqwest::Respo
     })
 }
 
-/// Percent-encodes a path segment (app names and run ids are plain, but never trust that).
-fn encode(segment: &str) -> String {
+/// Percent-encodes a path segment or a query value (app names and run ids are plain, but never
+/// trust that): everything but unreserved characters.
+pub fn encode(segment: &str) -> String {
     let mut out = String::with_capacity(segment.len());
     for byte in segment.bytes() {
         if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {

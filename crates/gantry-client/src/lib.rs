@@ -13,6 +13,6 @@ pub mod client;
 pub mod spool;
 pub mod uploader;
 
-pub use client::{Client, ClientError};
+pub use client::{Client, ClientError, TextBody, encode};
 pub use spool::{Spool, SpoolError, SpooledRun};
 pub use uploader::{HEARTBEAT_INTERVAL, SendError, UploadSummary, Uploader, send};

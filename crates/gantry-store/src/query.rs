@@ -145,7 +145,7 @@ impl fmt::Display for TaskStatus {
 }
 
 /// One run, as listed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunSummary {
     pub id: String,
     pub app: String,
@@ -168,7 +168,7 @@ pub struct RunSummary {
 }
 
 /// One run with everything recorded about it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunDetail {
     #[serde(flatten)]
     pub summary: RunSummary,
@@ -185,7 +185,7 @@ pub struct RunDetail {
     pub artifacts: Vec<ArtifactRecord>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StageRecord {
     pub name: String,
     pub status: TaskStatus,
@@ -193,7 +193,7 @@ pub struct StageRecord {
     pub finished_at: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TaskRecord {
     pub path: String,
     pub stage: String,
@@ -210,13 +210,14 @@ pub struct TaskRecord {
     pub duration_ms: Option<u64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ArtifactRecord {
     pub task_path: String,
     pub name: String,
     pub size: u64,
     pub sha256: String,
-    /// Where the stored copy is.
+    /// Where the stored copy is, on the store's machine (the API leaves it out).
+    #[serde(default)]
     pub path: PathBuf,
     pub recorded_at: DateTime<Utc>,
 }

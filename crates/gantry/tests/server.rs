@@ -112,6 +112,48 @@ fn a_run_reports_to_the_server() {
             .is_some_and(|events| events.len() > 10),
         "{events}"
     );
+
+    // The read commands read it back from the server, as they would from a local store.
+    let read = |args: &[&str], token: &str| {
+        common::outcome(
+            project
+                .command(args)
+                .env("GANTRY_SERVER", &server.url)
+                .env("GANTRY_TOKEN", token)
+                .output()
+                .unwrap(),
+        )
+    };
+    let out = read(&["history"], ADMIN);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert!(
+        out.stdout.contains("strawberry#1") && out.stdout.contains("success"),
+        "{}",
+        out.stdout
+    );
+    let out = read(&["show", "strawberry#1"], ADMIN);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert!(out.stdout.contains(id), "{}", out.stdout);
+    assert!(out.stdout.contains("out/strawberry.tar.gz"), "{}", out.stdout);
+    let out = read(&["logs", "strawberry#1", "package"], ADMIN);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert!(out.stdout.contains("built strawberry 2.3.1"), "{}", out.stdout);
+    let out = read(&["logs", "strawberry#1"], ADMIN);
+    assert!(
+        out.stdout.contains("build/package     │ built strawberry 2.3.1"),
+        "{}",
+        out.stdout
+    );
+    let out = read(&["show", "strawberry#9"], ADMIN);
+    assert_eq!(out.code, Some(2), "{out:?}");
+    assert!(
+        out.stderr.contains("no run `strawberry#9` on the server"),
+        "{}",
+        out.stderr
+    );
+    let out = read(&["history"], "not-a-token");
+    assert_eq!(out.code, Some(2), "{out:?}");
+    assert!(out.stderr.contains("GANTRY_TOKEN"), "{}", out.stderr);
 }
 
 #[test]

@@ -5,19 +5,19 @@ use std::fmt::Write as _;
 use gantry_store::{RunFilter, RunSummary};
 
 use crate::args::HistoryArgs;
-use crate::commands::open_store;
+use crate::commands::source::Source;
 use crate::exit::ExitStatus;
 use crate::output;
 use crate::reporter::format_seconds;
 
 pub async fn history(args: &HistoryArgs) -> anyhow::Result<ExitStatus> {
-    let store = open_store(&args.store).await?;
+    let source = Source::open(&args.source).await?;
     let filter = RunFilter {
         app: args.app.clone(),
         limit: Some(args.limit),
         ..RunFilter::default()
     };
-    let runs = store.list_runs(&filter).await?;
+    let runs = source.list_runs(&filter).await?;
     if args.json {
         output::println(&serde_json::to_string_pretty(&runs)?)?;
     } else if runs.is_empty() && args.app.is_some() {

@@ -1,18 +1,15 @@
-//! `gantry logs RUN [TASK]`: a run's log (every task, prefixed) or one task's, read in pages so
-//! a huge log is never held in memory whole.
+//! `gantry logs RUN [TASK]`: a run's log (every task, prefixed) or one task's, from the local
+//! store or a server, read in pages so a huge log is never held in memory whole.
 
 use std::io::Write as _;
 
 use crate::args::LogsArgs;
-use crate::commands::{find_run, open_store};
+use crate::commands::source::Source;
 use crate::exit::{ExitStatus, UsageError};
 
-/// Lines fetched from the store at a time.
-const PAGE: u32 = 5000;
-
 pub async fn logs(args: &LogsArgs) -> anyhow::Result<ExitStatus> {
-    let store = open_store(&args.store).await?;
-    let run = find_run(&store, &args.run).await?;
+    let source = Source::open(&args.source).await?;
+    let run = source.find_run(&args.run).await?;
     let paths: Vec<String> = match &args.task {
         Some(task) => {
             let matches: Vec<&str> = run
@@ -48,19 +45,15 @@ pub async fn logs(args: &LogsArgs) -> anyhow::Result<ExitStatus> {
     let width = paths.iter().map(|path| path.chars().count()).max().unwrap_or(0);
     let mut stdout = std::io::stdout().lock();
     for path in &paths {
-        let mut after = 0;
-        loop {
-            let lines = store.task_log(&run.summary.id, path, after, PAGE).await?;
-            let Some(last) = lines.last() else { break };
-            after = last.seq;
-            for line in &lines {
+        source
+            .task_log(&run.summary.id, path, |line| {
                 if prefix {
-                    writeln!(stdout, "{path:<width$} │ {}", line.line)?;
+                    writeln!(stdout, "{path:<width$} │ {line}")
                 } else {
-                    writeln!(stdout, "{}", line.line)?;
+                    writeln!(stdout, "{line}")
                 }
-            }
-        }
+            })
+            .await?;
     }
     Ok(ExitStatus::Success)
 }

@@ -7,6 +7,7 @@ pub mod plan;
 pub mod run;
 pub mod server;
 pub mod show;
+pub mod source;
 pub mod sync;
 pub mod token;
 pub mod up;

@@ -6,14 +6,13 @@ use gantry_store::RunDetail;
 
 use crate::args::ShowArgs;
 use crate::commands::history::table;
-use crate::commands::{find_run, open_store};
+use crate::commands::source::Source;
 use crate::exit::ExitStatus;
 use crate::output;
 use crate::reporter::format_seconds;
 
 pub async fn show(args: &ShowArgs) -> anyhow::Result<ExitStatus> {
-    let store = open_store(&args.store).await?;
-    let run = find_run(&store, &args.run).await?;
+    let run = Source::open(&args.source).await?.find_run(&args.run).await?;
     if args.json {
         output::println(&serde_json::to_string_pretty(&run)?)?;
     } else {

@@ -1,0 +1,135 @@
+//! [`Source`]: where `history`, `show` and `logs` read runs: the local build data repository,
+//! or a Gantry server's API (`--server`, `GANTRY_SERVER`), so that the runs `gantry run
+//! --server` reported are read back from the same place.
+
+use gantry_client::{Client, ClientError, encode};
+use gantry_store::{RunDetail, RunFilter, RunSummary, Store};
+use serde::Deserialize;
+
+use crate::args::SourceArgs;
+use crate::commands::{find_run, open_store};
+use crate::exit::UsageError;
+
+/// Lines fetched from a local store at a time.
+const PAGE: u32 = 5000;
+
+pub(crate) enum Source {
+    Store(Store),
+    Server(Client),
+}
+
+/// A page of `GET /api/v1/runs`.
+#[derive(Deserialize)]
+struct RunsPage {
+    runs: Vec<RunSummary>,
+}
+
+impl Source {
+    pub(crate) async fn open(args: &SourceArgs) -> anyhow::Result<Self> {
+        match &args.server {
+            Some(url) => {
+                let token = std::env::var("GANTRY_TOKEN")
+                    .ok()
+                    .filter(|token| !token.is_empty());
+                let client = Client::new(url, token).map_err(|err| UsageError::new(err.to_string()))?;
+                Ok(Self::Server(client))
+            }
+            None => Ok(Self::Store(open_store(&args.store).await?)),
+        }
+    }
+
+    /// Runs, newest first (the filter's app and limit; a server pages by its own limit, at most
+    /// 500 a page).
+    pub(crate) async fn list_runs(&self, filter: &RunFilter) -> anyhow::Result<Vec<RunSummary>> {
+        match self {
+            Self::Store(store) => Ok(store.list_runs(filter).await?),
+            Self::Server(client) => {
+                let mut path = format!("/api/v1/runs?limit={}", filter.limit.unwrap_or(50).clamp(1, 500));
+                if let Some(app) = &filter.app {
+                    path.push_str(&format!("&app={}", encode(app)));
+                }
+                let page: RunsPage = client
+                    .get_json(&path, "the list of runs")
+                    .await
+                    .map_err(refused)?;
+                Ok(page.runs)
+            }
+        }
+    }
+
+    /// The run named by `query` (id, unique prefix, `APP#BUILD`); an unknown or ambiguous one
+    /// is a usage error.
+    pub(crate) async fn find_run(&self, query: &str) -> anyhow::Result<RunDetail> {
+        match self {
+            Self::Store(store) => find_run(store, query).await,
+            Self::Server(client) => {
+                let path = format!("/api/v1/runs/{}", encode(query));
+                match client.get_json(&path, "the run").await {
+                    Err(ClientError::Refused { status: 404, .. }) => Err(UsageError::new(format!(
+                        "no run `{query}` on the server `{}`",
+                        client.url()
+                    ))
+                    .hint("`gantry history --server URL` lists its runs")
+                    .into()),
+                    Err(ClientError::Refused {
+                        status: 400, message, ..
+                    }) => Err(UsageError::new(message).into()),
+                    found => found.map_err(refused),
+                }
+            }
+        }
+    }
+
+    /// Every line of the task at `path` of run `run_id`, in order, to `each`; read page by page
+    /// (or chunk by chunk from a server), so that a huge log is never held whole.
+    pub(crate) async fn task_log(
+        &self,
+        run_id: &str,
+        path: &str,
+        mut each: impl FnMut(&str) -> std::io::Result<()>,
+    ) -> anyhow::Result<()> {
+        match self {
+            Self::Store(store) => {
+                let mut after = 0;
+                loop {
+                    let lines = store.task_log(run_id, path, after, PAGE).await?;
+                    let Some(last) = lines.last() else { break };
+                    after = last.seq;
+                    for line in &lines {
+                        each(&line.line)?;
+                    }
+                }
+            }
+            Self::Server(client) => {
+                let url = format!("/api/v1/runs/{}/logs?task={}", encode(run_id), encode(path));
+                let mut body = client.get_text(&url, "the log").await.map_err(refused)?;
+                let mut pending: Vec<u8> = Vec::new();
+                while let Some(chunk) = body.chunk().await.map_err(refused)? {
+                    pending.extend_from_slice(&chunk);
+                    let mut start = 0;
+                    while let Some(end) = pending[start..].iter().position(|byte| *byte == b'\n') {
+                        each(&String::from_utf8_lossy(&pending[start..start + end]))?;
+                        start += end + 1;
+                    }
+                    pending.drain(..start);
+                }
+                if !pending.is_empty() {
+                    each(&String::from_utf8_lossy(&pending))?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A server's refusal or absence; a refused token is the user's to fix.
+fn refused(error: ClientError) -> anyhow::Error {
+    match &error {
+        ClientError::Refused {
+            status: 401 | 403, ..
+        } => UsageError::new(error.to_string())
+            .hint("reading runs needs a token with the `read` scope: set `GANTRY_TOKEN`")
+            .into(),
+        _ => anyhow::Error::new(error).context("failed to read from the server"),
+    }
+}
