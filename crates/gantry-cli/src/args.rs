@@ -79,14 +79,9 @@ pub struct ServerArgs {
 
 #[derive(Debug, Args)]
 pub struct UpArgs {
-    /// The address to listen on.
-    #[arg(
-        long,
-        value_name = "ADDR",
-        default_value = "127.0.0.1:8080",
-        env = "GANTRY_LISTEN"
-    )]
-    pub listen: std::net::SocketAddr,
+    /// The address to listen on [default: 127.0.0.1:8080, or the next free port up to 8099].
+    #[arg(long, value_name = "ADDR", env = "GANTRY_LISTEN")]
+    pub listen: Option<std::net::SocketAddr>,
     /// Where the embedded store lives [default: `.gantry/` of the current repository].
     #[arg(long, value_name = "DIR")]
     pub data: Option<PathBuf>,

@@ -1,6 +1,8 @@
 //! `gantry up`: a local server with the web UI on an embedded SQLite store, and one run of the
 //! current directory's pipeline recorded in it; then serves until Ctrl-C.
 
+use std::net::{Ipv4Addr, SocketAddr, TcpListener};
+
 use gantry_server::{Server, ServerConfig};
 
 use crate::args::{RunArgs, SelectionArgs, StoreArgs, UpArgs};
@@ -33,7 +35,7 @@ pub async fn up(args: UpArgs) -> anyhow::Result<ExitStatus> {
             .filter(|token| !token.is_empty()),
         max_upload_bytes: gantry_server::DEFAULT_MAX_UPLOAD_BYTES,
         ..ServerConfig::new(
-            args.listen,
+            args.listen.unwrap_or_else(default_listen),
             format!("sqlite://{}", data.join("gantry.db").display()),
         )
     };
@@ -84,4 +86,30 @@ pub async fn up(args: UpArgs) -> anyhow::Result<ExitStatus> {
     println!("\nopen {url} in your browser; Ctrl-C stops the server");
     serving.await??;
     Ok(ExitStatus::Success)
+}
+
+/// The loopback's port 8080, or the next free one up to 8099 when another program (another
+/// `gantry up`, say) has it; 8080 again when none is free, for the bind error to say so.
+fn default_listen() -> SocketAddr {
+    let at = |port| SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    (8080..=8099)
+        .map(at)
+        .find(|address| TcpListener::bind(address).is_ok())
+        .unwrap_or_else(|| at(8080))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_taken_default_port_moves_on_to_a_free_one() {
+        let first = default_listen();
+        let Ok(_held) = TcpListener::bind(first) else {
+            return; // Taken meanwhile by someone else: nothing to check.
+        };
+        let next = default_listen();
+        assert_ne!(next, first);
+        assert!((8080..=8099).contains(&next.port()), "{next}");
+    }
 }
