@@ -274,3 +274,67 @@ fn a_start_that_cannot_listen_leaves_the_bootstrap_token_for_the_next() {
     let _ = child.wait();
     assert!(second.contains("bootstrap admin token"), "{first}{second}");
 }
+
+/// The README's main command: `gantry up` serves the UI, runs the pipeline once into its store,
+/// prints where to see it, and stops cleanly on SIGTERM.
+#[test]
+fn up_runs_the_pipeline_once_and_serves_it() {
+    let project = Project::example("strawberry");
+    let port = free_port();
+    let mut child = project
+        .command(&["up", "--listen", &format!("127.0.0.1:{port}")])
+        .env_remove("GANTRY_ADMIN_TOKEN")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (lines, received) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if lines.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    let mut printed = Vec::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while !printed.iter().any(|line: &String| line.contains("see it at")) {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match received.recv_timeout(left) {
+            Ok(line) => printed.push(line),
+            Err(_) => panic!("`gantry up` never said where to see the run: {printed:#?}"),
+        }
+    }
+    let url = format!("http://127.0.0.1:{port}");
+    assert!(printed.iter().any(|line| line.contains(&url)), "{printed:#?}");
+    assert!(
+        printed
+            .iter()
+            .any(|line| line.contains("the run of `strawberry` succeeded")),
+        "{printed:#?}"
+    );
+    let get = |path: &str| {
+        let output = Command::new("curl")
+            .args(["--silent", "--show-error", "--fail"])
+            .arg(format!("{url}{path}"))
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "GET {path}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).unwrap()
+    };
+    // Reading needs no token on this local server.
+    assert!(get("/").contains("strawberry"));
+    let runs: serde_json::Value = serde_json::from_str(&get("/api/v1/runs")).unwrap();
+    assert_eq!(runs["runs"][0]["result"], "success", "{runs}");
+    assert_eq!(runs["runs"].as_array().map(Vec::len), Some(1), "{runs}");
+
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap());
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+}
