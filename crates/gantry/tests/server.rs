@@ -298,7 +298,7 @@ fn up_runs_the_pipeline_once_and_serves_it() {
         }
     });
     let mut printed = Vec::new();
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let deadline = std::time::Instant::now() + Duration::from_mins(1);
     while !printed.iter().any(|line: &String| line.contains("see it at")) {
         let left = deadline.saturating_duration_since(std::time::Instant::now());
         match received.recv_timeout(left) {
