@@ -303,7 +303,7 @@ fn up_runs_the_pipeline_once_and_serves_it() {
         let left = deadline.saturating_duration_since(std::time::Instant::now());
         match received.recv_timeout(left) {
             Ok(line) => printed.push(line),
-            Err(_) => panic!("`gantry up` never said where to see the run: {printed:#?}"),
+            Err(error) => panic!("`gantry up` never said where to see the run ({error}): {printed:#?}"),
         }
     }
     let url = format!("http://127.0.0.1:{port}");
