@@ -46,18 +46,7 @@ impl ServerProcess {
 
     /// `GET PATH` with the admin token, parsed as JSON.
     fn get(&self, path: &str) -> serde_json::Value {
-        let output = Command::new("curl")
-            .args(["--silent", "--show-error", "--fail", "-H"])
-            .arg(format!("Authorization: Bearer {ADMIN}"))
-            .arg(format!("{}{path}", self.url))
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "GET {path}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        serde_json::from_slice(&output.stdout).unwrap()
+        serde_json::from_slice(&common::http_get(&format!("{}{path}", self.url), Some(ADMIN))).unwrap()
     }
 }
 
@@ -314,19 +303,7 @@ fn up_runs_the_pipeline_once_and_serves_it() {
             .any(|line| line.contains("the run of `strawberry` succeeded")),
         "{printed:#?}"
     );
-    let get = |path: &str| {
-        let output = Command::new("curl")
-            .args(["--silent", "--show-error", "--fail"])
-            .arg(format!("{url}{path}"))
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "GET {path}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8(output.stdout).unwrap()
-    };
+    let get = |path: &str| String::from_utf8(common::http_get(&format!("{url}{path}"), None)).unwrap();
     // Reading needs no token on this local server.
     assert!(get("/").contains("strawberry"));
     let runs: serde_json::Value = serde_json::from_str(&get("/api/v1/runs")).unwrap();

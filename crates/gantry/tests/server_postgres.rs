@@ -130,18 +130,7 @@ impl Replica {
 
     /// `GET PATH` with the admin token: the body's bytes.
     fn get_bytes(&self, path: &str) -> Vec<u8> {
-        let output = Command::new("curl")
-            .args(["--silent", "--show-error", "--fail", "-H"])
-            .arg(format!("Authorization: Bearer {ADMIN}"))
-            .arg(format!("{}{path}", self.url))
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "GET {path}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        output.stdout
+        common::http_get(&format!("{}{path}", self.url), Some(ADMIN))
     }
 
     fn get(&self, path: &str) -> serde_json::Value {

@@ -150,3 +150,20 @@ fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+/// `GET URL` with curl, with a bearer token when given: the body. Fails the test on an error
+/// status, with what curl said.
+pub fn http_get(url: &str, token: Option<&str>) -> Vec<u8> {
+    let mut curl = Command::new("curl");
+    curl.args(["--silent", "--show-error", "--fail"]);
+    if let Some(token) = token {
+        curl.arg("-H").arg(format!("Authorization: Bearer {token}"));
+    }
+    let output = curl.arg(url).output().expect("curl runs");
+    assert!(
+        output.status.success(),
+        "GET {url}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output.stdout
+}
