@@ -226,8 +226,13 @@ fn text_response(store: Store, run_id: String, path: String) -> Response {
     response
 }
 
+/// The most of one line a log page shows; the rest is in the plain-text log. A minified bundle
+/// or a base64 dump printed on one line would otherwise make the page megabytes of one `div`.
+const MAX_SHOWN_LINE: usize = 16 * 1024;
+
 /// Appends `lines` as HTML: one `div` each, with its number as a link to itself, stderr lines
-/// marked `e`, terminal escape sequences left out.
+/// marked `e`, terminal escape sequences left out, lines beyond [`MAX_SHOWN_LINE`] bytes cut
+/// with a note.
 pub fn render_lines(lines: &[LogLine], out: &mut String) {
     for line in lines {
         let class = match line.stream {
@@ -239,7 +244,19 @@ pub fn render_lines(lines: &[LogLine], out: &mut String) {
             out,
             "<div class=\"{class}\" id=\"L{seq}\"><a href=\"#L{seq}\">{seq}</a><span>"
         );
-        let _ = Escaper::new(out).write_str(&plain(&line.line));
+        let text = plain(&line.line);
+        let mut shown = text.len().min(MAX_SHOWN_LINE);
+        while !text.is_char_boundary(shown) {
+            shown -= 1;
+        }
+        let _ = Escaper::new(out).write_str(&text[..shown]);
+        if shown < text.len() {
+            let _ = write!(
+                out,
+                "<em class=\"cut\"> … {} more bytes of this line are in the plain-text log</em>",
+                text.len() - shown
+            );
+        }
         out.push_str("</span></div>\n");
     }
 }
@@ -324,6 +341,31 @@ mod tests {
             out,
             "<div class=\"l\" id=\"L1\"><a href=\"#L1\">1</a><span>&lt;script&gt;alert(1)&lt;/script&gt;</span></div>\n\
              <div class=\"l e\" id=\"L2\"><a href=\"#L2\">2</a><span>oops &amp; co</span></div>\n"
+        );
+    }
+
+    #[test]
+    fn a_huge_line_is_cut_at_a_character_boundary_with_a_note() {
+        // Two-byte characters, so that the cut falls inside one unless it is moved back.
+        let text = "é".repeat(MAX_SHOWN_LINE);
+        let mut out = String::new();
+        render_lines(
+            &[LogLine {
+                seq: 1,
+                stream: LogStream::Stdout,
+                line: text.clone(),
+                at: Utc::now(),
+            }],
+            &mut out,
+        );
+        assert!(out.len() < MAX_SHOWN_LINE + 300, "{}", out.len());
+        assert!(
+            out.contains(&format!(
+                "… {} more bytes of this line",
+                text.len() - MAX_SHOWN_LINE
+            )),
+            "{}",
+            &out[out.len() - 200..]
         );
     }
 }
