@@ -24,6 +24,7 @@ mod postgres;
 pub mod query;
 mod recorder;
 mod recovery;
+mod same_sql;
 mod sqlite;
 mod store;
 mod token;

@@ -3,25 +3,12 @@
 
 use chrono::{DateTime, Utc};
 
-use super::PostgresBackend;
+use super::{PostgresBackend, timestamp};
 use crate::error::StoreError;
 use crate::token::{Deletion, NewToken, TokenRow, is_last_admin};
 
 impl PostgresBackend {
-    /// `false` when a token with this name (or, astronomically unlikely, this hash) exists.
-    pub(crate) async fn insert_token(&self, token: &NewToken<'_>) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "INSERT INTO tokens (name, scopes, hash, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-        )
-        .bind(token.name)
-        .bind(token.scopes)
-        .bind(token.hash)
-        .bind(token.created_at)
-        .execute(&self.pool)
-        .await
-        .map_err(StoreError::db("create a token"))?;
-        Ok(done.rows_affected() == 1)
-    }
+    crate::same_sql::shared_token_queries!();
 
     /// Inserts `token` only if no admin token exists, in one statement so that two servers
     /// starting at once cannot both create one.
@@ -41,38 +28,6 @@ impl PostgresBackend {
         .await
         .map_err(StoreError::db("create the bootstrap token"))?;
         Ok(done.rows_affected() == 1)
-    }
-
-    pub(crate) async fn count_admin_tokens(&self) -> Result<i64, StoreError> {
-        sqlx::query_scalar("SELECT COUNT(*) FROM tokens WHERE (' ' || scopes || ' ') LIKE '% admin %'")
-            .fetch_one(&self.pool)
-            .await
-            .map_err(StoreError::db("count admin tokens"))
-    }
-
-    pub(crate) async fn token_by_hash(&self, hash: &str) -> Result<Option<TokenRow>, StoreError> {
-        sqlx::query_as("SELECT name, scopes, hash, created_at, last_used_at FROM tokens WHERE hash = $1")
-            .bind(hash)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(StoreError::db("look a token up"))
-    }
-
-    pub(crate) async fn touch_token(&self, name: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
-        sqlx::query("UPDATE tokens SET last_used_at = $2 WHERE name = $1")
-            .bind(name)
-            .bind(at)
-            .execute(&self.pool)
-            .await
-            .map_err(StoreError::db("record a token's use"))?;
-        Ok(())
-    }
-
-    pub(crate) async fn tokens(&self) -> Result<Vec<TokenRow>, StoreError> {
-        sqlx::query_as("SELECT name, scopes, hash, created_at, last_used_at FROM tokens ORDER BY name")
-            .fetch_all(&self.pool)
-            .await
-            .map_err(StoreError::db("list tokens"))
     }
 
     /// Deletes the token `name` unless it is the last admin token, in one transaction that
