@@ -149,12 +149,38 @@ pub struct SelectionArgs {
 }
 
 /// Where the build data repository is.
+///
+/// `--db` and `--server` (where a command has it) read their environment variables here, not
+/// through clap: a flag on the command line wins over either variable, so that `--db` works
+/// in a shell that exports `GANTRY_SERVER`, and the reverse. Both flags at once are an error.
 #[derive(Debug, Args)]
 pub struct StoreArgs {
-    /// The build data repository: `sqlite://PATH` or a path [default: `.gantry/gantry.db` at the
-    /// repository root].
-    #[arg(long, value_name = "URL", env = "GANTRY_DB")]
+    /// The build data repository: `sqlite://PATH` or a path (env `GANTRY_DB`) [default:
+    /// `.gantry/gantry.db` at the repository root].
+    #[arg(long, value_name = "URL")]
     pub db: Option<String>,
+}
+
+impl StoreArgs {
+    /// `--db`, else `GANTRY_DB`.
+    pub fn url(&self) -> Option<String> {
+        self.db.clone().or_else(|| env_value("GANTRY_DB"))
+    }
+
+    /// The server to use instead of the store: `server` (the `--server` flag), else
+    /// `GANTRY_SERVER` unless `--db` is on the command line.
+    pub fn server_or_env(&self, server: Option<&String>) -> Option<String> {
+        match (server, &self.db) {
+            (Some(server), _) => Some(server.clone()),
+            (None, Some(_)) => None,
+            (None, None) => env_value("GANTRY_SERVER"),
+        }
+    }
+}
+
+/// An environment variable's value; unset and empty are the same.
+fn env_value(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|value| !value.is_empty())
 }
 
 /// Where the read commands find runs: the local build data repository, or a server.
@@ -164,8 +190,14 @@ pub struct SourceArgs {
     pub store: StoreArgs,
     /// Read the runs of this Gantry server instead of the local store (env `GANTRY_SERVER`; the
     /// token comes from `GANTRY_TOKEN`).
-    #[arg(long, value_name = "URL", env = "GANTRY_SERVER", conflicts_with = "db")]
+    #[arg(long, value_name = "URL", conflicts_with = "db")]
     pub server: Option<String>,
+}
+
+impl SourceArgs {
+    pub fn server(&self) -> Option<String> {
+        self.store.server_or_env(self.server.as_ref())
+    }
 }
 
 #[derive(Debug, Args)]
@@ -177,8 +209,8 @@ pub struct RunArgs {
     #[command(flatten)]
     pub store: StoreArgs,
     /// Report the run to this Gantry server (build number, events, logs, artifacts) instead of
-    /// the local store; the token comes from `GANTRY_TOKEN`.
-    #[arg(long, value_name = "URL", env = "GANTRY_SERVER", conflicts_with = "db")]
+    /// the local store (env `GANTRY_SERVER`); the token comes from `GANTRY_TOKEN`.
+    #[arg(long, value_name = "URL", conflicts_with = "db")]
     pub server: Option<String>,
     /// Replace every task by a stand-in that succeeds (or fails, with `--fail`).
     #[arg(long)]
@@ -201,6 +233,13 @@ pub struct RunArgs {
     /// How long a task has to stop after SIGTERM before it is killed.
     #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration_arg)]
     pub grace: std::time::Duration,
+}
+
+impl RunArgs {
+    /// The server to report to: `--server`, else `GANTRY_SERVER` unless `--db` is given.
+    pub fn server(&self) -> Option<String> {
+        self.store.server_or_env(self.server.as_ref())
+    }
 }
 
 #[derive(Debug, Args)]

@@ -150,8 +150,8 @@ pub fn display_path(path: &Path) -> String {
 /// The store URL: `--db`/`GANTRY_DB`, or `.gantry/gantry.db` at `root`, whose directory is
 /// created with a `.gitignore` of its own so that it never dirties the repository.
 pub fn store_url(args: &StoreArgs, root: &Path) -> anyhow::Result<String> {
-    if let Some(url) = &args.db {
-        return Ok(url.clone());
+    if let Some(url) = args.url() {
+        return Ok(url);
     }
     let dir = ensure_state_dir(root)?;
     Ok(format!("sqlite://{}", dir.join("gantry.db").display()))

@@ -215,7 +215,15 @@ async fn check(response: reqwest::Response, what: &str) -> Result<reqwest::Respo
         return Ok(response);
     }
     let text = response.text().await.unwrap_or_default();
-    let message = serde_json::from_str::<ErrorBody>(&text).map_or(text, |body| body.error.message);
+    // Anything but the API's error shape (a proxy's page, a web server's 404) is not worth
+    // printing whole: it says this URL is not a Gantry server's API.
+    let message = serde_json::from_str::<ErrorBody>(&text).map_or_else(
+        |_| {
+            let reason = status.canonical_reason().unwrap_or("error");
+            format!("{reason}, and not in the words of Gantry's API: is the URL a Gantry server's?")
+        },
+        |body| body.error.message,
+    );
     Err(ClientError::Refused {
         what: what.to_owned(),
         status: status.as_u16(),

@@ -66,16 +66,28 @@ impl JsonBytes {
 
     /// The error for a body that `T` could not be parsed from, parsed again to find where.
     fn describe<'a, T: Deserialize<'a>>(&'a self, first: serde_json::Error) -> AppError {
+        // Malformed JSON first, wherever it is: a shape error found earlier in the body would
+        // otherwise hide it.
+        let syntax = serde_json::from_slice::<serde::de::IgnoredAny>(&self.0).err();
         let mut parser = serde_json::Deserializer::from_slice(&self.0);
-        let (error, pointer) = match serde_path_to_error::deserialize::<_, T>(&mut parser) {
-            Err(error) => {
+        let (error, mut pointer) = match (syntax, serde_path_to_error::deserialize::<_, T>(&mut parser)) {
+            (Some(syntax), _) => (syntax, String::new()),
+            (None, Err(error)) => {
                 let pointer = pointer(error.path());
                 (error.into_inner(), pointer)
             }
-            // Only the end of the body was wrong (trailing characters), which the first parse
-            // checks and this one does not.
-            Ok(_) => (first, String::new()),
+            // Cannot happen (the body is JSON, and `T` failed on it); the first error then.
+            (None, Ok(_)) => (first, String::new()),
         };
+        // serde names a missing field in its message, at the path of the object lacking it.
+        if let Some(field) = error
+            .to_string()
+            .strip_prefix("missing field `")
+            .and_then(|rest| rest.split('`').next())
+        {
+            pointer.push('/');
+            pointer.push_str(&field.replace('~', "~0").replace('/', "~1"));
+        }
         match error.classify() {
             Category::Syntax | Category::Eof | Category::Io => AppError::new(
                 StatusCode::BAD_REQUEST,
@@ -108,16 +120,32 @@ impl JsonBytes {
     }
 }
 
-/// serde's message without the position it appends (given apart) and with Rust's type names
-/// in plain words.
+/// serde's message without the position it appends (given apart) and without Rust's type
+/// names: `expected struct NewToken with 2 elements` is `expected an object`.
 fn detail(error: &serde_json::Error) -> String {
     let message = error.to_string();
-    let message = match message.rfind(" at line ") {
+    let mut message = match message.rfind(" at line ") {
         Some(cut) => message[..cut].to_owned(),
         None => message,
     };
+    while let Some(start) = message.find("struct ") {
+        let name = start + "struct ".len();
+        let mut end = message[name..]
+            .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .map_or(message.len(), |length| name + length);
+        // `with 2 elements`: serde's words for a struct sent as an array, nothing to a client.
+        if let Some(count) = message[end..].strip_prefix(" with ") {
+            let digits = count.find(|c: char| !c.is_ascii_digit()).unwrap_or(count.len());
+            if let Some(word) = [" elements", " element"]
+                .into_iter()
+                .find(|word| count[digits..].starts_with(word))
+            {
+                end += " with ".len() + digits + word.len();
+            }
+        }
+        message.replace_range(start..end, "an object");
+    }
     message
-        .replace("expected struct ", "expected an object, ")
         .replace("expected a sequence", "expected an array")
         .replace("expected a map", "expected an object")
 }
@@ -220,6 +248,11 @@ mod tests {
         assert_eq!(error.code(), "invalid_json", "{error}");
         let error = parse::<serde_json::Value>("").unwrap_err();
         assert_eq!(error.code(), "invalid_json", "{error}");
+        // Malformed after a shape error: still malformed.
+        for body in ["{bad", "[{\"id\": 1}", "{\"not\": \"an array\"} x"] {
+            let error = parse::<Vec<Event>>(body).unwrap_err();
+            assert_eq!(error.code(), "invalid_json", "{body}: {error}");
+        }
     }
 
     #[test]
@@ -238,8 +271,11 @@ mod tests {
         assert!(error.message().contains("unknown variant `gone`"), "{error}");
 
         let error = parse::<Vec<Event>>(r#"[{"id": "a"}]"#).unwrap_err();
-        assert_eq!(error.field(), Some("/0"), "{error}");
+        assert_eq!(error.field(), Some("/0/kind"), "{error}");
         assert!(error.message().contains("missing field `kind`"), "{error}");
+
+        let error = parse::<Event>("[]").unwrap_err();
+        assert!(error.message().ends_with("expected an object"), "{error}");
 
         let error = parse::<Vec<Event>>(r#"["x"]"#).unwrap_err();
         assert!(error.message().contains("expected an object"), "{error}");

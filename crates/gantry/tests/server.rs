@@ -140,6 +140,12 @@ fn a_run_reports_to_the_server() {
         "{}",
         out.stderr
     );
+    // `--db` on the command line wins over `GANTRY_SERVER` in the environment.
+    let out = read(&["history", "--db", "sqlite://local.db"], ADMIN);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert!(out.stdout.contains("no runs recorded yet"), "{}", out.stdout);
+    let out = read(&["history", "--db", "sqlite://local.db", "--server", &server.url], ADMIN);
+    assert_eq!(out.code, Some(2), "{out:?}");
     let out = read(&["history"], "not-a-token");
     assert_eq!(out.code, Some(2), "{out:?}");
     assert!(out.stderr.contains("GANTRY_TOKEN"), "{}", out.stderr);

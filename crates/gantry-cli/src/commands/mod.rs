@@ -29,8 +29,8 @@ pub(crate) fn selection(args: &SelectionArgs) -> Selection {
 pub(crate) async fn open_store(args: &crate::args::StoreArgs) -> anyhow::Result<gantry_store::Store> {
     use anyhow::Context as _;
     let root = crate::workspace::current_root()?;
-    let url = if let Some(url) = &args.db {
-        url.clone()
+    let url = if let Some(url) = args.url() {
+        url
     } else {
         let path = root.join(crate::workspace::STATE_DIR).join("gantry.db");
         if !path.exists() {

@@ -38,8 +38,8 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitStatus> {
     let recorder = if args.mock {
         // Mock runs exercise the pipeline, not the product: no build number, no trace.
         Recorder::Nowhere
-    } else if let Some(server) = &args.server {
-        Recorder::server(server, &prepared.workspace)?
+    } else if let Some(server) = args.server() {
+        Recorder::server(&server, &prepared.workspace)?
     } else {
         let url = workspace::store_url(&args.store, &prepared.workspace.root)?;
         let store = Store::open(&url)

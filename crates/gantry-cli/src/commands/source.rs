@@ -26,12 +26,12 @@ struct RunsPage {
 
 impl Source {
     pub(crate) async fn open(args: &SourceArgs) -> anyhow::Result<Self> {
-        match &args.server {
+        match args.server() {
             Some(url) => {
                 let token = std::env::var("GANTRY_TOKEN")
                     .ok()
                     .filter(|token| !token.is_empty());
-                let client = Client::new(url, token).map_err(|err| UsageError::new(err.to_string()))?;
+                let client = Client::new(&url, token).map_err(|err| UsageError::new(err.to_string()))?;
                 Ok(Self::Server(client))
             }
             None => Ok(Self::Store(open_store(&args.store).await?)),

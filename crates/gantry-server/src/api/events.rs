@@ -31,25 +31,27 @@ pub struct EventsStored {
     security(("bearer" = ["report"])),
     responses(
         (status = 200, description = "Stored", body = EventsStored),
-        (status = 400, description = "An event is not a valid CDEvent; `field` points at the problem", body = ErrorBody),
+        (status = 400, description = "The body is not JSON, or an event is not a valid CDEvent (`field` points at the problem)", body = ErrorBody),
         (status = 401, description = "No valid token", body = ErrorBody),
         (status = 403, description = "The token may not report", body = ErrorBody),
         (status = 413, description = "Too large", body = ErrorBody),
+        (status = 422, description = "The body is neither an object nor an array", body = ErrorBody),
     )
 )]
 pub async fn ingest(State(state): State<AppState>, body: JsonBytes) -> Result<Json<EventsStored>, AppError> {
     // Each event's text is kept as it came: the store validates it and stores that text.
-    let not_events =
-        || AppError::bad_request("the body must be a CDEvent (a JSON object) or an array of them");
     let (events, batch) = match body.first_byte() {
         Some(b'[') => (body.parse::<Vec<&RawValue>>()?, true),
         Some(b'{') => (vec![body.parse::<&RawValue>()?], false),
-        Some(_) => {
-            // Not an object or an array: say so if it is JSON at all, else why it is not.
+        _ => {
+            // Not an object or an array: say why if it is not JSON at all (an empty body, say).
             body.parse::<&RawValue>()?;
-            return Err(not_events());
+            return Err(AppError::new(
+                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_body",
+                "the body must be a CDEvent (a JSON object) or an array of them",
+            ));
         }
-        None => return Err(not_events()),
     };
     let events: Vec<&str> = events.iter().map(|event| event.get()).collect();
     let stored = match state
