@@ -23,20 +23,20 @@ pub fn resolve(names: &[String], file: Option<&Path>) -> anyhow::Result<Vec<(Str
         None => HashMap::new(),
     };
     let mut values = Vec::with_capacity(names.len());
+    let mut too_short = Vec::new();
     for name in names {
         let value = from_file.get(name).cloned().or_else(|| std::env::var(name).ok());
         match value {
             Some(value) if value.trim().chars().count() < MIN_SECRET_CHARS => {
-                return Err(UsageError::new(format!(
-                    "secret `{name}` is too short to be hidden in the log: {} characters, at least \
-                     {MIN_SECRET_CHARS} are needed",
-                    value.trim().chars().count()
-                ))
-                .hint(
-                    "every occurrence of a value that short would be masked, whatever it belongs to; \
-                     use a longer secret, or an `env` variable if it is not secret",
-                )
-                .into());
+                let from = match file {
+                    Some(path) if from_file.contains_key(name) => format!(" (in `{}`)", path.display()),
+                    _ => " (in the environment)".to_owned(),
+                };
+                too_short.push(match value.trim().chars().count() {
+                    0 => format!("`{name}`{from} is empty or blank"),
+                    1 => format!("`{name}`{from} has 1 character"),
+                    count => format!("`{name}`{from} has {count} characters"),
+                });
             }
             Some(value) => values.push((name.clone(), value)),
             None => {
@@ -47,6 +47,18 @@ pub fn resolve(names: &[String], file: Option<&Path>) -> anyhow::Result<Vec<(Str
                     .into());
             }
         }
+    }
+    if !too_short.is_empty() {
+        return Err(UsageError::new(format!(
+            "secrets too short to be hidden in the log (at least {MIN_SECRET_CHARS} characters, \
+             white space around them not counted): {}",
+            too_short.join("; ")
+        ))
+        .hint(
+            "every occurrence of a value that short would be masked, whatever it belongs to; use \
+             a longer secret, or an `env` variable if it is not secret",
+        )
+        .into());
     }
     Ok(values)
 }

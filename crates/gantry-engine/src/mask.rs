@@ -1,10 +1,14 @@
 //! [`Masker`]: hides secret values in output lines before they become events.
 //!
 //! Output is masked line by line, so a secret whose value spans several lines is registered line
-//! by line as well: each of its lines is hidden wherever it appears, except lines shorter than
-//! [`MIN_SECRET_CHARS`] (the lone `{` of a JSON key file would otherwise hide every `{` of the
-//! log). A one-line value is hidden whatever its length; callers refuse values that short (see
-//! [`MIN_SECRET_CHARS`]).
+//! by line as well: each of its lines, without the white space around it, is hidden wherever it
+//! appears, except lines shorter than [`MIN_SECRET_CHARS`] (the lone `{` of a JSON key file
+//! would otherwise hide every `{` of the log). A one-line value is hidden whatever its length;
+//! callers refuse values that short (see [`MIN_SECRET_CHARS`]).
+//!
+//! A value that is a JSON document (a cloud service account's key, say) also registers each of
+//! its string values of [`MIN_SECRET_CHARS`] or more, line by line: a task that prints one of
+//! them alone (`jq -r .private_key`) or the document reformatted (`jq -c .`) shows `***` there.
 
 use std::ops::Range;
 
@@ -29,18 +33,16 @@ impl Masker {
     pub fn new(secrets: &[(String, String)]) -> Self {
         let mut values: Vec<String> = Vec::new();
         for (_, value) in secrets {
-            let lines: Vec<&str> = value
-                .lines()
-                .map(|line| line.strip_suffix('\r').unwrap_or(line))
-                .filter(|line| !line.is_empty())
-                .collect();
+            let lines = lines_of(value);
             let shortest = if lines.len() > 1 { MIN_SECRET_CHARS } else { 1 };
-            values.extend(
-                lines
-                    .into_iter()
-                    .filter(|line| line.chars().count() >= shortest)
-                    .map(str::to_owned),
-            );
+            values.extend(lines.into_iter().filter(|line| line.chars().count() >= shortest));
+            for text in json_strings(value) {
+                values.extend(
+                    lines_of(&text)
+                        .into_iter()
+                        .filter(|line| line.chars().count() >= MIN_SECRET_CHARS),
+                );
+            }
         }
         values.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
         values.dedup();
@@ -92,6 +94,34 @@ impl Masker {
     }
 }
 
+/// The non-empty lines of `text`, without the white space around each.
+fn lines_of(text: &str) -> Vec<String> {
+    text.lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The string values of `text` when it is a JSON object or array; none otherwise.
+fn json_strings(text: &str) -> Vec<String> {
+    fn collect(value: serde_json::Value, into: &mut Vec<String>) {
+        match value {
+            serde_json::Value::String(text) => into.push(text),
+            serde_json::Value::Array(items) => items.into_iter().for_each(|item| collect(item, into)),
+            serde_json::Value::Object(fields) => fields.into_iter().for_each(|(_, item)| collect(item, into)),
+            _ => {}
+        }
+    }
+    let mut strings = Vec::new();
+    if text.trim_start().starts_with(['{', '['])
+        && let Ok(value) = serde_json::from_str(text)
+    {
+        collect(value, &mut strings);
+    }
+    strings
+}
+
 /// `line` with every occurrence of every non-empty secret value replaced by [`MASK`].
 ///
 /// Builds a [`Masker`] on each call; keep one when masking many lines.
@@ -128,10 +158,23 @@ mod tests {
         check(
             &["{\n  \"key\": \"s3cr3t\"\n}"],
             "x   \"key\": \"s3cr3t\" y",
-            "x *** y",
+            "x   *** y",
         );
         check(&["{\n  \"key\": \"s3cr3t\"\n}"], "{ }", "{ }");
         check(&["{"], "{ a }", "*** a }");
+        // Lines are found whatever their indentation.
+        check(&["key:\n    s3cr3t-line\n"], "s3cr3t-line", "***");
+        // A JSON document's string values are secrets of their own.
+        let key =
+            "{\n  \"type\": \"sa\",\n  \"private_key\": \"-----BEGIN-----\\nMIIEabcd\\n-----END-----\\n\"\n}";
+        check(&[key], "MIIEabcd", "***");
+        check(
+            &[key],
+            "{\"type\":\"sa\",\"private_key\":\"x\"}",
+            "{\"type\":\"sa\",\"private_key\":\"x\"}",
+        );
+        check(&[key], "-----BEGIN-----", "***");
+        check(&["[\"a\", \"b\"]"], "a b", "a b");
         check(&["ключ"], "значение ключ ключ!", "значение *** ***!");
         check(&["é"], "ééé", "***");
     }

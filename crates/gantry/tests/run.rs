@@ -226,7 +226,10 @@ stages:
     let out = common::outcome(project.command(&["run"]).env("API_TOKEN", "ab").output().unwrap());
     assert_eq!(out.code, Some(2), "{out:?}");
     assert!(
-        out.stderr.contains("secret `API_TOKEN` is too short"),
+        out.stderr.contains("secrets too short to be hidden in the log")
+            && out
+                .stderr
+                .contains("`API_TOKEN` (in the environment) has 2 characters"),
         "{}",
         out.stderr
     );

@@ -144,7 +144,10 @@ fn a_run_reports_to_the_server() {
     let out = read(&["history", "--db", "sqlite://local.db"], ADMIN);
     assert_eq!(out.code, Some(0), "{out:?}");
     assert!(out.stdout.contains("no runs recorded yet"), "{}", out.stdout);
-    let out = read(&["history", "--db", "sqlite://local.db", "--server", &server.url], ADMIN);
+    let out = read(
+        &["history", "--db", "sqlite://local.db", "--server", &server.url],
+        ADMIN,
+    );
     assert_eq!(out.code, Some(2), "{out:?}");
     let out = read(&["history"], "not-a-token");
     assert_eq!(out.code, Some(2), "{out:?}");
