@@ -332,12 +332,29 @@ fn resolve(pipeline: &Pipeline, name: &str) -> Result<Target, SelectionError> {
     match found.len() {
         1 => Ok(found.remove(0).1),
         0 => {
-            let hint = every
+            let in_phase = [("setup", &pipeline.setup), ("finally", &pipeline.finally)]
+                .into_iter()
+                .find(|(phase, tasks)| {
+                    name == *phase
+                        || tasks
+                            .iter()
+                            .any(|task| task.name == name || name == format!("{phase}/{}", task.name))
+                })
+                .map(|(phase, _)| phase);
+            let near = every
                 .iter()
                 .map(|candidate| (strsim::jaro_winkler(candidate, name), candidate))
                 .filter(|(score, _)| *score > 0.8)
                 .max_by(|a, b| a.0.total_cmp(&b.0))
                 .map(|(_, candidate)| format!("did you mean `{candidate}`?"));
+            let stages: Vec<&str> = pipeline.stages.iter().map(|stage| stage.name.as_str()).collect();
+            let hint = match in_phase {
+                Some(phase) => Some(format!(
+                    "`{phase}` cannot be selected: `--to` and `--only` name a stage or a task of one \
+                     (`--to` runs setup and finally as well, `--only` neither)"
+                )),
+                None => near.or_else(|| Some(format!("the stages are: {}", stages.join(", ")))),
+            };
             Err(SelectionError::NotFound {
                 name: name.to_owned(),
                 hint,
@@ -483,5 +500,13 @@ mod tests {
         twice.stages[2].tasks.push(Task::script("unit", "true"));
         let err = Plan::new(&twice, None, &Selection::Only("unit".into())).unwrap_err();
         assert!(matches!(err, SelectionError::Ambiguous { .. }), "{err:?}");
+        // Setup and finally tasks exist, but are not selectable: say so.
+        for name in ["notify", "finally/notify", "finally", "tools", "setup"] {
+            let err = Plan::new(&pipeline(), None, &Selection::Only(name.into())).unwrap_err();
+            let hint = err.hint().unwrap_or_default();
+            assert!(hint.contains("cannot be selected"), "{name}: {hint}");
+        }
+        let err = Plan::new(&pipeline(), None, &Selection::To("zzzz".into())).unwrap_err();
+        assert_eq!(err.hint().as_deref(), Some("the stages are: build, test, ship"));
     }
 }

@@ -358,12 +358,24 @@ async fn stop_on_signals(stop: Stop) {
             let _ = tokio::signal::ctrl_c().await;
         }
     };
+    // On a terminal, over the live progress line rather than after it.
+    let clear = if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        "\r\x1b[2K"
+    } else {
+        ""
+    };
     next_signal(&mut terminate).await;
-    eprintln!("cancelling: stopping tasks, then running `finally` (again to stop `finally` too)");
+    eprintln!(
+        "{clear}cancelling: stopping tasks, then running `finally` (press Ctrl-C again to stop `finally` too)"
+    );
     stop.cancel();
     next_signal(&mut terminate).await;
-    eprintln!("stopping `finally` too");
+    eprintln!("{clear}stopping `finally` too");
     stop.force();
+    loop {
+        next_signal(&mut terminate).await;
+        eprintln!("{clear}already stopping: each task gets its grace period, then is killed");
+    }
 }
 
 pub(crate) fn usage_from_selection(err: &gantry_model::SelectionError) -> UsageError {

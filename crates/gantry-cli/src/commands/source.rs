@@ -73,7 +73,9 @@ impl Source {
                     .into()),
                     Err(ClientError::Refused {
                         status: 400, message, ..
-                    }) => Err(UsageError::new(message).into()),
+                    }) => Err(UsageError::new(message)
+                        .hint("use more of the id, or `APP#BUILD`")
+                        .into()),
                     found => found.map_err(refused),
                 }
             }
@@ -125,10 +127,15 @@ impl Source {
 /// A server's refusal or absence; a refused token is the user's to fix.
 fn refused(error: ClientError) -> anyhow::Error {
     match &error {
-        ClientError::Refused {
-            status: 401 | 403, ..
-        } => UsageError::new(error.to_string())
-            .hint("reading runs needs a token with the `read` scope: set `GANTRY_TOKEN`")
+        ClientError::Refused { status: 401, .. } => UsageError::new(error.to_string())
+            .hint(if std::env::var_os("GANTRY_TOKEN").is_some() {
+                "the server does not know the token in `GANTRY_TOKEN` (revoked, or another server's?)"
+            } else {
+                "reading runs needs a token with the `read` scope: set `GANTRY_TOKEN`"
+            })
+            .into(),
+        ClientError::Refused { status: 403, .. } => UsageError::new(error.to_string())
+            .hint("reading runs needs a token with the `read` scope")
             .into(),
         _ => anyhow::Error::new(error).context("failed to read from the server"),
     }

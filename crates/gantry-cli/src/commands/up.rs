@@ -8,7 +8,7 @@ use gantry_server::{Server, ServerConfig};
 use crate::args::{RunArgs, SelectionArgs, StoreArgs, UpArgs};
 use crate::commands::run::{self, Recorder};
 use crate::commands::server::{announce, shutdown_signal};
-use crate::exit::ExitStatus;
+use crate::exit::{ExitStatus, UsageError};
 use crate::workspace;
 
 pub async fn up(args: UpArgs) -> anyhow::Result<ExitStatus> {
@@ -35,7 +35,10 @@ pub async fn up(args: UpArgs) -> anyhow::Result<ExitStatus> {
             .filter(|token| !token.is_empty()),
         max_upload_bytes: gantry_server::DEFAULT_MAX_UPLOAD_BYTES,
         ..ServerConfig::new(
-            args.listen.unwrap_or_else(default_listen),
+            match args.listen {
+                Some(address) => address,
+                None => default_listen()?,
+            },
             format!("sqlite://{}", data.join("gantry.db").display()),
         )
     };
@@ -89,13 +92,16 @@ pub async fn up(args: UpArgs) -> anyhow::Result<ExitStatus> {
 }
 
 /// The loopback's port 8080, or the next free one up to 8099 when another program (another
-/// `gantry up`, say) has it; 8080 again when none is free, for the bind error to say so.
-fn default_listen() -> SocketAddr {
+/// `gantry up`, say) has it.
+fn default_listen() -> Result<SocketAddr, UsageError> {
     let at = |port| SocketAddr::from((Ipv4Addr::LOCALHOST, port));
     (8080..=8099)
         .map(at)
         .find(|address| TcpListener::bind(address).is_ok())
-        .unwrap_or_else(|| at(8080))
+        .ok_or_else(|| {
+            UsageError::new("ports 8080 to 8099 of 127.0.0.1 are all taken")
+                .hint("choose an address with `--listen` (`127.0.0.1:0` takes any free port)")
+        })
 }
 
 #[cfg(test)]
@@ -104,11 +110,13 @@ mod tests {
 
     #[test]
     fn a_taken_default_port_moves_on_to_a_free_one() {
-        let first = default_listen();
+        let Ok(first) = default_listen() else {
+            return; // All taken by others: nothing to check.
+        };
         let Ok(_held) = TcpListener::bind(first) else {
             return; // Taken meanwhile by someone else: nothing to check.
         };
-        let next = default_listen();
+        let next = default_listen().unwrap();
         assert_ne!(next, first);
         assert!((8080..=8099).contains(&next.port()), "{next}");
     }
