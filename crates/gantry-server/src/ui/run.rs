@@ -167,7 +167,12 @@ fn header(detail: &RunDetail, now: DateTime<Utc>) -> Markup {
             }
             @if run.mock { div { dt { "Mode" } dd { span.tag { "mock" } } } }
             @if let Some(owner) = &detail.owner {
-                div { dt { "Ran on" } dd { code { (owner.host) } span.muted { " pid " (owner.pid) } } }
+                @if owner.pid == 0 {
+                    // Reported over the API: the client's machine is not recorded.
+                    div { dt { "Ran on" } dd { span.muted { "a client of this server" } } }
+                } @else {
+                    div { dt { "Ran on" } dd { code { (owner.host) } span.muted { " pid " (owner.pid) } } }
+                }
             }
             div { dt { "Run id" } dd { code.run-id { (run.id) } } }
         }
