@@ -73,6 +73,8 @@ pub struct TerminalReporter {
     /// Whether a progress line is on screen now (and must be cleared before printing).
     progress_shown: bool,
     title: String,
+    /// `, partial: --to build` for a run of part of the pipeline, for the closing line.
+    partial: String,
 }
 
 impl TerminalReporter {
@@ -115,6 +117,7 @@ impl TerminalReporter {
             started: Instant::now(),
             progress_shown: false,
             title: String::new(),
+            partial: String::new(),
         }
     }
 
@@ -140,6 +143,7 @@ impl TerminalReporter {
                 }
                 if !info.selection.is_all() {
                     line.push_str(&format!(" (partial: {})", info.selection));
+                    self.partial = format!(", partial: {}", info.selection);
                 }
                 self.println(&line);
                 if let Some(reason) = &info.untraceable_reason {
@@ -263,7 +267,10 @@ impl TerminalReporter {
             RunResult::Cancelled => ("was cancelled", AnsiColors::Yellow),
             RunResult::Interrupted => ("was interrupted", AnsiColors::Red),
         };
-        let last = format!("{} (version {version}) {word} in {elapsed}", self.title);
+        let last = format!(
+            "{} (version {version}{}) {word} in {elapsed}",
+            self.title, self.partial
+        );
         table.push_str(&format!("{}\n", self.paint(&last, color)));
         let _ = self.out.write_all(table.as_bytes());
         let _ = self.out.flush();

@@ -103,10 +103,11 @@ fn trend_strip(runs: &[RunSummary], now: DateTime<Utc>) -> Markup {
         ol.trend aria-label="Recent runs, oldest first" {
             @for run in runs {
                 @let label = format!(
-                    "#{} · {} · {} · {}",
+                    "#{} · {} · {}{} · {}",
                     run.build,
                     run.version,
                     run.result,
+                    if run.selection.is_all() { String::new() } else { format!(" (partial: {})", run.selection) },
                     format::relative(run.started_at.unwrap_or(run.queued_at), now)
                 );
                 li { a class={ "sq " (badge::run_class(run.result)) } href=(url::run(&run.id)) title=(label) aria-label=(label) {} }
