@@ -136,6 +136,7 @@ impl RunSpec {
             pipeline: pipeline(&self.app),
             mock: false,
             selection: gantry_model::Selection::All,
+            runner: None,
         })));
         push(RunEventKind::RunStarted);
         // Where the run stops: failures fail `test/unit`, cancellations and interruptions stop

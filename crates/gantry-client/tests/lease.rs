@@ -111,6 +111,7 @@ impl RunEvents {
             pipeline,
             mock: false,
             selection: gantry_model::Selection::All,
+            runner: None,
         };
         vec![
             self.event(RunEventKind::RunQueued(Box::new(info))),

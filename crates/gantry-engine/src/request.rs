@@ -102,6 +102,7 @@ mod tests {
                 pipeline,
                 mock: false,
                 selection: gantry_model::Selection::All,
+                runner: None,
             },
             plan: Plan {
                 setup: Vec::new(),

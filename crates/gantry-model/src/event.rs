@@ -107,6 +107,18 @@ pub struct RunInfo {
     /// The part of the pipeline the run covers (`--to`, `--only`); left out when whole.
     #[serde(default, skip_serializing_if = "Selection::is_all")]
     pub selection: Selection,
+    /// The process that runs it, as it reports itself: where a run reported to a server from
+    /// elsewhere ran. `None` from clients that do not say.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runner: Option<Runner>,
+}
+
+/// A machine and process that runs a pipeline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Runner {
+    /// Its host name.
+    pub host: String,
+    pub pid: u32,
 }
 
 /// Which output stream a log line came from.

@@ -45,7 +45,7 @@ mod yaml;
 
 pub use diagnostic::{Diagnostic, Diagnostics};
 pub use duration::parse_duration;
-pub use event::{LogStream, RunEvent, RunEventKind, RunId, RunResult, TaskOutcome};
+pub use event::{LogStream, RunEvent, RunEventKind, RunId, RunResult, Runner, TaskOutcome};
 pub use library::Library;
 pub use load::load;
 pub use pipeline::{Pipeline, Stage, Task, TaskKind, Traceability, When};

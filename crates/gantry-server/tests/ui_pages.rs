@@ -228,6 +228,10 @@ async fn a_partial_run_says_so_in_the_list_and_on_its_page() {
     let mut queued = run.queued();
     if let RunEventKind::RunQueued(info) = &mut queued.kind {
         info.selection = gantry_model::Selection::Only("deploy".into());
+        info.runner = Some(gantry_model::Runner {
+            host: "build-agent-7".into(),
+            pid: 4242,
+        });
     }
     let events = [queued, run.started(), run.finished(RunResult::Success)];
     store.record(&events).await;
@@ -239,7 +243,8 @@ async fn a_partial_run_says_so_in_the_list_and_on_its_page() {
     get(&router, &format!("/runs/{}", run.id()))
         .await
         .has("<dt>Ran</dt>")
-        .has("<code>--only deploy</code>");
+        .has("<code>--only deploy</code>")
+        .has("<code>build-agent-7</code><span class=\"muted\"> pid 4242</span>");
     let mut whole = RunBuilder::new("payments", 2, Utc::now());
     store.record(&whole_run(&mut whole, RunResult::Success)).await;
     get(&router, &format!("/runs/{}", whole.id()))

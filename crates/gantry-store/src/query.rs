@@ -172,8 +172,13 @@ pub struct RunSummary {
 pub struct RunDetail {
     #[serde(flatten)]
     pub summary: RunSummary,
-    /// The process that ran it, where known.
+    /// The process that recorded it into this store, where known (for runs reported to a
+    /// server, the server's placeholder: such runs hold a lease instead).
     pub owner: Option<Owner>,
+    /// The machine and process it ran on, as the run reported itself; `None` from clients that
+    /// did not say.
+    #[serde(default)]
+    pub runner: Option<gantry_model::Runner>,
     /// When that process was last heard from: its events recorded, or a heartbeat.
     pub last_contact_at: Option<DateTime<Utc>>,
     /// The resolved pipeline definition as it ran (a serialized [`gantry_model::Pipeline`]).
@@ -269,6 +274,8 @@ pub(crate) struct RunRow {
     pub owner_start_time: Option<i64>,
     pub last_contact_at: Option<DateTime<Utc>>,
     pub selection: Option<String>,
+    pub runner_host: Option<String>,
+    pub runner_pid: Option<i64>,
 }
 
 /// How a run's selection is stored: `NULL` for a whole run, else its JSON.
@@ -281,7 +288,7 @@ macro_rules! run_columns {
     () => {
         "id, app, version, build, revision, branch, traceable, untraceable_reason, mock, result, \
          queued_at, started_at, finished_at, owner_host, owner_pid, owner_start_time, last_contact_at, \
-         selection"
+         selection, runner_host, runner_pid"
     };
 }
 pub(crate) use run_columns;
@@ -324,6 +331,13 @@ impl RunRow {
                 Some(text) => serde_json::from_str(text)
                     .map_err(|err| corrupt("run selection", format!("`{text}`: {err}")))?,
             },
+        })
+    }
+
+    pub(crate) fn runner(&self) -> Option<gantry_model::Runner> {
+        Some(gantry_model::Runner {
+            host: self.runner_host.clone()?,
+            pid: u32::try_from(self.runner_pid?).ok()?,
         })
     }
 

@@ -199,8 +199,9 @@ impl RecordTx for SqliteTx {
         let info = run.info;
         let inserted = sqlx::query(
             "INSERT INTO runs (id, app, version, build, revision, branch, traceable, untraceable_reason, mock,
-                               pipeline, result, queued_at, owner_host, owner_pid, owner_start_time, selection)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'running', $11, $12, $13, $14, $15)
+                               pipeline, result, queued_at, owner_host, owner_pid, owner_start_time, selection,
+                               runner_host, runner_pid)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'running', $11, $12, $13, $14, $15, $16, $17)
              ON CONFLICT (id) DO NOTHING",
         )
         .bind(run.id)
@@ -218,6 +219,8 @@ impl RecordTx for SqliteTx {
         .bind(i64::from(run.owner.pid))
         .bind(run.owner.start_time.and_then(|time| i64::try_from(time).ok()))
         .bind(selection_text(&info.selection))
+        .bind(info.runner.as_ref().map(|runner| runner.host.as_str()))
+        .bind(info.runner.as_ref().map(|runner| i64::from(runner.pid)))
         .execute(&mut *self.tx)
         .await
         .map_err(StoreError::db("record a queued run"))?;

@@ -343,6 +343,7 @@ impl Store {
         Ok(Some(RunDetail {
             summary: row.summary()?,
             owner: row.owner(),
+            runner: row.runner(),
             last_contact_at: row.last_contact_at,
             pipeline,
             stages: stages

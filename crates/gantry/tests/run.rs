@@ -145,7 +145,11 @@ finally: [{ name: tidy, run: 'echo tidy-ran' }]
     let out = project.run(&["run", "--to", "test/unit"]);
     assert_eq!(out.code, Some(0), "{out:?}");
     assert!(out.stdout.contains("(partial: --to test/unit)"), "{}", out.stdout);
-    assert!(out.stdout.contains(", partial: --to test/unit) succeeded in"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains(", partial: --to test/unit) succeeded in"),
+        "{}",
+        out.stdout
+    );
     for seen in ["setup-ran", "compile-ran", "unit-ran", "tidy-ran"] {
         assert!(out.stdout.contains(seen), "{seen}: {}", out.stdout);
     }

@@ -94,6 +94,13 @@ fn a_run_reports_to_the_server() {
     let id = run["id"].as_str().unwrap();
     let detail = server.get(&format!("/api/v1/runs/{id}"));
     assert_eq!(detail["artifacts"][0]["name"], "out/strawberry.tar.gz");
+    // Where it ran, as the client said; the owner is the server's placeholder for the lease.
+    let host = nix::unistd::gethostname().unwrap().into_string().unwrap();
+    assert_eq!(detail["runner"]["host"], host.as_str(), "{detail}");
+    assert!(
+        detail["runner"]["pid"].as_u64().is_some_and(|pid| pid > 0),
+        "{detail}"
+    );
     let events = server.get(&format!("/api/v1/events?chain={id}"));
     assert!(
         events["events"]
@@ -123,6 +130,11 @@ fn a_run_reports_to_the_server() {
     let out = read(&["show", "strawberry#1"], ADMIN);
     assert_eq!(out.code, Some(0), "{out:?}");
     assert!(out.stdout.contains(id), "{}", out.stdout);
+    assert!(
+        out.stdout.contains(&format!("ran on     {host} (pid ")),
+        "{}",
+        out.stdout
+    );
     assert!(out.stdout.contains("out/strawberry.tar.gz"), "{}", out.stdout);
     let out = read(&["logs", "strawberry#1", "package"], ADMIN);
     assert_eq!(out.code, Some(0), "{out:?}");

@@ -197,6 +197,10 @@ pub(crate) async fn execute(
             pipeline,
             mock: mock.is_some(),
             selection: selection(&args.selection),
+            runner: Some(gantry_model::Runner {
+                host: gantry_store::Owner::current().host,
+                pid: std::process::id(),
+            }),
         },
         plan: plan.clone(),
         root: workspace.root.clone(),

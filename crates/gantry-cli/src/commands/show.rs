@@ -39,6 +39,9 @@ fn render(run: &RunDetail) -> String {
         (None, false) => "no".to_owned(),
     };
     let _ = writeln!(out, "traceable  {traceable}");
+    if let Some(runner) = &run.runner {
+        let _ = writeln!(out, "ran on     {} (pid {})", runner.host, runner.pid);
+    }
     let _ = writeln!(out, "queued     {}", summary.queued_at.to_rfc3339());
     if let Some(ms) = summary.duration_ms {
         let _ = writeln!(out, "duration   {}", millis(ms));

@@ -107,6 +107,7 @@ async fn a_run_nobody_listens_to_is_cancelled() {
         pipeline,
         mock: false,
         selection: gantry_model::Selection::All,
+        runner: None,
     };
     let request = RunRequest {
         run_id: RunId("run".into()),

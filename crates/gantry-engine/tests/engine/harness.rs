@@ -186,6 +186,7 @@ impl Test {
             pipeline: self.pipeline.clone(),
             mock: self.mock.is_some(),
             selection: gantry_model::Selection::All,
+            runner: None,
         };
         let request = RunRequest {
             run_id: run_id.clone(),

@@ -166,13 +166,13 @@ fn header(detail: &RunDetail, now: DateTime<Utc>) -> Markup {
                 }
             }
             @if run.mock { div { dt { "Mode" } dd { span.tag { "mock" } } } }
-            @if let Some(owner) = &detail.owner {
-                @if owner.pid == 0 {
-                    // Reported over the API: the client's machine is not recorded.
-                    div { dt { "Ran on" } dd { span.muted { "a client of this server" } } }
-                } @else {
-                    div { dt { "Ran on" } dd { code { (owner.host) } span.muted { " pid " (owner.pid) } } }
-                }
+            @if let Some(runner) = &detail.runner {
+                div { dt { "Ran on" } dd { code { (runner.host) } span.muted { " pid " (runner.pid) } } }
+            } @else if let Some(owner) = detail.owner.as_ref().filter(|owner| owner.pid != 0) {
+                div { dt { "Ran on" } dd { code { (owner.host) } span.muted { " pid " (owner.pid) } } }
+            } @else if detail.owner.is_some() {
+                // Reported over the API by a client that did not say where it ran.
+                div { dt { "Ran on" } dd { span.muted { "a client of this server" } } }
             }
             div { dt { "Run id" } dd { code.run-id { (run.id) } } }
         }

@@ -323,6 +323,7 @@ impl RunBuilder {
             pipeline: pipeline(&self.app),
             mock: false,
             selection: gantry_model::Selection::All,
+            runner: None,
         };
         self.event(RunEventKind::RunQueued(Box::new(info)))
     }

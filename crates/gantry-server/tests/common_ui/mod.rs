@@ -224,6 +224,7 @@ impl RunBuilder {
             pipeline: self.pipeline.clone(),
             mock: false,
             selection: gantry_model::Selection::All,
+            runner: None,
         };
         self.event(RunEventKind::RunQueued(Box::new(info)))
     }
