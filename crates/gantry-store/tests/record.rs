@@ -671,6 +671,10 @@ async fn a_partial_run_is_recorded_as_partial(test: TestStore) {
     let mut queued = partial.queued();
     if let RunEventKind::RunQueued(info) = &mut queued.kind {
         info.selection = Selection::Only("test/unit".into());
+        info.runner = Some(gantry_model::Runner {
+            host: "build-agent-7".into(),
+            pid: 4242,
+        });
     }
     let events = vec![
         whole.queued(),
@@ -687,6 +691,24 @@ async fn a_partial_run_is_recorded_as_partial(test: TestStore) {
     };
     assert_eq!(read(&whole.run_id.0).await, Selection::All);
     assert_eq!(read(&partial.run_id.0).await, Selection::Only("test/unit".into()));
+    // Where it ran, as it said; a run that did not say has no runner.
+    let detail = test.store.find_run(&partial.run_id.0).await.unwrap().unwrap();
+    assert_eq!(
+        detail.runner,
+        Some(gantry_model::Runner {
+            host: "build-agent-7".into(),
+            pid: 4242
+        })
+    );
+    assert_eq!(
+        test.store
+            .find_run(&whole.run_id.0)
+            .await
+            .unwrap()
+            .unwrap()
+            .runner,
+        None
+    );
     let listed = test.store.list_runs(&RunFilter::default()).await.unwrap();
     let json = serde_json::to_value(&listed).unwrap();
     let selections: Vec<&Value> = json
