@@ -251,10 +251,11 @@ pub fn render_lines(lines: &[LogLine], out: &mut String) {
         }
         let _ = Escaper::new(out).write_str(&text[..shown]);
         if shown < text.len() {
+            // Relative: the task's log page, as text (live lines land on the same page).
             let _ = write!(
                 out,
-                "<em class=\"cut\"> … {} more bytes of this line are in the plain-text log</em>",
-                text.len() - shown
+                "<em class=\"cut\"> … {} more of this line in the <a href=\"?format=text\">plain-text log</a></em>",
+                super::format::size(u64::try_from(text.len() - shown).unwrap_or(u64::MAX))
             );
         }
         out.push_str("</span></div>\n");
@@ -360,10 +361,7 @@ mod tests {
         );
         assert!(out.len() < MAX_SHOWN_LINE + 300, "{}", out.len());
         assert!(
-            out.contains(&format!(
-                "… {} more bytes of this line",
-                text.len() - MAX_SHOWN_LINE
-            )),
+            out.contains("… 16.0 KiB more of this line in the <a href=\"?format=text\">plain-text log</a>"),
             "{}",
             &out[out.len() - 200..]
         );
