@@ -177,11 +177,7 @@ async fn running_run_updates_without_reload() {
             .unwrap()
             .contains("s-pending")
     );
-    // A mark on the page that a reload would wipe out.
-    client
-        .execute("window.notReloaded = true;", vec![])
-        .await
-        .unwrap();
+    browser.mark_page().await;
     // The elapsed time of a running task ticks on in the page.
     let ticking = "a.task[data-path='test/unit'] [data-since]";
     let before = browser.text(ticking).await.unwrap();
@@ -207,15 +203,7 @@ async fn running_run_updates_without_reload() {
         })
         .await;
     assert!(class_of(client, unit).await.unwrap().contains("s-success"));
-    let still_there = client
-        .execute("return window.notReloaded === true;", vec![])
-        .await
-        .unwrap();
-    assert_eq!(
-        still_there,
-        serde_json::Value::Bool(true),
-        "the page was reloaded"
-    );
+    browser.assert_not_reloaded().await;
     browser.close().await;
 }
 
@@ -234,10 +222,7 @@ async fn running_task_log_follows_without_reload() {
         .await
         .unwrap();
     assert_eq!(client.find_all(Locator::Css("#log .l")).await.unwrap().len(), 2);
-    client
-        .execute("window.notReloaded = true;", vec![])
-        .await
-        .unwrap();
+    browser.mark_page().await;
 
     store
         .record(&[running.output("test/unit", LogStream::Stderr, "warning: slow test <db>")])
@@ -258,15 +243,7 @@ async fn running_task_log_follows_without_reload() {
         })
         .await;
     assert!(browser.text("#L4").await.unwrap().contains("test result: ok"));
-    let still_there = client
-        .execute("return window.notReloaded === true;", vec![])
-        .await
-        .unwrap();
-    assert_eq!(
-        still_there,
-        serde_json::Value::Bool(true),
-        "the page was reloaded"
-    );
+    browser.assert_not_reloaded().await;
     browser.close().await;
 }
 

@@ -81,30 +81,8 @@ impl PostgresBackend {
     }
 
     pub(crate) async fn list_runs(&self, filter: &RunFilter) -> Result<Vec<RunRow>, StoreError> {
-        let mut sql =
-            QueryBuilder::<Postgres>::new(concat!("SELECT ", run_columns!(), " FROM runs WHERE TRUE"));
-        if let Some(app) = &filter.app {
-            sql.push(" AND app = ").push_bind(app);
-        }
-        if let Some(branch) = &filter.branch {
-            sql.push(" AND branch = ").push_bind(branch);
-        }
-        if let Some(result) = filter.result {
-            sql.push(" AND result = ").push_bind(result.as_str());
-        }
-        // On the queued time, which `runs_by_time` and `runs_by_app` index.
-        if let Some(since) = filter.since {
-            sql.push(" AND queued_at >= ").push_bind(since);
-        }
-        if let Some(until) = filter.until {
-            sql.push(" AND queued_at < ").push_bind(until);
-        }
-        sql.push(" ORDER BY queued_at DESC, id DESC");
-        if let Some(limit) = filter.limit {
-            sql.push(" LIMIT ").push_bind(i64::from(limit));
-        }
-        sql.push(" OFFSET ").push_bind(i64::from(filter.offset));
-        sql.build_query_as()
+        list_runs_query(filter)
+            .build_query_as()
             .fetch_all(&self.pool)
             .await
             .map_err(StoreError::db("list runs"))
@@ -166,6 +144,8 @@ impl PostgresBackend {
             .map_err(StoreError::db("read events"))
     }
 }
+
+crate::same_sql::list_runs_query!(Postgres, "");
 
 impl PostgresTx {
     crate::same_sql::shared_commit!();

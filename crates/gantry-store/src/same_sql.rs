@@ -422,3 +422,39 @@ macro_rules! shared_token_queries {
     };
 }
 pub(crate) use shared_token_queries;
+
+/// `fn list_runs_query(filter)`: the `SELECT` of a backend's `list_runs`, for the database type
+/// `$db`, with `$no_limit` where a filter sets no limit. Filters on the queued time, which
+/// `runs_by_time`, `runs_by_app` and `runs_by_branch` index, times bound through the invoking
+/// module's `timestamp`.
+macro_rules! list_runs_query {
+    ($db:ty, $no_limit:literal) => {
+        fn list_runs_query(filter: &RunFilter) -> QueryBuilder<'_, $db> {
+            let mut sql =
+                QueryBuilder::<$db>::new(concat!("SELECT ", run_columns!(), " FROM runs WHERE TRUE"));
+            if let Some(app) = &filter.app {
+                sql.push(" AND app = ").push_bind(app);
+            }
+            if let Some(branch) = &filter.branch {
+                sql.push(" AND branch = ").push_bind(branch);
+            }
+            if let Some(result) = filter.result {
+                sql.push(" AND result = ").push_bind(result.as_str());
+            }
+            if let Some(since) = filter.since {
+                sql.push(" AND queued_at >= ").push_bind(timestamp(since));
+            }
+            if let Some(until) = filter.until {
+                sql.push(" AND queued_at < ").push_bind(timestamp(until));
+            }
+            sql.push(" ORDER BY queued_at DESC, id DESC");
+            match filter.limit {
+                Some(limit) => sql.push(" LIMIT ").push_bind(i64::from(limit)),
+                None => sql.push($no_limit),
+            };
+            sql.push(" OFFSET ").push_bind(i64::from(filter.offset));
+            sql
+        }
+    };
+}
+pub(crate) use list_runs_query;

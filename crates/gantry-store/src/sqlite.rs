@@ -160,33 +160,8 @@ impl SqliteBackend {
     }
 }
 
-/// The `SELECT` of [`SqliteBackend::list_runs`].
-fn list_runs_query(filter: &RunFilter) -> QueryBuilder<'_, Sqlite> {
-    let mut sql = QueryBuilder::<Sqlite>::new(concat!("SELECT ", run_columns!(), " FROM runs WHERE TRUE"));
-    if let Some(app) = &filter.app {
-        sql.push(" AND app = ").push_bind(app);
-    }
-    if let Some(branch) = &filter.branch {
-        sql.push(" AND branch = ").push_bind(branch);
-    }
-    if let Some(result) = filter.result {
-        sql.push(" AND result = ").push_bind(result.as_str());
-    }
-    // On the queued time, which `runs_by_time` and `runs_by_app` index; stored times compare
-    // as text.
-    if let Some(since) = filter.since {
-        sql.push(" AND queued_at >= ").push_bind(timestamp(since));
-    }
-    if let Some(until) = filter.until {
-        sql.push(" AND queued_at < ").push_bind(timestamp(until));
-    }
-    // SQLite takes a negative limit as none.
-    let limit = filter.limit.map_or(-1, i64::from);
-    sql.push(" ORDER BY queued_at DESC, id DESC LIMIT ")
-        .push_bind(limit);
-    sql.push(" OFFSET ").push_bind(i64::from(filter.offset));
-    sql
-}
+// SQLite takes a negative limit as none, and wants a limit before an offset.
+crate::same_sql::list_runs_query!(Sqlite, " LIMIT -1");
 
 impl SqliteTx {
     crate::same_sql::shared_commit!();
@@ -451,6 +426,15 @@ mod tests {
         plan_of(db, list_runs_query(filter).sql()).await
     }
 
+    /// That the plan reads `runs` through a search of `index`.
+    fn assert_searches(plan: &[String], index: &str, filter: &RunFilter) {
+        assert!(
+            plan.iter()
+                .any(|step| step.starts_with("SEARCH runs USING INDEX") && step.contains(index)),
+            "{filter:?}: {plan:?}"
+        );
+    }
+
     async fn plan_of(db: &SqliteBackend, sql: &str) -> Vec<String> {
         let explain = format!("EXPLAIN QUERY PLAN {sql}");
         sqlx::query(&explain)
@@ -472,11 +456,7 @@ mod tests {
             let db = db.clone();
             async move {
                 let plan = plan(&db, &filter).await;
-                assert!(
-                    plan.iter()
-                        .any(|step| step.starts_with("SEARCH runs USING INDEX") && step.contains(index)),
-                    "{filter:?}: {plan:?}"
-                );
+                assert_searches(&plan, index, &filter);
                 assert!(
                     plan.iter().any(|step| step.contains("queued_at")),
                     "{filter:?}: {plan:?}"
@@ -534,11 +514,7 @@ mod tests {
             ),
         ] {
             let plan = plan(&db, &filter).await;
-            assert!(
-                plan.iter()
-                    .any(|step| step.starts_with("SEARCH runs USING INDEX") && step.contains(index)),
-                "{filter:?}: {plan:?}"
-            );
+            assert_searches(&plan, index, &filter);
             assert!(
                 !plan.iter().any(|step| step.contains("TEMP B-TREE")),
                 "{filter:?}: {plan:?}"

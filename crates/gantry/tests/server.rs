@@ -5,56 +5,10 @@ mod common;
 
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::Project;
-
-const ADMIN: &str = "gantry-test-admin-token-0123456789";
-
-/// A `gantry server` process, stopped on drop.
-struct ServerProcess {
-    child: Child,
-    url: String,
-}
-
-impl ServerProcess {
-    fn start(db: &std::path::Path, port: u16) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_gantry"))
-            .args(["server", "--listen", &format!("127.0.0.1:{port}"), "--db"])
-            .arg(format!("sqlite://{}", db.display()))
-            .env("GANTRY_ADMIN_TOKEN", ADMIN)
-            .env("NO_COLOR", "1")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("gantry server starts");
-        let mut first = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut first)
-            .unwrap();
-        let url = first.trim().rsplit(' ').next().unwrap().to_owned();
-        assert!(url.starts_with("http://127.0.0.1:"), "{first}");
-        Self { child, url }
-    }
-
-    fn stop(&mut self) {
-        let pid = nix::unistd::Pid::from_raw(i32::try_from(self.child.id()).unwrap());
-        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
-        let _ = self.child.wait();
-    }
-
-    /// `GET PATH` with the admin token, parsed as JSON.
-    fn get(&self, path: &str) -> serde_json::Value {
-        serde_json::from_slice(&common::http_get(&format!("{}{path}", self.url), Some(ADMIN))).unwrap()
-    }
-}
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
+use common::{ADMIN, Project, ServerProcess};
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")

@@ -4,13 +4,10 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use common::Project;
-
-const ADMIN: &str = "gantry-test-admin-token-0123456789";
+use common::{ADMIN, Project, ServerProcess};
 
 /// The PostgreSQL server: `GANTRY_TEST_POSTGRES_URL`, or the local one.
 fn postgres_server() -> String {
@@ -95,57 +92,6 @@ impl Drop for TestDatabase {
     }
 }
 
-/// A `gantry server` replica, stopped on drop.
-struct Replica {
-    child: Child,
-    url: String,
-}
-
-impl Replica {
-    /// Spawns a replica; [`Replica::ready`] waits until it listens.
-    fn spawn(db: &str, artifacts: &std::path::Path) -> Child {
-        Command::new(env!("CARGO_BIN_EXE_gantry"))
-            .args(["server", "--listen", "127.0.0.1:0", "--db", db, "--artifacts"])
-            .arg(artifacts)
-            .env("GANTRY_ADMIN_TOKEN", ADMIN)
-            .env("NO_COLOR", "1")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("gantry server starts")
-    }
-
-    fn ready(mut child: Child) -> Self {
-        let mut first = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut first)
-            .unwrap();
-        let url = first.trim().rsplit(' ').next().unwrap().to_owned();
-        assert!(
-            url.starts_with("http://127.0.0.1:"),
-            "the server did not start: {first:?}"
-        );
-        Self { child, url }
-    }
-
-    /// `GET PATH` with the admin token: the body's bytes.
-    fn get_bytes(&self, path: &str) -> Vec<u8> {
-        common::http_get(&format!("{}{path}", self.url), Some(ADMIN))
-    }
-
-    fn get(&self, path: &str) -> serde_json::Value {
-        serde_json::from_slice(&self.get_bytes(path)).unwrap()
-    }
-}
-
-impl Drop for Replica {
-    fn drop(&mut self) {
-        let pid = nix::unistd::Pid::from_raw(i32::try_from(self.child.id()).unwrap());
-        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
-        let _ = self.child.wait();
-    }
-}
-
 #[test]
 fn a_run_reported_through_one_replica_is_read_from_the_other() {
     let Some(database) = TestDatabase::create() else {
@@ -154,10 +100,18 @@ fn a_run_reported_through_one_replica_is_read_from_the_other() {
     let artifacts = tempfile::tempdir().unwrap();
     // Both start at once on the new database: migrations and the bootstrap token race.
     let (first, second) = (
-        Replica::spawn(&database.url, artifacts.path()),
-        Replica::spawn(&database.url, artifacts.path()),
+        ServerProcess::spawn(
+            "127.0.0.1:0",
+            &database.url,
+            &["--artifacts".as_ref(), artifacts.path().as_os_str()],
+        ),
+        ServerProcess::spawn(
+            "127.0.0.1:0",
+            &database.url,
+            &["--artifacts".as_ref(), artifacts.path().as_os_str()],
+        ),
     );
-    let (a, b) = (Replica::ready(first), Replica::ready(second));
+    let (a, b) = (ServerProcess::ready(first), ServerProcess::ready(second));
 
     let project = Project::example("strawberry");
     let out = common::outcome(

@@ -27,7 +27,6 @@ pub(crate) fn selection(args: &SelectionArgs) -> Selection {
 
 /// Opens the store the read commands use, after marking the runs of dead processes interrupted.
 pub(crate) async fn open_store(args: &crate::args::StoreArgs) -> anyhow::Result<gantry_store::Store> {
-    use anyhow::Context as _;
     let root = crate::workspace::current_root()?;
     let url = if let Some(url) = args.url() {
         url
@@ -43,7 +42,14 @@ pub(crate) async fn open_store(args: &crate::args::StoreArgs) -> anyhow::Result<
         }
         format!("sqlite://{}", path.display())
     };
-    let store = gantry_store::Store::open(&url)
+    open_recovered(&url).await
+}
+
+/// Opens the store at `url` and marks the runs of dead processes interrupted: what every
+/// command reading or recording local runs does first.
+pub(crate) async fn open_recovered(url: &str) -> anyhow::Result<gantry_store::Store> {
+    use anyhow::Context as _;
+    let store = gantry_store::Store::open(url)
         .await
         .with_context(|| format!("failed to open the store `{url}`"))?;
     store

@@ -42,14 +42,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitStatus> {
         Recorder::server(&server, &prepared.workspace)?
     } else {
         let url = workspace::store_url(&args.store, &prepared.workspace.root)?;
-        let store = Store::open(&url)
-            .await
-            .with_context(|| format!("failed to open the store `{url}`"))?;
-        store
-            .recover_interrupted()
-            .await
-            .context("failed to check for interrupted runs")?;
-        Recorder::Store(store)
+        Recorder::Store(super::open_recovered(&url).await?)
     };
     execute(&args, prepared, recorder).await
 }

@@ -121,6 +121,29 @@ impl Browser {
         text_of(&self.client, css).await
     }
 
+    /// Leaves a mark on the page that a reload would wipe out; see
+    /// [`Browser::assert_not_reloaded`].
+    pub async fn mark_page(&self) {
+        self.client
+            .execute("window.notReloaded = true;", vec![])
+            .await
+            .unwrap();
+    }
+
+    /// That the page marked by [`Browser::mark_page`] is still the same page.
+    pub async fn assert_not_reloaded(&self) {
+        let still_there = self
+            .client
+            .execute("return window.notReloaded === true;", vec![])
+            .await
+            .unwrap();
+        assert_eq!(
+            still_there,
+            serde_json::Value::Bool(true),
+            "the page was reloaded"
+        );
+    }
+
     /// Ends the session.
     pub async fn close(mut self) {
         let _ = self.client.clone().close().await;

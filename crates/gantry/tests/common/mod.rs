@@ -2,8 +2,10 @@
 
 #![allow(dead_code)] // each test file uses a different part of this module
 
+use std::ffi::OsStr;
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 
 /// A temporary project: a directory with files, and the commands run in it.
 pub struct Project {
@@ -166,4 +168,71 @@ pub fn http_get(url: &str, token: Option<&str>) -> Vec<u8> {
         String::from_utf8_lossy(&output.stderr)
     );
     output.stdout
+}
+
+/// The bootstrap admin token every [`ServerProcess`] is started with.
+pub const ADMIN: &str = "gantry-test-admin-token-0123456789";
+
+/// A `gantry server` process started with the [`ADMIN`] token, stopped with SIGTERM on drop.
+pub struct ServerProcess {
+    pub child: Child,
+    pub url: String,
+}
+
+impl ServerProcess {
+    /// Spawns `gantry server --listen ADDR --db DB EXTRA...`; [`ServerProcess::ready`] waits
+    /// until it listens (spawn several first to start them at once).
+    pub fn spawn(listen: &str, db: &str, extra: &[&OsStr]) -> Child {
+        Command::new(env!("CARGO_BIN_EXE_gantry"))
+            .args(["server", "--listen", listen, "--db", db])
+            .args(extra)
+            .env("GANTRY_ADMIN_TOKEN", ADMIN)
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("gantry server starts")
+    }
+
+    /// Waits for the line saying where the server listens.
+    pub fn ready(mut child: Child) -> Self {
+        let mut first = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut first)
+            .unwrap();
+        let url = first.trim().rsplit(' ').next().unwrap().to_owned();
+        assert!(
+            url.starts_with("http://127.0.0.1:"),
+            "the server did not start: {first:?}"
+        );
+        Self { child, url }
+    }
+
+    /// A server on a SQLite store at `db`, on `port` of the loopback (0: any free one).
+    pub fn start(db: &Path, port: u16) -> Self {
+        let db = format!("sqlite://{}", db.display());
+        Self::ready(Self::spawn(&format!("127.0.0.1:{port}"), &db, &[]))
+    }
+
+    pub fn stop(&mut self) {
+        let pid = nix::unistd::Pid::from_raw(i32::try_from(self.child.id()).unwrap());
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+        let _ = self.child.wait();
+    }
+
+    /// `GET PATH` with the admin token: the body's bytes.
+    pub fn get_bytes(&self, path: &str) -> Vec<u8> {
+        http_get(&format!("{}{path}", self.url), Some(ADMIN))
+    }
+
+    /// `GET PATH` with the admin token, parsed as JSON.
+    pub fn get(&self, path: &str) -> serde_json::Value {
+        serde_json::from_slice(&self.get_bytes(path)).unwrap()
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        self.stop();
+    }
 }
