@@ -187,6 +187,27 @@ finally: [{ name: tidy, run: 'echo tidy-ran' }]
     assert!(out.stdout.contains("partial    --only ship"), "{}", out.stdout);
 }
 
+/// The example's later stages, run alone, say which earlier task they need.
+#[test]
+fn strawberry_run_in_part_says_what_is_missing() {
+    let project = Project::example("strawberry");
+    let out = project.run(&["run", "--only", "verify"]);
+    assert_eq!(out.code, Some(1), "{out:?}");
+    assert!(
+        out.stdout
+            .contains("no package in this run: $PACKAGE comes from build/package"),
+        "{}",
+        out.stdout
+    );
+    let out = project.run(&["run", "--only", "verify/a/test-a"]);
+    assert!(
+        out.stdout
+            .contains("nothing deployed to a in this run: $DEPLOYED_A comes from deploy-a"),
+        "{}",
+        out.stdout
+    );
+}
+
 #[test]
 fn secrets_are_masked_in_output_and_store() {
     let project = Project::with_pipeline(

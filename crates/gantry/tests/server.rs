@@ -115,6 +115,15 @@ fn a_run_reports_to_the_server() {
         ADMIN,
     );
     assert_eq!(out.code, Some(2), "{out:?}");
+    // A URL that is not the API's (here the web UI's 404 page) is said so, not printed whole.
+    let out = read(&["history", "--server", &format!("{}/gantry", server.url)], ADMIN);
+    assert_eq!(out.code, Some(1), "{out:?}");
+    assert!(
+        out.stderr.contains("not in the words of Gantry's API"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("<html"), "{}", out.stderr);
     let out = read(&["history"], "not-a-token");
     assert_eq!(out.code, Some(2), "{out:?}");
     assert!(out.stderr.contains("GANTRY_TOKEN"), "{}", out.stderr);
