@@ -1,5 +1,6 @@
 //! A fresh database on the local PostgreSQL server for one test, dropped when the test ends.
-//! Without a server the tests that need one pass, saying so loudly.
+//! Without a server the tests that need one pass, saying so loudly, unless the `CI` environment
+//! variable is set: then they fail.
 
 use sqlx::{Connection, PgConnection};
 
@@ -18,12 +19,17 @@ fn postgres_server() -> String {
 }
 
 impl TestDatabase {
-    /// A new, empty database; `None`, said loudly, when no server answers.
+    /// A new, empty database; `None`, said loudly, when no server answers (a failure under `CI`).
     pub async fn create() -> Option<Self> {
         let server = postgres_server();
         let mut admin = match PgConnection::connect(&format!("{server}/postgres")).await {
             Ok(admin) => admin,
             Err(err) => {
+                // CI must run the PostgreSQL half: `.ci/run` starts a server, so none is a failure.
+                assert!(
+                    std::env::var_os("CI").is_none(),
+                    "no PostgreSQL server at {server} ({err}), and CI is set: the PostgreSQL half must run"
+                );
                 eprintln!(
                     "SKIPPED: no PostgreSQL server at {server} ({err}); this PostgreSQL test did not run"
                 );
