@@ -3,10 +3,12 @@
 //!
 //! A token is sent as `Authorization: Bearer TOKEN`, or by a browser as the `gantry_token`
 //! cookie (`HttpOnly`, `SameSite=Strict`) that `POST /login` sets and `POST /logout` clears.
-//! Each route needs a [`Scope`] ([`required_scope`]): `read` for GET routes of the API and
-//! every UI page, `report` for what clients send (build numbers, run events, artifacts,
-//! CDEvents), `admin` for tokens. Health, metrics, the OpenAPI document, the login form and
-//! the UI's static assets need none. With `anonymous_read`, reading needs no token either.
+//! Each route needs the permission declared where it is registered (`router.rs`), read
+//! from the table of [`Permissions`]: `read` for what the API and the UI show, `report` for
+//! what clients send (build numbers, run events, artifacts, CDEvents), `admin` for tokens, and
+//! nothing for health, metrics, the OpenAPI document, the login form and the UI's static
+//! assets. With `anonymous_read`, reading needs no token either. A route without a declared
+//! permission is refused to everyone.
 //!
 //! Refusals: no or a bad token is a 401 for the API (JSON) and a redirect to `/login` for a
 //! page a browser asked for; a token without the scope is a 403. A method the route does not
@@ -14,19 +16,20 @@
 //! never logged.
 
 use std::fmt::Write as _;
+use std::sync::Arc;
 
+use axum::Form;
 use axum::extract::rejection::{FormRejection, QueryRejection};
 use axum::extract::{MatchedPath, Query, Request, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::get;
-use axum::{Form, Router};
 use gantry_store::{Scope, TokenRecord};
 use maud::Markup;
 use serde::Deserialize;
 
 use crate::error::AppError;
+use crate::permission::Permissions;
 use crate::state::AppState;
 
 /// The cookie holding a browser's token.
@@ -61,30 +64,6 @@ impl Principal {
     }
 }
 
-/// The scope a request needs, by method and route template (the raw path when no route
-/// matched); `None` for the routes open to everyone.
-pub fn required_scope(method: &Method, route: &str) -> Option<Scope> {
-    let public = [
-        "/healthz",
-        "/readyz",
-        "/metrics",
-        "/login",
-        "/logout",
-        "/api/v1/openapi.json",
-    ];
-    if public.contains(&route) || route.starts_with("/assets/") {
-        return None;
-    }
-    let reads = matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS);
-    if route == "/api/v1/tokens" || route.starts_with("/api/v1/tokens/") {
-        Some(Scope::Admin)
-    } else if reads {
-        Some(Scope::Read)
-    } else {
-        Some(Scope::Report)
-    }
-}
-
 /// A secret presented with a request.
 struct Credential {
     secret: String,
@@ -114,14 +93,30 @@ fn credential(headers: &HeaderMap) -> Option<Credential> {
         })
 }
 
-/// Middleware: lets a request through only with what its route needs.
-pub async fn require(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
-    let route = request
+/// Middleware: lets a request through only with what its route needs, as `permissions` says;
+/// a path that matches no route needs the fallback's permission.
+pub async fn require(
+    State((state, permissions)): State<(AppState, Arc<Permissions>)>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let matched = request
         .extensions()
         .get::<MatchedPath>()
         .map(|path| path.as_str().to_owned());
-    let route = route.unwrap_or_else(|| request.uri().path().to_owned());
-    let Some(needed) = required_scope(request.method(), &route) else {
+    let permission = match &matched {
+        Some(route) => permissions.get(request.method(), route),
+        None => Some(permissions.fallback()),
+    };
+    let route = matched.unwrap_or_else(|| request.uri().path().to_owned());
+    let Some(permission) = permission else {
+        // A route registered without a permission is a mistake in the route table; it stays
+        // closed rather than open to everyone.
+        tracing::error!(route, method = %request.method(), "refused a request: the route declares no permission");
+        return AppError::forbidden("this route declares no permission, so nobody may use it")
+            .into_response();
+    };
+    let Some(needed) = permission.scope() else {
         return next.run(request).await;
     };
     let mut source = None;
@@ -194,32 +189,25 @@ fn accepts_html(headers: &HeaderMap) -> bool {
         .is_some_and(|accept| accept.contains("text/html"))
 }
 
-/// `/login` (the form and its submission) and `/logout`.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/login", get(login_form).post(login))
-        .route("/logout", axum::routing::post(logout))
-}
-
 #[derive(Debug, Default, Deserialize)]
-struct LoginQuery {
+pub(crate) struct LoginQuery {
     next: Option<String>,
 }
 
 #[derive(Deserialize)]
-struct LoginForm {
+pub(crate) struct LoginForm {
     token: String,
     next: Option<String>,
 }
 
 /// `GET /login`: a form to paste a token into.
-async fn login_form(query: Result<Query<LoginQuery>, QueryRejection>) -> Response {
+pub(crate) async fn login_form(query: Result<Query<LoginQuery>, QueryRejection>) -> Response {
     let next = query.ok().and_then(|Query(query)| query.next);
     page(StatusCode::OK, None, next.as_deref())
 }
 
 /// `POST /login`: checks the token and, if it may read, keeps it in the browser's cookie.
-async fn login(
+pub(crate) async fn login(
     State(state): State<AppState>,
     headers: HeaderMap,
     form: Result<Form<LoginForm>, FormRejection>,
@@ -271,7 +259,7 @@ async fn login(
 }
 
 /// `POST /logout`: forgets the browser's token.
-async fn logout() -> Response {
+pub(crate) async fn logout() -> Response {
     let mut response = Redirect::to("/login").into_response();
     response.headers_mut().insert(
         header::SET_COOKIE,
@@ -350,36 +338,6 @@ pub(crate) fn query_encode(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn each_route_needs_its_scope() {
-        let check = |method: Method, route: &str, expect: Option<Scope>| {
-            assert_eq!(required_scope(&method, route), expect, "{method} {route}");
-        };
-        check(Method::GET, "/healthz", None);
-        check(Method::GET, "/readyz", None);
-        check(Method::GET, "/metrics", None);
-        check(Method::GET, "/api/v1/openapi.json", None);
-        check(Method::POST, "/login", None);
-        check(Method::POST, "/logout", None);
-        check(Method::GET, "/assets/{file}", None);
-        check(Method::GET, "/api/v1/runs", Some(Scope::Read));
-        check(Method::GET, "/api/v1/runs/{id}/logs", Some(Scope::Read));
-        check(Method::GET, "/api/v1/artifacts/{sha256}", Some(Scope::Read));
-        check(Method::GET, "/api/v1/events", Some(Scope::Read));
-        check(Method::POST, "/api/v1/apps/{app}/builds", Some(Scope::Report));
-        check(Method::POST, "/api/v1/runs/{id}/events", Some(Scope::Report));
-        check(Method::POST, "/api/v1/runs/{id}/heartbeat", Some(Scope::Report));
-        check(Method::PUT, "/api/v1/artifacts/{sha256}", Some(Scope::Report));
-        check(Method::POST, "/api/v1/events", Some(Scope::Report));
-        check(Method::GET, "/api/v1/tokens", Some(Scope::Admin));
-        check(Method::POST, "/api/v1/tokens", Some(Scope::Admin));
-        check(Method::DELETE, "/api/v1/tokens/{name}", Some(Scope::Admin));
-        check(Method::GET, "/", Some(Scope::Read));
-        check(Method::GET, "/runs/{id}", Some(Scope::Read));
-        check(Method::GET, "/no/such/page", Some(Scope::Read));
-        check(Method::POST, "/api/v1/no-such-route", Some(Scope::Report));
-    }
 
     #[test]
     fn reads_bearer_tokens_then_cookies() {

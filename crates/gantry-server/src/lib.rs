@@ -2,12 +2,15 @@
 //! metrics, all on one listener in front of one [`gantry_store::Store`].
 //!
 //! - [`server`]: [`Server`], bind then serve with graceful shutdown; [`config`]: [`ServerConfig`].
-//! - [`router`]: the whole route table ([`router::router`]) and the layers every request
-//!   goes through (tracing, body limit, metrics, timeout, authorization).
+//! - [`router`]: the whole route table ([`router::router`]), each route with its permission,
+//!   and the layers every request goes through (tracing, body limit, metrics, timeout,
+//!   authorization).
 //! - [`state`]: [`AppState`], what every handler shares; [`notify`]: wakes log followers.
 //! - [`api`]: the JSON API under `/api/v1`, one module per resource.
 //! - [`ui`]: the server-rendered web UI.
-//! - [`auth`]: scopes per route, the authorization middleware, `/login` and `/logout`;
+//! - [`permission`]: what each route needs ([`permission::Permission`]), declared as it is
+//!   registered, in one table the middleware and the OpenAPI document read.
+//! - [`auth`]: the authorization middleware, `/login` and `/logout`;
 //!   [`token`]: [`create_token`] from scope names, for the CLI.
 //! - [`error`]: [`AppError`], the one JSON error shape; [`extract`]: extractors that reject
 //!   with it.
@@ -25,6 +28,7 @@ pub mod lease;
 pub mod metrics;
 pub mod notify;
 pub mod openapi;
+pub mod permission;
 pub mod router;
 pub mod server;
 pub mod state;

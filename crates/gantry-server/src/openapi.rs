@@ -1,13 +1,19 @@
 //! The API's OpenAPI 3.1 document, generated from the handlers' `#[utoipa::path]` annotations as
-//! the routes are registered ([`crate::api::router`]), and served at `/api/v1/openapi.json`.
+//! the routes are registered (`router.rs`), with each operation's security requirement taken from
+//! the route's declared permission ([`secure`]), and served at `/api/v1/openapi.json`.
 
 use std::sync::Arc;
 
 use axum::Extension;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
+use utoipa::openapi::security::SecurityRequirement;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
+
+use gantry_store::Scope;
+
+use crate::permission::{self, Permissions};
 
 /// The document's fixed parts: what the API is, and how it authenticates.
 #[derive(OpenApi)]
@@ -53,6 +59,40 @@ impl Modify for Security {
                 "The same token, as set by `POST /login` for browsers",
             ))),
         );
+    }
+}
+
+/// Sets each operation's security requirement from the route's permission in `permissions`:
+/// a bearer token with the scope (also the browser's cookie, for reading, as browsers only
+/// read); nothing for public routes.
+pub fn secure(document: &mut utoipa::openapi::OpenApi, permissions: &Permissions) {
+    for (path, item) in &mut document.paths.paths {
+        for method in permission::methods(item) {
+            let scope = permissions
+                .get(&method, path)
+                .and_then(permission::Permission::scope);
+            let operation = match method.as_str() {
+                "GET" => item.get.as_mut(),
+                "PUT" => item.put.as_mut(),
+                "POST" => item.post.as_mut(),
+                "DELETE" => item.delete.as_mut(),
+                "PATCH" => item.patch.as_mut(),
+                _ => None,
+            };
+            if let Some(operation) = operation {
+                operation.security = scope.map(|scope| {
+                    let schemes: &[&str] = if scope == Scope::Read {
+                        &["bearer", "cookie"]
+                    } else {
+                        &["bearer"]
+                    };
+                    schemes
+                        .iter()
+                        .map(|scheme| SecurityRequirement::new(*scheme, [scope.as_str()]))
+                        .collect()
+                });
+            }
+        }
     }
 }
 

@@ -1,6 +1,7 @@
-//! The route table: the API, the UI, login, health and metrics on one router, behind the
-//! layers every request goes through (outermost first): tracing, the body size limit, metrics,
-//! the end of event streams at shutdown, the request timeout, authorization, and who is looking
+//! The route table: the API, the UI, login, health and metrics on one router, each route with
+//! the [`Permission`] it needs ([`routes`]), behind the layers every request goes through
+//! (outermost first): tracing, the body size limit, metrics, the end of event streams at
+//! shutdown, the request timeout, authorization (by the routes' permissions), and who is looking
 //! (for the UI's top bar). A path that matches no route gets the API's JSON 404 under `/api/`,
 //! and the UI's 404 page anywhere else, once authorized; a method a route does not take gets the
 //! API's JSON 405 (with `Allow`) before authorization, as a route's methods are no secret.
@@ -13,14 +14,22 @@ use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{StatusCode, Uri, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
 use axum::{Extension, Router};
 use futures_util::StreamExt;
 use tokio_util::sync::CancellationToken;
 use tower_http::trace::TraceLayer;
+use utoipa::OpenApi as _;
+use utoipa_axum::router::UtoipaMethodRouterExt as _;
+use utoipa_axum::routes;
 
+use crate::api::{apps, artifacts, builds, events, heartbeat, logs, run_events, runs, tokens};
 use crate::error::AppError;
-use crate::openapi::OpenApiJson;
+use crate::openapi::{ApiDoc, OpenApiJson};
+use crate::permission::Permission::{Admin, Public, Read, Report};
+use crate::permission::{Permissions, Routes};
 use crate::state::AppState;
+use crate::{auth, health, metrics, openapi, ui};
 
 /// The largest JSON body accepted (a batch of run events, CDEvents, a token request).
 pub const MAX_JSON_BYTES: usize = 32 * 1024 * 1024;
@@ -29,21 +38,77 @@ pub const MAX_JSON_BYTES: usize = 32 * 1024 * 1024;
 /// go on after it; artifact transfers have none, as their time grows with their size.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// Every route of the server, each with what it needs of its caller. The API's routes are
+/// documented by their handlers' `#[utoipa::path]`, so that the OpenAPI document lists them all;
+/// the document's security requirements come from the permissions declared here.
+fn routes() -> Routes {
+    // A path that matches no route answers a 404, which tells no more than reading does.
+    Routes::new(ApiDoc::openapi(), Read)
+        // The API.
+        .api(Public, routes!(openapi::openapi))
+        .api(Read, routes!(apps::list))
+        .api(Report, routes!(builds::allocate))
+        .api(Read, routes!(runs::list))
+        .api(Read, routes!(runs::show))
+        .api(Read, routes!(logs::logs))
+        .api(Report, routes!(run_events::record))
+        .api(Report, routes!(heartbeat::heartbeat))
+        .api(Report, routes!(events::ingest))
+        .api(Read, routes!(events::chain))
+        // Uploads enforce the configured artifact size limit themselves, while streaming.
+        .api(
+            Report,
+            routes!(artifacts::upload).layer(DefaultBodyLimit::disable()),
+        )
+        .api(Read, routes!(artifacts::download))
+        .api(Admin, routes!(tokens::create, tokens::list))
+        .api(Admin, routes!(tokens::revoke))
+        .api(Public, routes!(health::healthz))
+        .api(Public, routes!(health::readyz))
+        .api(Public, routes!(metrics::metrics))
+        // The web UI.
+        .page("/", Read, get(ui::apps::overview))
+        .page("/apps/{app}", Read, get(ui::apps::history))
+        .page("/apps/{app}/builds/{build}", Read, get(ui::run::by_build))
+        .page("/runs", Read, get(ui::runs::list))
+        .page("/runs/{id}", Read, get(ui::run::page))
+        .page("/runs/{id}/tasks/{*path}", Read, get(ui::log::page))
+        .page("/ui/runs/{id}/status", Read, get(ui::live::status))
+        .page("/ui/runs/{id}/follow/{*path}", Read, get(ui::live::follow))
+        .page("/assets/{file}", Public, get(ui::assets::serve))
+        // Signing in and out: the form checks the token it is given itself.
+        .page("/login", Public, get(auth::login_form).post(auth::login))
+        .page("/logout", Public, post(auth::logout))
+}
+
+/// The permission of every route, as the router enforces it.
+pub fn permissions() -> Permissions {
+    routes().finish(not_found).2
+}
+
 /// Every route of the server.
 pub fn router(state: AppState) -> Router {
-    let (api, document) = crate::api::router().split_for_parts();
+    let (routes, document, permissions) = routes().finish(not_found);
+    layered(routes, document, permissions, state)
+}
+
+/// `routes` behind every layer, authorized by `permissions`, with `document` served.
+fn layered(
+    routes: Router<AppState>,
+    mut document: utoipa::openapi::OpenApi,
+    permissions: Permissions,
+    state: AppState,
+) -> Router {
+    openapi::secure(&mut document, &permissions);
     let document = document.to_json().unwrap_or_else(|error| {
         tracing::error!(%error, "failed to encode the OpenAPI document");
         "{}".to_owned()
     });
-    Router::new()
-        .merge(api.layer(Extension(OpenApiJson(Arc::new(document)))))
-        .merge(crate::ui::router())
-        .merge(crate::auth::router())
-        .fallback(not_found)
+    routes
+        .layer(Extension(OpenApiJson(Arc::new(document))))
         .layer(middleware::from_fn(crate::ui::viewer::scope))
         .layer(middleware::from_fn_with_state(
-            state.clone(),
+            (state.clone(), Arc::new(permissions)),
             crate::auth::require,
         ))
         // After the authorization layer, so that a wrong method is a 405 with or without a
@@ -140,9 +205,12 @@ async fn method_not_allowed(uri: Uri) -> Response {
 mod tests {
     use std::convert::Infallible;
 
+    use axum::http::Method;
     use axum::response::sse::{Event, Sse};
-    use axum::routing::get;
     use futures_util::stream;
+    use gantry_store::{Scope, Store};
+
+    use crate::permission::Permission;
     use http_body_util::BodyExt;
     use tower::ServiceExt;
 
@@ -170,5 +238,81 @@ mod tests {
         shutdown.cancel();
         let rest = tokio::time::timeout(Duration::from_secs(5), body.collect()).await;
         assert!(rest.expect("the stream ends").is_ok());
+    }
+
+    #[test]
+    fn each_route_needs_its_permission() {
+        let permissions = permissions();
+        let check = |method: Method, route: &str, expect: Permission| {
+            assert_eq!(permissions.get(&method, route), Some(expect), "{method} {route}");
+        };
+        check(Method::GET, "/healthz", Public);
+        check(Method::GET, "/readyz", Public);
+        check(Method::GET, "/metrics", Public);
+        check(Method::GET, "/api/v1/openapi.json", Public);
+        check(Method::GET, "/login", Public);
+        check(Method::POST, "/login", Public);
+        check(Method::POST, "/logout", Public);
+        check(Method::GET, "/assets/{file}", Public);
+        check(Method::GET, "/api/v1/apps", Read);
+        check(Method::GET, "/api/v1/runs", Read);
+        check(Method::HEAD, "/api/v1/runs", Read);
+        check(Method::GET, "/api/v1/runs/{id}", Read);
+        check(Method::GET, "/api/v1/runs/{id}/logs", Read);
+        check(Method::GET, "/api/v1/artifacts/{sha256}", Read);
+        check(Method::GET, "/api/v1/events", Read);
+        check(Method::POST, "/api/v1/apps/{app}/builds", Report);
+        check(Method::POST, "/api/v1/runs/{id}/events", Report);
+        check(Method::POST, "/api/v1/runs/{id}/heartbeat", Report);
+        check(Method::PUT, "/api/v1/artifacts/{sha256}", Report);
+        check(Method::POST, "/api/v1/events", Report);
+        check(Method::GET, "/api/v1/tokens", Admin);
+        check(Method::POST, "/api/v1/tokens", Admin);
+        check(Method::DELETE, "/api/v1/tokens/{name}", Admin);
+        check(Method::GET, "/", Read);
+        check(Method::GET, "/runs/{id}", Read);
+        check(Method::GET, "/ui/runs/{id}/status", Read);
+        // Nothing is declared for a method a route does not take (the router answers it 405).
+        assert_eq!(permissions.get(&Method::DELETE, "/api/v1/runs"), None);
+        // A path that matches no route: its 404 needs a reader.
+        assert_eq!(permissions.fallback(), Read);
+    }
+
+    #[tokio::test]
+    async fn a_route_without_a_permission_is_refused_to_everyone() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("gantry.db").display());
+        let store = Store::open(&url).await.unwrap();
+        let admin = store.create_token("admin", &[Scope::Admin]).await.unwrap();
+        let state = AppState::new(store).anonymous_read(true);
+        let (routes, document, permissions) = routes().finish(not_found);
+        // Added behind the table's back, as a careless change might.
+        let routes = routes.route(
+            "/api/v1/undeclared",
+            get(|| async { "open" }).post(|| async { "open" }),
+        );
+        let app = layered(routes, document, permissions, state);
+        for method in [Method::GET, Method::POST] {
+            for token in [None, Some(admin.as_str())] {
+                let mut request = Request::builder()
+                    .method(method.clone())
+                    .uri("/api/v1/undeclared");
+                if let Some(token) = token {
+                    request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+                }
+                let response = app
+                    .clone()
+                    .oneshot(request.body(Body::empty()).unwrap())
+                    .await
+                    .unwrap();
+                assert_eq!(
+                    response.status(),
+                    StatusCode::FORBIDDEN,
+                    "{method} with {token:?}"
+                );
+                let body = response.into_body().collect().await.unwrap().to_bytes();
+                assert!(!body.starts_with(b"open"), "{method}: {body:?}");
+            }
+        }
     }
 }

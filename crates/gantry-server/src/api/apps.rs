@@ -21,7 +21,6 @@ pub struct AppList {
     get,
     path = "/api/v1/apps",
     tag = "apps",
-    security(("bearer" = ["read"]), ("cookie" = ["read"])),
     responses(
         (status = 200, description = "The apps", body = AppList),
         (status = 401, description = "No valid token", body = ErrorBody),

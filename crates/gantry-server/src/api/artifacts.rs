@@ -43,7 +43,6 @@ pub struct ArtifactStored {
     tag = "artifacts",
     params(("sha256" = String, Path, description = "The file's sha256, 64 hexadecimal digits")),
     request_body(content = Binary, content_type = "application/octet-stream", description = "The file"),
-    security(("bearer" = ["report"])),
     responses(
         (status = 201, description = "Stored", body = ArtifactStored),
         (status = 200, description = "Stored already; the body was not read", body = ArtifactStored),
@@ -148,7 +147,6 @@ impl Drop for Partial {
     path = "/api/v1/artifacts/{sha256}",
     tag = "artifacts",
     params(("sha256" = String, Path, description = "The file's sha256, 64 hexadecimal digits")),
-    security(("bearer" = ["read"]), ("cookie" = ["read"])),
     responses(
         (status = 200, description = "The file", body = Binary, content_type = "application/octet-stream"),
         (status = 400, description = "Not a digest", body = ErrorBody),

@@ -27,7 +27,6 @@ pub struct BuildAllocated {
     path = "/api/v1/apps/{app}/builds",
     tag = "apps",
     params(("app" = String, Path, description = "The app's name, as in its `gantry.yml`")),
-    security(("bearer" = ["report"])),
     responses(
         (status = 201, description = "The build number, never handed out before", body = BuildAllocated),
         (status = 400, description = "Not an app name", body = ErrorBody),

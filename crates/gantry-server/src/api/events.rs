@@ -28,7 +28,6 @@ pub struct EventsStored {
     path = "/api/v1/events",
     tag = "events",
     request_body(content = Object, description = "A CDEvent 0.5.1, or an array of them"),
-    security(("bearer" = ["report"])),
     responses(
         (status = 200, description = "Stored", body = EventsStored),
         (status = 400, description = "The body is not JSON, or an event is not a valid CDEvent (`field` points at the problem)", body = ErrorBody),
@@ -114,7 +113,6 @@ pub struct EventList {
     path = "/api/v1/events",
     tag = "events",
     params(ChainQuery),
-    security(("bearer" = ["read"]), ("cookie" = ["read"])),
     responses(
         (status = 200, description = "The chain's events (none for an unknown chain)", body = EventList),
         (status = 400, description = "`chain` is missing", body = ErrorBody),

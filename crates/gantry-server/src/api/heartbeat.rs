@@ -30,7 +30,6 @@ pub struct Heartbeat {
     path = "/api/v1/runs/{id}/heartbeat",
     tag = "runs",
     params(("id" = String, Path, description = "The run's id (the whole id, as in its events)")),
-    security(("bearer" = ["report"])),
     responses(
         (status = 200, description = "Heard; the run's status and lease", body = Heartbeat),
         (status = 401, description = "No valid token", body = ErrorBody),

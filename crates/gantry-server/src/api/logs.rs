@@ -64,7 +64,6 @@ pub struct LogsQuery {
         LogsQuery,
         ("Last-Event-ID" = Option<String>, Header, description = "When following: the id of the last event received"),
     ),
-    security(("bearer" = ["read"]), ("cookie" = ["read"])),
     responses(
         (status = 200, description = "The log as text (`PATH │ LINE` per line for a whole run), or a live event stream",
          content((String = "text/plain"), (String = "text/event-stream"))),

@@ -58,7 +58,6 @@ pub struct RunsPage {
     path = "/api/v1/runs",
     tag = "runs",
     params(RunsQuery),
-    security(("bearer" = ["read"]), ("cookie" = ["read"])),
     responses(
         (status = 200, description = "A page of runs", body = RunsPage),
         (status = 400, description = "A bad query parameter", body = ErrorBody),
@@ -118,7 +117,6 @@ pub async fn list(
     path = "/api/v1/runs/{id}",
     tag = "runs",
     params(("id" = String, Path, description = "A run id, a unique prefix of one, or `APP#BUILD` (as `APP%23BUILD`)")),
-    security(("bearer" = ["read"]), ("cookie" = ["read"])),
     responses(
         (status = 200, description = "The run", body = Object),
         (status = 400, description = "The id matches several runs", body = ErrorBody),

@@ -1,5 +1,6 @@
 //! The web UI: server-rendered HTML pages compiled into the binary, readable with JavaScript off,
-//! with small scripts that follow running runs and logs over server-sent events.
+//! with small scripts that follow running runs and logs over server-sent events. `router.rs`
+//! registers the pages, each with its permission.
 //!
 //! Pages (stable URLs, to paste in a chat):
 //! - [`apps`]: `/` every app's latest run and trend; `/apps/{app}` an app's version history.
@@ -18,39 +19,21 @@
 //! [`format`] (times, durations, sizes), [`badge`] (status colours and words), [`pager`]
 //! (newer/older pagination), [`url`] (escaping values into links).
 
-mod apps;
-mod assets;
+pub(crate) mod apps;
+pub(crate) mod assets;
 mod badge;
 mod error;
 mod format;
 mod graph;
 mod layout;
-mod live;
-mod log;
+pub(crate) mod live;
+pub(crate) mod log;
 mod login;
 mod pager;
-mod run;
-mod runs;
+pub(crate) mod run;
+pub(crate) mod runs;
 mod url;
 pub mod viewer;
 
-use axum::Router;
-use axum::routing::get;
 pub use error::not_found_page;
 pub use login::login_page;
-
-use crate::state::AppState;
-
-/// The UI's routes.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/", get(apps::overview))
-        .route("/apps/{app}", get(apps::history))
-        .route("/apps/{app}/builds/{build}", get(run::by_build))
-        .route("/runs", get(runs::list))
-        .route("/runs/{id}", get(run::page))
-        .route("/runs/{id}/tasks/{*path}", get(log::page))
-        .route("/ui/runs/{id}/status", get(live::status))
-        .route("/ui/runs/{id}/follow/{*path}", get(live::follow))
-        .route("/assets/{file}", get(assets::serve))
-}

@@ -10,6 +10,7 @@ mod health;
 mod lease;
 mod logs;
 mod openapi;
+mod permissions;
 mod postgres;
 mod replicas;
 mod runs;
