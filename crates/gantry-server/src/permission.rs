@@ -101,13 +101,11 @@ impl Permissions {
     }
 
     fn declare(&mut self, route: &str, methods: Methods, permission: Permission) {
-        let previous = self
-            .routes
-            .insert((route.to_owned(), methods.clone()), permission);
+        let previous = self.routes.insert((route.to_owned(), methods), permission);
         // Registering one route twice is a mistake in `router.rs`, caught by every test run.
         assert!(
             previous.is_none() || previous == Some(permission),
-            "`{route}` ({methods:?}) declared twice with different permissions"
+            "`{route}` declared twice with different permissions"
         );
     }
 }
