@@ -95,7 +95,7 @@ pub struct UpArgs {
 #[derive(Debug, Args)]
 pub struct SyncArgs {
     /// Send to this server instead of the one each run was reported to (env `GANTRY_SERVER`).
-    #[arg(long, value_name = "URL", env = "GANTRY_SERVER")]
+    #[arg(long, value_name = "URL")]
     pub server: Option<String>,
 }
 
@@ -150,37 +150,16 @@ pub struct SelectionArgs {
 
 /// Where the build data repository is.
 ///
-/// `--db` and `--server` (where a command has it) read their environment variables here, not
-/// through clap: a flag on the command line wins over either variable, so that `--db` works
-/// in a shell that exports `GANTRY_SERVER`, and the reverse. Both flags at once are an error.
+/// `--db` and `--server` (where a command has it) take their environment variables from
+/// [`gantry_runner::Environment`], not from clap: a flag on the command line wins over either
+/// variable, so that `--db` works in a shell that exports `GANTRY_SERVER`, and the reverse.
+/// Both flags at once are an error.
 #[derive(Debug, Args)]
 pub struct StoreArgs {
     /// The build data repository: `sqlite://PATH` or a path (env `GANTRY_DB`) [default:
     /// `.gantry/gantry.db` at the repository root].
     #[arg(long, value_name = "URL")]
     pub db: Option<String>,
-}
-
-impl StoreArgs {
-    /// `--db`, else `GANTRY_DB`.
-    pub fn url(&self) -> Option<String> {
-        self.db.clone().or_else(|| env_value("GANTRY_DB"))
-    }
-
-    /// The server to use instead of the store: `server` (the `--server` flag), else
-    /// `GANTRY_SERVER` unless `--db` is on the command line.
-    pub fn server_or_env(&self, server: Option<&String>) -> Option<String> {
-        match (server, &self.db) {
-            (Some(server), _) => Some(server.clone()),
-            (None, Some(_)) => None,
-            (None, None) => env_value("GANTRY_SERVER"),
-        }
-    }
-}
-
-/// An environment variable's value; unset and empty are the same.
-fn env_value(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|value| !value.is_empty())
 }
 
 /// Where the read commands find runs: the local build data repository, or a server.
@@ -192,12 +171,6 @@ pub struct SourceArgs {
     /// token comes from `GANTRY_TOKEN`).
     #[arg(long, value_name = "URL", conflicts_with = "db")]
     pub server: Option<String>,
-}
-
-impl SourceArgs {
-    pub fn server(&self) -> Option<String> {
-        self.store.server_or_env(self.server.as_ref())
-    }
 }
 
 #[derive(Debug, Args)]
@@ -233,13 +206,6 @@ pub struct RunArgs {
     /// How long a task has to stop after SIGTERM before it is killed.
     #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration_arg)]
     pub grace: std::time::Duration,
-}
-
-impl RunArgs {
-    /// The server to report to: `--server`, else `GANTRY_SERVER` unless `--db` is given.
-    pub fn server(&self) -> Option<String> {
-        self.store.server_or_env(self.server.as_ref())
-    }
 }
 
 #[derive(Debug, Args)]

@@ -69,3 +69,34 @@ impl fmt::Display for InvalidPipeline {
 }
 
 impl std::error::Error for InvalidPipeline {}
+
+/// A command that failed at its job (exit 1) with an obvious next step: `gantry sync` with runs
+/// still in the spool, say.
+#[derive(Debug)]
+pub struct Failed {
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl Failed {
+    pub fn new(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            hint: None,
+        }
+    }
+
+    #[must_use]
+    pub fn hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+}
+
+impl fmt::Display for Failed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Failed {}

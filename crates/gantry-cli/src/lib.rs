@@ -2,30 +2,30 @@
 //!
 //! - [`args`]: the command line as clap types.
 //! - [`commands`]: one module a command (`run`, `plan`, `history`, `show`, `logs`, `init`,
-//!   `server`, `up`, `sync`, `token`).
+//!   `server`, `up`, `sync`, `token`); running a pipeline is `gantry_runner`'s, the commands
+//!   turn arguments into its settings.
 //! - [`reporter`]: the terminal view of a run (prefixed output, progress line, summary).
-//! - [`workspace`]: finding the repository root, the pipeline file, the library and the store.
-//! - [`git`]: revision, branch and traceability of a run.
-//! - [`secrets`]: secret values from a file or the environment.
+//! - [`json_lines`]: a run's events as JSON lines (`--json`).
 //! - [`exit`]: exit codes, mapped in one place.
 //! - [`output`]: data on stdout, quietly ending when the reader goes away.
 //!
-//! [`main`] parses arguments, runs one command and maps its result to an exit code; errors are
-//! printed here and nowhere else.
+//! [`main`] parses arguments, reads the environment once ([`gantry_runner::Environment`]),
+//! runs one command and maps its result to an exit code; errors are printed here
+//! ([`report_error`]) and nowhere else.
 
 pub mod args;
 pub mod commands;
 pub mod exit;
-pub mod git;
+pub mod json_lines;
 pub mod output;
 pub mod reporter;
-pub mod secrets;
-pub mod workspace;
 
 use std::process::ExitCode;
 
 use clap::Parser as _;
 use owo_colors::OwoColorize as _;
+
+use gantry_runner::Environment;
 
 use crate::args::{Cli, Command};
 use crate::exit::{ExitStatus, InvalidPipeline, UsageError};
@@ -57,23 +57,25 @@ pub fn main() -> ExitCode {
             return ExitStatus::Failure.into();
         }
     };
-    match runtime.block_on(dispatch(cli.command)) {
+    // The one place the variables naming servers, tokens and stores are read.
+    let environment = Environment::read(|name| std::env::var(name).ok());
+    match runtime.block_on(dispatch(cli.command, &environment)) {
         Ok(status) => status.into(),
         Err(err) => report_error(&err).into(),
     }
 }
 
-async fn dispatch(command: Command) -> anyhow::Result<ExitStatus> {
+async fn dispatch(command: Command, environment: &Environment) -> anyhow::Result<ExitStatus> {
     match command {
-        Command::Run(args) => commands::run::run(args).await,
+        Command::Run(args) => commands::run::run(args, environment).await,
         Command::Plan(args) => commands::plan::plan(&args),
-        Command::History(args) => commands::history::history(&args).await,
-        Command::Show(args) => commands::show::show(&args).await,
-        Command::Logs(args) => commands::logs::logs(&args).await,
+        Command::History(args) => commands::history::history(&args, environment).await,
+        Command::Show(args) => commands::show::show(&args, environment).await,
+        Command::Logs(args) => commands::logs::logs(&args, environment).await,
         Command::Init(args) => commands::init::init(&args),
         Command::Server(args) => commands::server::server(&args).await,
         Command::Up(args) => commands::up::up(args).await,
-        Command::Sync(args) => commands::sync::sync(&args).await,
+        Command::Sync(args) => commands::sync::sync(&args, environment).await,
         Command::Token(command) => commands::token::token(command).await,
         Command::Schema => {
             output::println(&serde_json::to_string_pretty(&gantry_model::json_schema())?)?;
@@ -82,36 +84,87 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitStatus> {
     }
 }
 
-/// Prints an error on stderr in the one voice of the CLI and picks its exit status.
-fn report_error(err: &anyhow::Error) -> ExitStatus {
+/// What kind of error the chain holds, for its exit status and its hint.
+enum Kind<'a> {
+    /// Rendered diagnostics of the pipeline file.
+    InvalidPipeline(&'a str),
+    /// The input must change (exit 2).
+    Usage(Option<&'a str>),
+    /// Stopped before anything ran (exit 130).
+    Cancelled,
+    /// Failed at its job (exit 1), perhaps with a next step.
+    Failure(Option<&'a str>),
+}
+
+fn kind(err: &anyhow::Error) -> Kind<'_> {
+    for cause in err.chain() {
+        if let Some(invalid) = cause.downcast_ref::<InvalidPipeline>() {
+            return Kind::InvalidPipeline(&invalid.0);
+        }
+        if let Some(usage) = cause.downcast_ref::<UsageError>() {
+            return Kind::Usage(usage.hint.as_deref());
+        }
+        if let Some(failed) = cause.downcast_ref::<exit::Failed>() {
+            return Kind::Failure(failed.hint.as_deref());
+        }
+        match cause.downcast_ref::<gantry_runner::Error>() {
+            Some(gantry_runner::Error::InvalidPipeline { diagnostics }) => {
+                return Kind::InvalidPipeline(diagnostics);
+            }
+            Some(gantry_runner::Error::Refused { hint, .. }) => return Kind::Usage(hint.as_deref()),
+            Some(gantry_runner::Error::Cancelled) => return Kind::Cancelled,
+            _ => {}
+        }
+    }
+    Kind::Failure(None)
+}
+
+/// The `error` or `warning` label, red or yellow when stderr is a terminal that wants colour.
+fn label(word: &str) -> String {
+    let color = std::io::IsTerminal::is_terminal(&std::io::stderr())
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    match (color, word) {
+        (true, "error") => word.red().bold().to_string(),
+        (true, _) => word.yellow().bold().to_string(),
+        (false, _) => word.to_owned(),
+    }
+}
+
+/// Prints an error on stderr in the one voice of the CLI and picks its exit status: the error,
+/// each of its causes, and a hint when there is an obvious next step. Commands that go on after
+/// an error (`up` serving after a failed run, `sync` sending the other runs) report it here too.
+pub(crate) fn report_error(err: &anyhow::Error) -> ExitStatus {
     if output::is_broken_pipe(err) {
         return ExitStatus::Success;
     }
-    let color = std::io::IsTerminal::is_terminal(&std::io::stderr())
-        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-    let label = if color {
-        "error".red().bold().to_string()
-    } else {
-        "error".to_owned()
+    let label = label("error");
+    let (status, hint) = match kind(err) {
+        Kind::InvalidPipeline(diagnostics) => {
+            eprint!("{diagnostics}");
+            if !diagnostics.ends_with('\n') {
+                eprintln!();
+            }
+            eprintln!("{label}: the pipeline file is invalid; nothing ran");
+            return ExitStatus::Usage;
+        }
+        Kind::Usage(hint) => (ExitStatus::Usage, hint),
+        Kind::Cancelled => (ExitStatus::Cancelled, None),
+        Kind::Failure(hint) => (ExitStatus::Failure, hint),
     };
-    if let Some(invalid) = err.downcast_ref::<InvalidPipeline>() {
-        eprint!("{invalid}");
-        if !invalid.0.ends_with('\n') {
-            eprintln!();
-        }
-        eprintln!("{label}: the pipeline file is invalid; nothing ran");
-        return ExitStatus::Usage;
-    }
-    if let Some(usage) = err.downcast_ref::<UsageError>() {
-        eprintln!("{label}: {usage}");
-        if let Some(hint) = &usage.hint {
-            eprintln!("  hint: {hint}");
-        }
-        return ExitStatus::Usage;
-    }
     eprintln!("{label}: {err}");
     for cause in err.chain().skip(1) {
         eprintln!("  caused by: {cause}");
     }
-    ExitStatus::Failure
+    if let Some(hint) = hint {
+        eprintln!("  hint: {hint}");
+    }
+    status
+}
+
+/// Prints a warning on stderr (the run went on, but something needs attention).
+pub(crate) fn warn(message: &str, hint: Option<&str>) {
+    eprintln!("{}: {message}", label("warning"));
+    if let Some(hint) = hint {
+        eprintln!("  hint: {hint}");
+    }
 }

@@ -396,3 +396,19 @@ fn truncate(text: &str, max: usize) -> String {
     cut.push('…');
     cut
 }
+
+impl gantry_runner::Reporter for TerminalReporter {
+    fn event(&mut self, event: &RunEvent) -> io::Result<()> {
+        TerminalReporter::event(self, event);
+        Ok(())
+    }
+
+    fn tick(&mut self) {
+        TerminalReporter::tick(self);
+    }
+
+    fn finish(&mut self, result: RunResult, version: &str) -> io::Result<()> {
+        TerminalReporter::finish(self, result, version);
+        Ok(())
+    }
+}

@@ -10,8 +10,11 @@ use crate::exit::ExitStatus;
 use crate::output;
 use crate::reporter::format_seconds;
 
-pub async fn history(args: &HistoryArgs) -> anyhow::Result<ExitStatus> {
-    let source = Source::open(&args.source).await?;
+pub async fn history(
+    args: &HistoryArgs,
+    environment: &gantry_runner::Environment,
+) -> anyhow::Result<ExitStatus> {
+    let source = Source::open(&args.source, environment).await?;
     let filter = RunFilter {
         app: args.app.clone(),
         limit: Some(args.limit),

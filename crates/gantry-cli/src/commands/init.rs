@@ -6,7 +6,7 @@ use fs_err as fs;
 
 use crate::args::InitArgs;
 use crate::exit::{ExitStatus, UsageError};
-use crate::workspace::PIPELINE_FILES;
+use gantry_runner::workspace::PIPELINE_FILES;
 
 /// A kind of project `init` recognises, by a file at its root.
 struct Kind {

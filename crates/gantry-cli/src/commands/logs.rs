@@ -7,8 +7,8 @@ use crate::args::LogsArgs;
 use crate::commands::source::Source;
 use crate::exit::{ExitStatus, UsageError};
 
-pub async fn logs(args: &LogsArgs) -> anyhow::Result<ExitStatus> {
-    let source = Source::open(&args.source).await?;
+pub async fn logs(args: &LogsArgs, environment: &gantry_runner::Environment) -> anyhow::Result<ExitStatus> {
+    let source = Source::open(&args.source, environment).await?;
     let run = source.find_run(&args.run).await?;
     let paths: Vec<String> = match &args.task {
         Some(task) => {

@@ -26,12 +26,16 @@ pub(crate) fn selection(args: &SelectionArgs) -> Selection {
 }
 
 /// Opens the store the read commands use, after marking the runs of dead processes interrupted.
-pub(crate) async fn open_store(args: &crate::args::StoreArgs) -> anyhow::Result<gantry_store::Store> {
-    let root = crate::workspace::current_root()?;
-    let url = if let Some(url) = args.url() {
+pub(crate) async fn open_store(
+    args: &crate::args::StoreArgs,
+    environment: &gantry_runner::Environment,
+) -> anyhow::Result<gantry_store::Store> {
+    use gantry_runner::workspace;
+    let root = workspace::store_root(&std::env::current_dir()?);
+    let url = if let Some(url) = environment.db(args.db.as_deref()) {
         url
     } else {
-        let path = root.join(crate::workspace::STATE_DIR).join("gantry.db");
+        let path = root.join(workspace::STATE_DIR).join("gantry.db");
         if !path.exists() {
             return Err(crate::exit::UsageError::new(format!(
                 "no build data repository at `{}`",
@@ -42,21 +46,7 @@ pub(crate) async fn open_store(args: &crate::args::StoreArgs) -> anyhow::Result<
         }
         format!("sqlite://{}", path.display())
     };
-    open_recovered(&url).await
-}
-
-/// Opens the store at `url` and marks the runs of dead processes interrupted: what every
-/// command reading or recording local runs does first.
-pub(crate) async fn open_recovered(url: &str) -> anyhow::Result<gantry_store::Store> {
-    use anyhow::Context as _;
-    let store = gantry_store::Store::open(url)
-        .await
-        .with_context(|| format!("failed to open the store `{url}`"))?;
-    store
-        .recover_interrupted()
-        .await
-        .context("failed to check for interrupted runs")?;
-    Ok(store)
+    Ok(gantry_runner::open_store(&url).await?)
 }
 
 /// Finds a run by id, id prefix or `APP#BUILD`; an unknown one is a usage error.

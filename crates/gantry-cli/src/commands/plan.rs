@@ -4,23 +4,25 @@ use std::fmt::Write as _;
 
 use gantry_model::{Pipeline, Plan, PlanNode};
 
+use gantry_runner::git;
+use gantry_runner::prepared::refused_selection;
+
 use crate::args::PlanArgs;
-use crate::commands::run::usage_from_selection;
+use crate::commands::run::checkout;
 use crate::commands::selection;
 use crate::exit::ExitStatus;
 use crate::output;
-use crate::{git, workspace};
 
 pub fn plan(args: &PlanArgs) -> anyhow::Result<ExitStatus> {
-    let workspace = workspace::locate(&args.pipeline)?;
-    let pipeline = workspace::load_pipeline(&workspace, &args.pipeline)?;
+    let workspace = checkout(&args.pipeline)?.locate()?;
+    let pipeline = workspace.load_pipeline()?;
     let branch = args
         .selection
         .branch
         .clone()
         .or_else(|| git::inspect(&workspace.root).branch);
     let plan = Plan::new(&pipeline, branch.as_deref(), &selection(&args.selection))
-        .map_err(|err| usage_from_selection(&err))?;
+        .map_err(|err| refused_selection(&err))?;
     if args.json {
         let json = serde_json::json!({
             "app": pipeline.app,

@@ -1,384 +1,123 @@
-//! `gantry run`: validate, plan, take a build number, execute, record, report.
-//!
-//! Where the run is recorded is a [`Recorder`]: the local store (the default), a server
-//! (`--server`, through a spool so that nothing is lost while the server is away), or nowhere
-//! (mock runs).
+//! `gantry run`: the command line turned into [`RunSettings`], run by [`gantry_runner::run`],
+//! shown by the terminal reporter or as JSON lines, and mapped to an exit status.
 
-use std::io::Write as _;
-use std::path::PathBuf;
-use std::time::Duration;
+use gantry_model::RunResult;
+use gantry_runner::{
+    Checkout, Destination, Environment, Escalation, MockSettings, Mode, PreparedRun, Reporter, RunOutcome,
+    RunSettings, Secrets, Signals, Stop,
+};
 
-use anyhow::Context as _;
-use gantry_client::{Client, Spool, Uploader};
-use gantry_engine::{MockSettings, RunRequest, Stop};
-use gantry_model::event::RunInfo;
-use gantry_model::{Pipeline, Plan, RunEvent, RunEventKind, RunId, RunResult, Traceability, render_version};
-use gantry_store::Store;
-use tokio::sync::mpsc;
-
-use crate::args::RunArgs;
+use crate::args::{PipelineArgs, RunArgs};
 use crate::commands::selection;
-use crate::exit::{ExitStatus, UsageError};
-use crate::git::Revision;
+use crate::exit::ExitStatus;
+use crate::json_lines::JsonLines;
 use crate::reporter::{Terminal, TerminalReporter};
-use crate::workspace::Workspace;
-use crate::{git, secrets, workspace};
 
-/// How many events the engine may run ahead of the reporter and the recorder.
-const EVENT_BUFFER: usize = 1024;
-
-/// How many events are recorded in one store transaction at most.
-const BATCH: usize = 512;
-
-/// How long the end of a run waits for an away server before leaving events in the spool.
-const FINAL_UPLOAD_DEADLINE: Duration = Duration::from_secs(10);
-
-pub async fn run(args: RunArgs) -> anyhow::Result<ExitStatus> {
-    let prepared = prepare(&args)?;
-    let recorder = if args.mock {
-        // Mock runs exercise the pipeline, not the product: no build number, no trace.
-        Recorder::Nowhere
-    } else if let Some(server) = args.server() {
-        Recorder::server(&server, &prepared.workspace)?
+pub async fn run(args: RunArgs, environment: &Environment) -> anyhow::Result<ExitStatus> {
+    let prepared = PreparedRun::new(settings(&args, environment)?)?;
+    let mut reporter: Box<dyn Reporter> = if args.json {
+        Box::new(JsonLines)
     } else {
-        let url = workspace::store_url(&args.store, &prepared.workspace.root)?;
-        Recorder::Store(super::open_recovered(&url).await?)
+        Box::new(TerminalReporter::new(Terminal::detect(), prepared.plan()))
     };
-    execute(&args, prepared, recorder).await
+    let outcome = execute(prepared, reporter.as_mut()).await?;
+    warn_unsent(&outcome);
+    Ok(status(outcome.result))
 }
 
-/// A run that is valid and planned, before it has a number.
-pub(crate) struct Prepared {
-    pub workspace: Workspace,
-    pub pipeline: Pipeline,
-    pub plan: Plan,
-    pub revision: Revision,
-    pub branch: Option<String>,
-    pub secrets: Vec<(String, String)>,
-}
-
-/// Loads, validates and plans; checks traceability and secrets. Nothing runs or is recorded.
-pub(crate) fn prepare(args: &RunArgs) -> anyhow::Result<Prepared> {
-    let workspace = workspace::locate(&args.pipeline)?;
-    let pipeline = workspace::load_pipeline(&workspace, &args.pipeline)?;
-    let revision = git::inspect(&workspace.root);
-    let branch = args.selection.branch.clone().or_else(|| revision.branch.clone());
-    let plan = Plan::new(&pipeline, branch.as_deref(), &selection(&args.selection))
-        .map_err(|err| usage_from_selection(&err))?;
-    check_fail_names(&args.fail, &plan)?;
-    let required = args.require_traceable || pipeline.traceable == Traceability::Required;
-    if let (true, Some(reason)) = (required, &revision.untraceable) {
-        return Err(
-            UsageError::new(format!("refusing to start an untraceable run: {reason}"))
-                .hint("commit and push your changes, or drop `--require-traceable` / `traceable: required`")
-                .into(),
-        );
+/// Executes a prepared run, cancelled by Ctrl-C or `SIGTERM` (forced by a second one).
+pub(crate) async fn execute(
+    prepared: PreparedRun,
+    reporter: &mut dyn Reporter,
+) -> Result<RunOutcome, gantry_runner::Error> {
+    let stop = Stop::new();
+    let signals = Signals::listen()
+        .ok()
+        .map(|signals| tokio::spawn(signals.stop(stop.clone(), announce)));
+    let outcome = prepared.execute(reporter, stop).await;
+    if let Some(signals) = signals {
+        signals.abort();
     }
-    let secrets = if args.mock {
-        Vec::new()
+    outcome
+}
+
+/// What `gantry run` asks for, resolved.
+fn settings(args: &RunArgs, environment: &Environment) -> anyhow::Result<RunSettings> {
+    let mode = if args.mock {
+        Mode::Mock(MockSettings {
+            fail: args.fail.clone(),
+        })
     } else {
-        secrets::resolve(&pipeline.secrets, args.secrets_file.as_deref())?
+        let destination = match environment.server(args.server.as_deref(), args.store.db.is_some()) {
+            Some(server) => Destination::Server(server),
+            None => Destination::StoreAt(environment.db(args.store.db.as_deref())),
+        };
+        let secrets = match &args.secrets_file {
+            Some(file) => Secrets::File(file.clone()),
+            None => Secrets::Environment,
+        };
+        Mode::Record { destination, secrets }
     };
-    Ok(Prepared {
-        workspace,
-        pipeline,
-        plan,
-        revision,
-        branch,
-        secrets,
+    Ok(RunSettings {
+        checkout: checkout(&args.pipeline)?,
+        selection: selection(&args.selection),
+        branch: args.selection.branch.clone(),
+        revision: None,
+        mode,
+        require_traceable: args.require_traceable,
+        jobs: args.jobs.map(usize::from),
+        grace: args.grace,
     })
 }
 
-/// Every `--fail NAME` must name a task that runs: a typo would silently test nothing.
-fn check_fail_names(names: &[String], plan: &Plan) -> Result<(), UsageError> {
-    let tasks = plan.tasks();
-    for name in names {
-        let found = tasks
-            .iter()
-            .any(|(path, _)| path.as_str() == name || path.name() == name);
-        if !found {
-            let known: Vec<&str> = tasks.iter().map(|(path, _)| path.as_str()).collect();
-            return Err(
-                UsageError::new(format!("`--fail {name}` names no task of this run"))
-                    .hint(format!("tasks that run: {}", known.join(", "))),
-            );
-        }
-    }
-    Ok(())
+/// Where `-f` and `--library` say the pipeline is, looked for from the current directory.
+pub(crate) fn checkout(args: &PipelineArgs) -> anyhow::Result<Checkout> {
+    use anyhow::Context as _;
+    let dir = std::env::current_dir().context("failed to read the current directory")?;
+    Ok(Checkout {
+        dir,
+        file: args.file.clone(),
+        library: args.library.clone(),
+    })
 }
 
-/// Where a run's events are recorded.
-pub(crate) enum Recorder {
-    Store(Store),
-    Server { client: Client, spool: PathBuf },
-    Nowhere,
-}
-
-impl Recorder {
-    /// A server at `url`, with `GANTRY_TOKEN`, spooling in the workspace's `.gantry/spool`.
-    pub fn server(url: &str, workspace: &Workspace) -> anyhow::Result<Self> {
-        let token = std::env::var("GANTRY_TOKEN")
-            .ok()
-            .filter(|token| !token.is_empty());
-        let client = Client::new(url, token).map_err(|err| UsageError::new(err.to_string()))?;
-        let spool = workspace::ensure_state_dir(&workspace.root)?.join("spool");
-        Ok(Self::Server { client, spool })
-    }
-
-    async fn allocate_build(&self, app: &str) -> anyhow::Result<u64> {
-        match self {
-            Self::Store(store) => store
-                .allocate_build(app)
-                .await
-                .context("failed to allocate a build number"),
-            Self::Server { client, .. } => client
-                .allocate_build(app)
-                .await
-                .with_context(|| format!("cannot get a build number from `{}`; nothing ran", client.url())),
-            Self::Nowhere => Ok(0),
-        }
-    }
-}
-
-/// Runs a prepared pipeline to the end, recording it with `recorder`.
-pub(crate) async fn execute(
-    args: &RunArgs,
-    prepared: Prepared,
-    recorder: Recorder,
-) -> anyhow::Result<ExitStatus> {
-    let Prepared {
-        workspace,
-        pipeline,
-        plan,
-        revision,
-        branch,
-        secrets,
-    } = prepared;
-    let build = recorder.allocate_build(&pipeline.app).await?;
-    let version = render_version(
-        &pipeline.version,
-        build,
-        revision.sha.as_deref(),
-        branch.as_deref(),
-    );
-    let run_id = RunId(uuid::Uuid::now_v7().to_string());
-    let sink = match recorder {
-        Recorder::Store(store) => Sink::Store(store),
-        Recorder::Server { client, spool } => {
-            let spooled = Spool::new(&spool).start(&run_id.0, client.url())?;
-            Sink::spawn_uploader(Uploader::new(client, spooled), spool)
-        }
-        Recorder::Nowhere => Sink::Nowhere,
-    };
-    let mock = args.mock.then(|| MockSettings {
-        fail: args.fail.clone(),
-    });
-    let jobs = args.jobs.map_or_else(
-        || std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
-        usize::from,
-    );
-    let request = RunRequest {
-        run_id: run_id.clone(),
-        info: RunInfo {
-            app: pipeline.app.clone(),
-            version: version.clone(),
-            build,
-            revision: revision.sha.clone(),
-            branch: branch.clone(),
-            traceable: revision.untraceable.is_none(),
-            untraceable_reason: revision.untraceable.clone(),
-            pipeline,
-            mock: mock.is_some(),
-            selection: selection(&args.selection),
-            runner: Some(gantry_model::Runner {
-                host: gantry_store::Owner::current().host,
-                pid: std::process::id(),
-            }),
-        },
-        plan: plan.clone(),
-        root: workspace.root.clone(),
-        secrets,
-        jobs,
-        mock,
-        grace: args.grace,
-    };
-
-    let stop = Stop::new();
-    let signals = tokio::spawn(stop_on_signals(stop.clone()));
-    let (sender, receiver) = mpsc::channel(EVENT_BUFFER);
-    let engine = tokio::spawn(gantry_engine::execute(request, sender, stop));
-    let output = if args.json {
-        Output::Json
-    } else {
-        Output::Terminal(TerminalReporter::new(Terminal::detect(), &plan))
-    };
-    let consumed = consume(receiver, output, &sink, &version).await;
-    let result = engine.await.context("the engine stopped unexpectedly")?;
-    signals.abort();
-    let closed = sink.close().await;
-    consumed?;
-    closed?;
-
-    Ok(match result {
+/// The exit status of a run's result.
+pub(crate) fn status(result: RunResult) -> ExitStatus {
+    match result {
         RunResult::Success => ExitStatus::Success,
         RunResult::Failure | RunResult::Interrupted => ExitStatus::Failure,
         RunResult::Cancelled => ExitStatus::Cancelled,
-    })
-}
-
-/// Where events go while the run is live.
-enum Sink {
-    Store(Store),
-    /// Batches for the uploader task, which spools them and sends them on its own time, so a
-    /// slow or away server never holds up the run.
-    Uploader {
-        batches: mpsc::UnboundedSender<Vec<RunEvent>>,
-        task: tokio::task::JoinHandle<anyhow::Result<()>>,
-    },
-    Nowhere,
-}
-
-impl Sink {
-    fn spawn_uploader(uploader: Uploader, spool: PathBuf) -> Self {
-        let (batches, receiver) = mpsc::unbounded_channel::<Vec<RunEvent>>();
-        let task = tokio::spawn(async move {
-            let summary = uploader.run(receiver, FINAL_UPLOAD_DEADLINE).await?;
-            if summary.pending > 0 {
-                eprintln!(
-                    "warning: {} events are kept in `{}` because the server did not take them: {}",
-                    summary.pending,
-                    spool.display(),
-                    summary.last_error.as_deref().unwrap_or("unknown error")
-                );
-                eprintln!("  hint: `gantry sync` sends them once the server answers again");
-            }
-            Ok(())
-        });
-        Self::Uploader { batches, task }
-    }
-
-    async fn record(&self, batch: &[RunEvent]) -> anyhow::Result<()> {
-        match self {
-            Self::Store(store) => store
-                .record(batch)
-                .await
-                .context("failed to record the run in the store"),
-            Self::Uploader { batches, .. } => {
-                // The uploader only stops early on a spool error, which `close` reports.
-                let _ = batches.send(batch.to_vec());
-                Ok(())
-            }
-            Self::Nowhere => Ok(()),
-        }
-    }
-
-    async fn close(self) -> anyhow::Result<()> {
-        match self {
-            Self::Uploader { batches, task } => {
-                drop(batches);
-                task.await.context("the uploader stopped unexpectedly")?
-            }
-            Self::Store(_) | Self::Nowhere => Ok(()),
-        }
     }
 }
 
-/// Where events are shown.
-enum Output {
-    Terminal(TerminalReporter),
-    /// One JSON object a line on stdout, for scripts and pipeline unit tests.
-    Json,
-}
-
-/// Shows and records every event until the engine closes the channel.
-///
-/// A recording failure does not stop the run (the engine goes on and the output stays true); it
-/// is reported at the end and the command fails.
-async fn consume(
-    mut receiver: mpsc::Receiver<RunEvent>,
-    mut output: Output,
-    sink: &Sink,
-    version: &str,
-) -> anyhow::Result<()> {
-    let mut batch = Vec::with_capacity(BATCH);
-    let mut record_error = None;
-    let mut result = RunResult::Failure;
-    let mut ticker = tokio::time::interval(Duration::from_millis(250));
-    loop {
-        tokio::select! {
-            count = receiver.recv_many(&mut batch, BATCH) => {
-                if count == 0 {
-                    break;
-                }
-            }
-            _ = ticker.tick() => {
-                if let Output::Terminal(reporter) = &mut output {
-                    reporter.tick();
-                }
-                continue;
-            }
-        }
-        if record_error.is_none() {
-            record_error = sink.record(&batch).await.err();
-        }
-        for event in batch.drain(..) {
-            if let RunEventKind::RunFinished { result: finished } = &event.kind {
-                result = *finished;
-            }
-            match &mut output {
-                Output::Terminal(reporter) => reporter.event(&event),
-                Output::Json => {
-                    let mut stdout = std::io::stdout().lock();
-                    serde_json::to_writer(&mut stdout, &event)?;
-                    writeln!(stdout)?;
-                }
-            }
-        }
-    }
-    if let Output::Terminal(reporter) = &mut output {
-        reporter.finish(result, version);
-    }
-    record_error.map_or(Ok(()), Err)
-}
-
-/// Cancels the run on Ctrl-C or SIGTERM (the engine stops the tasks and runs `finally`), and
-/// forces it on a second one (`finally` is stopped too).
-async fn stop_on_signals(stop: Stop) {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut terminate = signal(SignalKind::terminate()).ok();
-    let next_signal = async |terminate: &mut Option<tokio::signal::unix::Signal>| match terminate {
-        Some(terminate) => tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = terminate.recv() => {}
-        },
-        None => {
-            let _ = tokio::signal::ctrl_c().await;
-        }
-    };
-    // On a terminal, over the live progress line rather than after it.
+/// Says what a signal did, over the live progress line on a terminal rather than after it.
+fn announce(escalation: Escalation) {
     let clear = if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
         "\r\x1b[2K"
     } else {
         ""
     };
-    next_signal(&mut terminate).await;
-    eprintln!(
-        "{clear}cancelling: stopping tasks, then running `finally` (press Ctrl-C again to stop `finally` too)"
-    );
-    stop.cancel();
-    next_signal(&mut terminate).await;
-    eprintln!("{clear}stopping `finally` too");
-    stop.force();
-    loop {
-        next_signal(&mut terminate).await;
-        eprintln!("{clear}already stopping: each task gets its grace period, then is killed");
-    }
+    let said = match escalation {
+        Escalation::Cancel => {
+            "cancelling: stopping tasks, then running `finally` (press Ctrl-C again to stop `finally` too)"
+        }
+        Escalation::Force => "stopping `finally` too",
+        Escalation::AlreadyStopping => "already stopping: each task gets its grace period, then is killed",
+    };
+    eprintln!("{clear}{said}");
 }
 
-pub(crate) fn usage_from_selection(err: &gantry_model::SelectionError) -> UsageError {
-    let usage = UsageError::new(err.to_string());
-    match err.hint() {
-        Some(hint) => usage.hint(hint),
-        None => usage,
+/// Events the server did not take stay in the spool: say so, and how to send them.
+pub(crate) fn warn_unsent(outcome: &RunOutcome) {
+    if let Some(unsent) = &outcome.unsent {
+        crate::warn(
+            &format!(
+                "{} events are kept in `{}` because the server did not take them: {}",
+                unsent.events,
+                unsent.spool.display(),
+                unsent.reason
+            ),
+            Some("`gantry sync` sends them once the server answers again"),
+        );
     }
 }

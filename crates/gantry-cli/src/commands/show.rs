@@ -11,8 +11,11 @@ use crate::exit::ExitStatus;
 use crate::output;
 use crate::reporter::format_seconds;
 
-pub async fn show(args: &ShowArgs) -> anyhow::Result<ExitStatus> {
-    let run = Source::open(&args.source).await?.find_run(&args.run).await?;
+pub async fn show(args: &ShowArgs, environment: &gantry_runner::Environment) -> anyhow::Result<ExitStatus> {
+    let run = Source::open(&args.source, environment)
+        .await?
+        .find_run(&args.run)
+        .await?;
     if args.json {
         output::println(&serde_json::to_string_pretty(&run)?)?;
     } else {

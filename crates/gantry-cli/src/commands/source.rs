@@ -6,6 +6,8 @@ use gantry_client::{Client, ClientError, encode};
 use gantry_store::{RunDetail, RunFilter, RunSummary, Store};
 use serde::Deserialize;
 
+use gantry_runner::Environment;
+
 use crate::args::SourceArgs;
 use crate::commands::{find_run, open_store};
 use crate::exit::UsageError;
@@ -15,7 +17,11 @@ const PAGE: u32 = 5000;
 
 pub(crate) enum Source {
     Store(Store),
-    Server(Client),
+    /// A server, and whether a token (`GANTRY_TOKEN`) is shown to it.
+    Server {
+        client: Client,
+        token: bool,
+    },
 }
 
 /// A page of `GET /api/v1/runs`.
@@ -25,16 +31,13 @@ struct RunsPage {
 }
 
 impl Source {
-    pub(crate) async fn open(args: &SourceArgs) -> anyhow::Result<Self> {
-        match args.server() {
-            Some(url) => {
-                let token = std::env::var("GANTRY_TOKEN")
-                    .ok()
-                    .filter(|token| !token.is_empty());
-                let client = Client::new(&url, token).map_err(|err| UsageError::new(err.to_string()))?;
-                Ok(Self::Server(client))
-            }
-            None => Ok(Self::Store(open_store(&args.store).await?)),
+    pub(crate) async fn open(args: &SourceArgs, environment: &Environment) -> anyhow::Result<Self> {
+        match environment.server(args.server.as_deref(), args.store.db.is_some()) {
+            Some(server) => Ok(Self::Server {
+                client: server.client()?,
+                token: server.token.is_some(),
+            }),
+            None => Ok(Self::Store(open_store(&args.store, environment).await?)),
         }
     }
 
@@ -43,7 +46,7 @@ impl Source {
     pub(crate) async fn list_runs(&self, filter: &RunFilter) -> anyhow::Result<Vec<RunSummary>> {
         match self {
             Self::Store(store) => Ok(store.list_runs(filter).await?),
-            Self::Server(client) => {
+            Self::Server { client, token } => {
                 let mut path = format!("/api/v1/runs?limit={}", filter.limit.unwrap_or(50).clamp(1, 500));
                 if let Some(app) = &filter.app {
                     path.push_str(&format!("&app={}", encode(app)));
@@ -51,7 +54,7 @@ impl Source {
                 let page: RunsPage = client
                     .get_json(&path, "the list of runs")
                     .await
-                    .map_err(refused)?;
+                    .map_err(|error| refused(error, *token))?;
                 Ok(page.runs)
             }
         }
@@ -62,7 +65,7 @@ impl Source {
     pub(crate) async fn find_run(&self, query: &str) -> anyhow::Result<RunDetail> {
         match self {
             Self::Store(store) => find_run(store, query).await,
-            Self::Server(client) => {
+            Self::Server { client, token } => {
                 let path = format!("/api/v1/runs/{}", encode(query));
                 match client.get_json(&path, "the run").await {
                     Err(ClientError::Refused { status: 404, .. }) => Err(UsageError::new(format!(
@@ -76,7 +79,7 @@ impl Source {
                     }) => Err(UsageError::new(message)
                         .hint("use more of the id, or `APP#BUILD`")
                         .into()),
-                    found => found.map_err(refused),
+                    found => found.map_err(|error| refused(error, *token)),
                 }
             }
         }
@@ -102,11 +105,14 @@ impl Source {
                     }
                 }
             }
-            Self::Server(client) => {
+            Self::Server { client, token } => {
                 let url = format!("/api/v1/runs/{}/logs?task={}", encode(run_id), encode(path));
-                let mut body = client.get_text(&url, "the log").await.map_err(refused)?;
+                let mut body = client
+                    .get_text(&url, "the log")
+                    .await
+                    .map_err(|error| refused(error, *token))?;
                 let mut pending: Vec<u8> = Vec::new();
-                while let Some(chunk) = body.chunk().await.map_err(refused)? {
+                while let Some(chunk) = body.chunk().await.map_err(|error| refused(error, *token))? {
                     pending.extend_from_slice(&chunk);
                     let mut start = 0;
                     while let Some(end) = pending[start..].iter().position(|byte| *byte == b'\n') {
@@ -125,10 +131,10 @@ impl Source {
 }
 
 /// A server's refusal or absence; a refused token is the user's to fix.
-fn refused(error: ClientError) -> anyhow::Error {
+fn refused(error: ClientError, token: bool) -> anyhow::Error {
     match &error {
         ClientError::Refused { status: 401, .. } => UsageError::new(error.to_string())
-            .hint(if std::env::var_os("GANTRY_TOKEN").is_some() {
+            .hint(if token {
                 "the server does not know the token in `GANTRY_TOKEN` (revoked, or another server's?)"
             } else {
                 "reading runs needs a token with the `read` scope: set `GANTRY_TOKEN`"

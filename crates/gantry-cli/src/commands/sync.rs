@@ -1,35 +1,32 @@
 //! `gantry sync`: send what `gantry run --server` kept in the spool while the server was away.
 
-use gantry_client::{Client, Spool};
+use gantry_runner::{Environment, Synced, workspace};
 
 use crate::args::SyncArgs;
-use crate::exit::{ExitStatus, UsageError};
-use crate::workspace;
+use crate::exit::{ExitStatus, Failed};
 
-pub async fn sync(args: &SyncArgs) -> anyhow::Result<ExitStatus> {
-    let root = workspace::current_root()?;
-    let spool = Spool::new(root.join(workspace::STATE_DIR).join("spool"));
-    let runs = spool.pending()?;
-    if runs.is_empty() {
+pub async fn sync(args: &SyncArgs, environment: &Environment) -> anyhow::Result<ExitStatus> {
+    let cwd = std::env::current_dir()?;
+    let spool = workspace::store_root(&cwd)
+        .join(workspace::STATE_DIR)
+        .join("spool");
+    // `--server`, else `GANTRY_SERVER`, else the server each run was reported to.
+    let server = environment.server(args.server.as_deref(), false);
+    let mut failed = 0;
+    let each = |run: Synced| match run.sent {
+        Ok(()) => println!("run {}: sent {} events to {}", run.run_id, run.events, run.server),
+        Err(err) => {
+            failed += 1;
+            crate::report_error(
+                &anyhow::Error::new(err)
+                    .context(format!("failed to send run {} to {}", run.run_id, run.server)),
+            );
+        }
+    };
+    let count = gantry_runner::sync(&spool, server.as_ref(), environment.token.as_ref(), each).await?;
+    if count == 0 {
         println!("nothing to send: the spool is empty");
         return Ok(ExitStatus::Success);
-    }
-    let token = std::env::var("GANTRY_TOKEN")
-        .ok()
-        .filter(|token| !token.is_empty());
-    let mut failed = 0;
-    for mut run in runs {
-        let url = args.server.clone().unwrap_or_else(|| run.server().to_owned());
-        let client = Client::new(&url, token.clone()).map_err(|err| UsageError::new(err.to_string()))?;
-        let unsent = run.unsent()?.len();
-        let finished = run.is_finished()?;
-        match gantry_client::send(&client, &mut run, finished).await {
-            Ok(()) => println!("run {}: sent {unsent} events to {url}", run.run_id()),
-            Err(err) => {
-                failed += 1;
-                eprintln!("error: run {}: {err}", run.run_id());
-            }
-        }
     }
     if failed > 0 {
         let runs = if failed == 1 {
@@ -37,11 +34,13 @@ pub async fn sync(args: &SyncArgs) -> anyhow::Result<ExitStatus> {
         } else {
             format!("{failed} runs are")
         };
-        eprintln!("  hint: {runs} still in the spool; `gantry sync` again once the server answers");
-        if token.is_none() {
-            eprintln!("  hint: the server may need a token: set `GANTRY_TOKEN`");
+        let mut hint = "`gantry sync` again once the server answers".to_owned();
+        if environment.token.is_none() {
+            hint.push_str("; the server may need a token: set `GANTRY_TOKEN`");
         }
-        return Ok(ExitStatus::Failure);
+        return Err(Failed::new(format!("{runs} still in the spool"))
+            .hint(hint)
+            .into());
     }
     Ok(ExitStatus::Success)
 }

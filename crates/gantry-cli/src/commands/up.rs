@@ -3,27 +3,25 @@
 
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 
+use gantry_runner::{Destination, PreparedRun, RunSettings, workspace};
 use gantry_server::{Server, ServerConfig};
 
-use crate::args::{RunArgs, SelectionArgs, StoreArgs, UpArgs};
-use crate::commands::run::{self, Recorder};
+use crate::args::UpArgs;
+use crate::commands::run::{checkout, execute, status};
 use crate::commands::server::{announce, shutdown_signal};
 use crate::exit::{ExitStatus, UsageError};
-use crate::workspace;
+use crate::reporter::{Terminal, TerminalReporter};
 
 pub async fn up(args: UpArgs) -> anyhow::Result<ExitStatus> {
-    let located = if args.no_run {
-        None
-    } else {
-        workspace::locate(&args.pipeline).ok()
-    };
+    let checkout = checkout(&args.pipeline)?;
+    let located = if args.no_run { None } else { checkout.locate().ok() };
     let data = if let Some(dir) = &args.data {
         fs_err::create_dir_all(dir)?;
         dir.clone()
     } else {
         let root = located
             .as_ref()
-            .map_or_else(workspace::current_root, |ws| Ok(ws.root.clone()))?;
+            .map_or_else(|| workspace::store_root(&checkout.dir), |ws| ws.root.clone());
         workspace::ensure_state_dir(&root)?
     };
     let config = ServerConfig {
@@ -49,41 +47,31 @@ pub async fn up(args: UpArgs) -> anyhow::Result<ExitStatus> {
     let serving = tokio::spawn(server.serve(shutdown_signal()));
 
     if located.is_some() {
-        let run_args = RunArgs {
-            pipeline: args.pipeline,
-            selection: SelectionArgs {
-                to: None,
-                only: None,
-                branch: None,
-            },
-            store: StoreArgs { db: None },
-            server: None,
-            mock: false,
-            fail: Vec::new(),
-            json: false,
-            jobs: None,
-            secrets_file: None,
-            require_traceable: false,
-            grace: gantry_engine::DEFAULT_GRACE,
-        };
         // The in-process run records straight into the server's store: the embedded agent.
-        match run::prepare(&run_args) {
+        let settings = RunSettings::new(checkout, Destination::Store(store));
+        match PreparedRun::new(settings) {
             Ok(prepared) => {
-                let app = prepared.pipeline.app.clone();
-                let status = run::execute(&run_args, prepared, Recorder::Store(store)).await;
-                match status {
-                    Ok(status) => {
-                        let word = match status {
+                let app = prepared.app().to_owned();
+                let mut reporter = TerminalReporter::new(Terminal::detect(), prepared.plan());
+                match execute(prepared, &mut reporter).await {
+                    Ok(outcome) => {
+                        let word = match status(outcome.result) {
                             ExitStatus::Success => "succeeded",
                             ExitStatus::Cancelled => "was cancelled",
                             ExitStatus::Failure | ExitStatus::Usage => "failed",
                         };
                         println!("\nthe run of `{app}` {word}; see it at {url}/apps/{app}");
                     }
-                    Err(err) => eprintln!("error: the run of `{app}` failed to start: {err:#}"),
+                    Err(err) => {
+                        crate::report_error(
+                            &anyhow::Error::new(err).context(format!("the run of `{app}` failed")),
+                        );
+                    }
                 }
             }
-            Err(err) => eprintln!("error: not running the pipeline: {err:#}"),
+            Err(err) => {
+                crate::report_error(&anyhow::Error::new(err).context("not running the pipeline"));
+            }
         }
     }
     println!("\nopen {url} in your browser; Ctrl-C stops the server");

@@ -1,0 +1,53 @@
+//! A run as a library: resolved settings in, a recorded run out.
+//!
+//! `gantry run`, `gantry up` and agents all run pipelines through [`run`] (or
+//! [`PreparedRun::new`] then [`PreparedRun::execute`]): locate and load the pipeline, plan it,
+//! take a build number, execute the plan with the engine, and record every event in a store
+//! or on a server, while a [`Reporter`] shows them. The runner never prints for people and
+//! never reads the process's arguments; whoever calls it resolves those into [`RunSettings`].
+//!
+//! - [`settings`]: [`RunSettings`], [`Mode`], [`Destination`]: what a run needs decided.
+//! - [`environment`]: [`Environment`], `GANTRY_SERVER`, `GANTRY_TOKEN` and `GANTRY_DB`, read once.
+//! - [`server`]: [`ServerSettings`] and [`Token`], a server and how to authenticate to it.
+//! - [`workspace`]: [`Checkout`] and [`Workspace`], finding and loading the pipeline file and
+//!   its library; the `.gantry/` directory.
+//! - [`git`]: [`Revision`], revision, branch and traceability of a checkout.
+//! - [`secrets`]: [`Secrets`], where secret values come from.
+//! - [`prepared`]: [`PreparedRun`], a valid, planned run before it has a number.
+//! - [`run`](mod@run): [`run`] and [`RunOutcome`], executing and recording.
+//! - `recorder`, `sink`: where a run's events are recorded, before and while it runs.
+//! - [`reporter`]: the [`Reporter`] trait, what a person or a program sees of a run.
+//! - [`signals`]: [`Signals`], Ctrl-C and `SIGTERM` turned into a [`Stop`].
+//! - [`sync`](mod@sync): [`sync`], sending what the spool kept while a server was away.
+//! - [`error`]: [`Error`], why a run could not start or be recorded.
+
+pub mod environment;
+pub mod error;
+pub mod git;
+pub mod prepared;
+mod recorder;
+pub mod reporter;
+pub mod run;
+pub mod secrets;
+pub mod server;
+pub mod settings;
+pub mod signals;
+mod sink;
+pub mod sync;
+pub mod workspace;
+
+pub use environment::Environment;
+pub use error::Error;
+pub use gantry_engine::{MockSettings, Stop};
+pub use git::Revision;
+pub use prepared::PreparedRun;
+pub use recorder::open_store;
+pub use reporter::{Reporter, Silent};
+pub use run::{RunOutcome, run};
+pub use secrets::Secrets;
+pub use server::{ServerSettings, Token};
+pub use settings::{Destination, Mode, RunSettings};
+pub use signals::{Escalation, Signals};
+pub use sink::Unsent;
+pub use sync::{Synced, sync};
+pub use workspace::{Checkout, Workspace};
