@@ -24,6 +24,8 @@
 pub mod environment;
 pub mod error;
 pub mod git;
+#[cfg(test)]
+mod layers;
 pub mod prepared;
 mod recorder;
 pub mod reporter;

@@ -202,11 +202,14 @@ mod tests {
     use super::*;
     use crate::{Checkout, Destination, MockSettings, ServerSettings};
 
+    /// Which event a test stops its run at, from outside.
+    type StopWhen = (Stop, fn(&RunEvent) -> bool);
+
     /// A reporter that keeps what it was shown, and may stop the run when it sees an event.
     struct Seen {
         events: Vec<RunEvent>,
         finished: Option<RunResult>,
-        stop_when: Option<(Stop, fn(&RunEvent) -> bool)>,
+        stop_when: Option<StopWhen>,
     }
 
     impl Seen {
