@@ -168,3 +168,51 @@ pub(crate) fn warn(message: &str, hint: Option<&str>) {
         eprintln!("  hint: {hint}");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The exit status and hint of each kind of error, also under a context `up` and `sync` add.
+    #[test]
+    fn every_error_gets_its_exit_status_and_hint() {
+        let refused = || gantry_runner::Error::refused_with_hint("no `gantry.yml`", "run `gantry init`");
+        let rows: Vec<(anyhow::Error, ExitStatus, Option<&str>)> = vec![
+            (refused().into(), ExitStatus::Usage, Some("run `gantry init`")),
+            (
+                anyhow::Error::new(refused()).context("not running the pipeline"),
+                ExitStatus::Usage,
+                Some("run `gantry init`"),
+            ),
+            (
+                gantry_runner::Error::Cancelled.into(),
+                ExitStatus::Cancelled,
+                None,
+            ),
+            (
+                exit::Failed::new("1 run is still in the spool")
+                    .hint("sync again")
+                    .into(),
+                ExitStatus::Failure,
+                Some("sync again"),
+            ),
+            (UsageError::new("bad").into(), ExitStatus::Usage, None),
+            (anyhow::anyhow!("disk full"), ExitStatus::Failure, None),
+        ];
+        for (err, status, hint) in rows {
+            let (got_status, got_hint) = match kind(&err) {
+                Kind::InvalidPipeline(_) => (ExitStatus::Usage, None),
+                Kind::Usage(hint) => (ExitStatus::Usage, hint),
+                Kind::Cancelled => (ExitStatus::Cancelled, None),
+                Kind::Failure(hint) => (ExitStatus::Failure, hint),
+            };
+            assert_eq!((got_status, got_hint), (status, hint), "{err:#}");
+        }
+        let invalid = gantry_runner::Error::InvalidPipeline {
+            diagnostics: "gantry.yml:1:1: error: x".to_owned(),
+        };
+        assert!(
+            matches!(kind(&invalid.into()), Kind::InvalidPipeline(text) if text.starts_with("gantry.yml:1:1"))
+        );
+    }
+}

@@ -35,13 +35,16 @@ impl std::fmt::Debug for Secrets {
     }
 }
 
+/// Where values not in a file come from, as messages name it.
+const ENVIRONMENT: &str = "the environment";
+
 impl Secrets {
     /// The value of every secret in `names`, in that order; see [`resolve`].
     pub fn resolve(&self, names: &[String]) -> Result<Vec<(String, String)>, Error> {
         match self {
-            Self::Environment => resolve(names, None, |name| std::env::var(name).ok()),
-            Self::File(path) => resolve(names, Some(path), |name| std::env::var(name).ok()),
-            Self::Given(values) => resolve(names, None, |name| {
+            Self::Environment => resolve(names, None, ENVIRONMENT, |name| std::env::var(name).ok()),
+            Self::File(path) => resolve(names, Some(path), ENVIRONMENT, |name| std::env::var(name).ok()),
+            Self::Given(values) => resolve(names, None, "the values given", |name| {
                 values
                     .iter()
                     .find(|(given, _)| given == name)
@@ -59,6 +62,7 @@ impl Secrets {
 fn resolve(
     names: &[String],
     file: Option<&Path>,
+    origin: &str,
     environment: impl Fn(&str) -> Option<String>,
 ) -> Result<Vec<(String, String)>, Error> {
     let from_file: HashMap<String, String> = match file {
@@ -78,7 +82,7 @@ fn resolve(
             Some(value) if value.trim().chars().count() < MIN_SECRET_CHARS => {
                 let from = match file {
                     Some(path) if from_file.contains_key(name) => format!(" (in `{}`)", path.display()),
-                    _ => " (in the environment)".to_owned(),
+                    _ => format!(" (in {origin})"),
                 };
                 too_short.push(match value.trim().chars().count() {
                     0 => format!("`{name}`{from} is empty or blank"),
@@ -107,4 +111,57 @@ fn resolve(
         ));
     }
     Ok(values)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(names: &[&str]) -> Vec<String> {
+        names.iter().map(|name| (*name).to_owned()).collect()
+    }
+
+    #[test]
+    fn given_values_are_the_only_source_and_stay_in_the_pipeline_order() {
+        let given = Secrets::Given(vec![
+            ("B_TOKEN".to_owned(), "bbbb-bbbb".to_owned()),
+            ("A_TOKEN".to_owned(), "aaaa-aaaa".to_owned()),
+        ]);
+        let values = given.resolve(&names(&["A_TOKEN", "B_TOKEN"])).unwrap();
+        assert_eq!(
+            values,
+            [
+                ("A_TOKEN".to_owned(), "aaaa-aaaa".to_owned()),
+                ("B_TOKEN".to_owned(), "bbbb-bbbb".to_owned())
+            ]
+        );
+        // `PATH` is in the environment, but not among the values given.
+        let err = given.resolve(&names(&["PATH"])).unwrap_err();
+        assert!(
+            matches!(&err, Error::Refused { message, .. } if message.contains("`PATH`")),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn a_file_comes_before_the_environment_and_short_values_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("secrets.env");
+        std::fs::write(&file, "PATH=from-the-file\nSHORT=ab\n").unwrap();
+        let secrets = Secrets::File(file);
+        let values = secrets.resolve(&names(&["PATH"])).unwrap();
+        assert_eq!(values, [("PATH".to_owned(), "from-the-file".to_owned())]);
+        let err = secrets.resolve(&names(&["SHORT"])).unwrap_err();
+        assert!(
+            matches!(&err, Error::Refused { message, hint: Some(_) }
+                if message.contains("`SHORT` (in `") && message.contains("has 2 characters")),
+            "{err:?}"
+        );
+        let given = Secrets::Given(vec![("SHORT".to_owned(), " ".to_owned())]);
+        let err = given.resolve(&names(&["SHORT"])).unwrap_err();
+        assert!(
+            matches!(&err, Error::Refused { message, .. } if message.contains("(in the values given) is empty")),
+            "{err:?}"
+        );
+    }
 }
