@@ -4,8 +4,8 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::time::Duration;
 
+use gantry_api::{BuildAllocated, ErrorBody, RunEventBatch};
 use gantry_model::RunEvent;
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 /// How long a connection may take before the server counts as unreachable.
@@ -57,21 +57,6 @@ pub struct Client {
     http: reqwest::Client,
 }
 
-#[derive(Deserialize)]
-struct BuildAllocated {
-    build: u64,
-}
-
-#[derive(Deserialize)]
-struct ErrorBody {
-    error: ErrorDetail,
-}
-
-#[derive(Deserialize)]
-struct ErrorDetail {
-    message: String,
-}
-
 impl Client {
     /// A client of the server at `url` (`http://HOST:PORT`, with or without a trailing `/`).
     pub fn new(url: &str, token: Option<String>) -> Result<Self, ClientError> {
@@ -107,11 +92,13 @@ impl Client {
         Ok(body.build)
     }
 
-    /// Sends a batch of one run's events (the server ignores those it has already).
+    /// Sends a batch of one run's events (the server ignores those it has already), in the
+    /// versioned envelope.
     pub async fn post_run_events(&self, run_id: &str, events: &[RunEvent]) -> Result<(), ClientError> {
         let url = format!("{}/api/v1/runs/{}/events", self.base, encode(run_id));
+        let batch = RunEventBatch::new(events.to_vec());
         let response = self
-            .send(self.http.post(&url).timeout(REQUEST_TIMEOUT).json(events))
+            .send(self.http.post(&url).timeout(REQUEST_TIMEOUT).json(&batch))
             .await?;
         check(response, "the run's events").await?;
         Ok(())

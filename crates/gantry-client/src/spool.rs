@@ -2,16 +2,21 @@
 //!
 //! Layout, in the spool directory (`.gantry/spool/` of the repository):
 //! - `RUN_ID.jsonl`: every event of the run, one JSON object a line, appended as they happen;
-//! - `RUN_ID.json`: the server URL and how many of those lines the server has acknowledged;
+//! - `RUN_ID.json`: the run events version the lines are written in
+//!   ([`gantry_api::RUN_EVENTS_VERSION`]), the server URL and how many of those lines the
+//!   server has acknowledged;
 //! - `artifacts/SHA256`: a copy of each artifact not yet uploaded (the task's file may change
 //!   or vanish before the server is back).
 //!
-//! A run whose events are all acknowledged is removed from the spool.
+//! A run whose events are all acknowledged is removed from the spool. A spool written in
+//! another version of run events (by a newer gantry, say) is refused as a whole, naming both
+//! versions, before any of its lines is read.
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 
 use fs_err as fs;
+use gantry_api::{RUN_EVENTS_VERSION, VersionError};
 use gantry_model::RunEvent;
 use serde::{Deserialize, Serialize};
 
@@ -27,6 +32,14 @@ pub enum SpoolError {
         #[source]
         source: serde_json::Error,
     },
+    /// Written by a gantry that speaks another version of run events.
+    #[error("the spooled run `{run_id}` cannot be read: {source}; {hint}")]
+    Version {
+        run_id: String,
+        #[source]
+        source: VersionError,
+        hint: &'static str,
+    },
 }
 
 /// The spool directory.
@@ -38,9 +51,17 @@ pub struct Spool {
 /// What the spool knows of one run besides its events.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Progress {
+    /// The run events version of the lines: spools from before versions were written hold
+    /// version 1's lines, and say nothing.
+    #[serde(default = "first_version")]
+    version: u64,
     server: String,
     /// How many events (lines) the server has acknowledged.
     sent: usize,
+}
+
+fn first_version() -> u64 {
+    1
 }
 
 /// One run's spooled events.
@@ -71,6 +92,7 @@ impl Spool {
             events: self.dir.join(format!("{run_id}.jsonl")),
             progress_path: self.dir.join(format!("{run_id}.json")),
             progress: Progress {
+                version: u64::from(RUN_EVENTS_VERSION),
                 server: server.to_owned(),
                 sent: 0,
             },
@@ -105,6 +127,18 @@ impl Spool {
                     line: 1,
                     source,
                 })?;
+            if let Err(source) = VersionError::check(progress.version) {
+                let hint = if source.written_by_newer() {
+                    "send it with the newer gantry that wrote it (`gantry sync`)"
+                } else {
+                    "send it with the older gantry that wrote it (`gantry sync`), or remove it"
+                };
+                return Err(SpoolError::Version {
+                    run_id: run_id.to_owned(),
+                    source,
+                    hint,
+                });
+            }
             runs.push(SpooledRun {
                 run_id: run_id.to_owned(),
                 events: self.dir.join(format!("{run_id}.jsonl")),

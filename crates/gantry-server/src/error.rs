@@ -12,8 +12,7 @@ use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use gantry_store::{StoreError, TokenError};
-use serde::Serialize;
-use utoipa::ToSchema;
+use gantry_api::{ErrorBody, ErrorDetail};
 
 /// A failed request: its status, a stable code and a message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,30 +21,6 @@ pub struct AppError {
     code: &'static str,
     message: String,
     field: Option<String>,
-}
-
-/// The body of every error response.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ErrorBody {
-    pub error: ErrorDetail,
-}
-
-/// What went wrong.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ErrorDetail {
-    /// Stable: `bad_request`, `invalid_json`, `invalid_body`, `invalid_query`, `invalid_path`, `unauthorized`,
-    /// `forbidden`, `not_found`, `method_not_allowed`, `conflict`, `payload_too_large`,
-    /// `unsupported_media_type`, `invalid_digest`, `digest_mismatch`, `artifact_missing`,
-    /// `invalid_cdevent`, `ambiguous_run`, `build_refused`,
-    /// `name_taken`, `last_admin_token`, `timeout`, `unavailable`, `internal`.
-    #[schema(example = "not_found")]
-    pub code: &'static str,
-    /// For people; may change between versions.
-    pub message: String,
-    /// A JSON pointer to the offending part of the request body, when there is one.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(example = "/subject/content/outcome")]
-    pub field: Option<String>,
 }
 
 impl AppError {
@@ -137,7 +112,7 @@ impl IntoResponse for AppError {
         let unauthorized = status == StatusCode::UNAUTHORIZED;
         let body = ErrorBody {
             error: ErrorDetail {
-                code: self.code,
+                code: self.code.to_owned(),
                 message: self.message,
                 field: self.field,
             },

@@ -53,6 +53,11 @@ impl<S: Send + Sync> FromRequest<S> for JsonBytes {
 }
 
 impl JsonBytes {
+    /// The body as it came.
+    pub fn bytes(&self) -> &[u8] {
+        &self.0
+    }
+
     /// The body's first byte that is not white space: `{` for an object, `[` for an array.
     pub fn first_byte(&self) -> Option<u8> {
         self.0.iter().copied().find(|byte| !byte.is_ascii_whitespace())

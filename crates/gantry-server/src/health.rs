@@ -8,7 +8,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use gantry_store::RunFilter;
 
-use crate::error::{AppError, ErrorBody};
+use gantry_api::{ErrorBody, HEALTHY, READY};
+
+use crate::error::AppError;
 use crate::state::AppState;
 
 /// A store slower than this counts as not ready.
@@ -18,17 +20,19 @@ const READY_TIMEOUT: Duration = Duration::from_secs(2);
 #[utoipa::path(
     get,
     path = "/healthz",
+    operation_id = "healthz",
     tag = "health",
     responses((status = 200, description = "The process answers", body = String, content_type = "text/plain"))
 )]
 pub async fn healthz() -> &'static str {
-    "ok\n"
+    HEALTHY
 }
 
 /// `GET /readyz`: the store answers a trivial query, and the server is not shutting down.
 #[utoipa::path(
     get,
     path = "/readyz",
+    operation_id = "readyz",
     tag = "health",
     responses(
         (status = 200, description = "Ready to serve", body = String, content_type = "text/plain"),
@@ -48,7 +52,7 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
         .metrics
         .time_store("ready_probe", state.store.list_runs(&probe));
     match tokio::time::timeout(READY_TIMEOUT, answered).await {
-        Ok(Ok(_)) => "ready\n".into_response(),
+        Ok(Ok(_)) => READY.into_response(),
         Ok(Err(error)) => {
             tracing::warn!(error = %crate::error::chain(&error), "not ready: the store failed");
             unavailable("the build data store failed to answer").into_response()

@@ -8,6 +8,7 @@
 //! - [`state`]: [`AppState`], what every handler shares; [`notify`]: wakes log followers.
 //! - [`api`]: the JSON API under `/api/v1`, one module per resource.
 //! - [`ui`]: the server-rendered web UI.
+//! - [`wire`]: the store's answers as the API's bodies ([`gantry_api`]).
 //! - [`permission`]: what each route needs ([`permission::Permission`]), declared as it is
 //!   registered, in one table the middleware and the OpenAPI document read.
 //! - [`auth`]: the authorization middleware, `/login` and `/logout`;
@@ -34,6 +35,7 @@ pub mod server;
 pub mod state;
 pub mod token;
 pub mod ui;
+pub mod wire;
 
 pub use auth::Principal;
 pub use config::{

@@ -252,6 +252,7 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
 #[utoipa::path(
     get,
     path = "/metrics",
+    operation_id = "metrics",
     tag = "health",
     responses((status = 200, description = "The metrics, in the OpenMetrics text format", body = String,
                content_type = "application/openmetrics-text"))

@@ -1,6 +1,8 @@
 //! The API's OpenAPI 3.1 document, generated from the handlers' `#[utoipa::path]` annotations as
 //! the routes are registered (`router.rs`), with each operation's security requirement taken from
-//! the route's declared permission ([`secure`]), and served at `/api/v1/openapi.json`.
+//! the route's declared permission ([`secure`]), and from the bodies' types in [`gantry_api`];
+//! served at `/api/v1/openapi.json`, and checked in at `schema/openapi.json` (a test fails when
+//! that copy is stale).
 
 use std::sync::Arc;
 
@@ -24,6 +26,18 @@ use crate::permission::{self, Permissions};
                        CDEvents, and API tokens. Errors are `{\"error\": {\"code\", \"message\", \"field\"?}}`."
     ),
     modifiers(&Security),
+    components(schemas(
+        // The `data` of the log follow's server-sent events.
+        gantry_api::LogLine,
+        gantry_api::LogEnd,
+        // Described for agents, not served yet (see `gantry_api::agent`).
+        gantry_api::LeaseRequest,
+        gantry_api::Lease,
+        gantry_api::LeaseHeartbeat,
+        gantry_api::LeaseHeartbeatAnswer,
+        gantry_api::CompleteRequest,
+        gantry_api::CompleteAnswer,
+    )),
     tags(
         (name = "apps", description = "Apps and their build numbers"),
         (name = "runs", description = "Runs: what happened, their logs, and reporting them"),
@@ -96,6 +110,11 @@ pub fn secure(document: &mut utoipa::openapi::OpenApi, permissions: &Permissions
     }
 }
 
+/// The whole document, as it is served.
+pub fn document() -> utoipa::openapi::OpenApi {
+    crate::router::document()
+}
+
 /// Raw bytes, such as an artifact's, in a request or response body.
 #[derive(utoipa::ToSchema)]
 #[schema(format = Binary)]
@@ -109,6 +128,7 @@ pub struct OpenApiJson(pub Arc<String>);
 #[utoipa::path(
     get,
     path = "/api/v1/openapi.json",
+    operation_id = "openapi",
     tag = "health",
     responses((status = 200, description = "The OpenAPI 3.1 document of this API", body = Object))
 )]

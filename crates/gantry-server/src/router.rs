@@ -86,6 +86,13 @@ pub fn permissions() -> Permissions {
     routes().finish(not_found).2
 }
 
+/// The OpenAPI document as it is served, security requirements included.
+pub fn document() -> utoipa::openapi::OpenApi {
+    let (_, mut document, permissions) = routes().finish(not_found);
+    openapi::secure(&mut document, &permissions);
+    document
+}
+
 /// Every route of the server.
 pub fn router(state: AppState) -> Router {
     let (routes, document, permissions) = routes().finish(not_found);

@@ -2,7 +2,8 @@
 
 use std::fmt::Write as _;
 
-use gantry_store::{RunFilter, RunSummary};
+use gantry_api::RunSummary;
+use gantry_store::RunFilter;
 
 use crate::args::HistoryArgs;
 use crate::commands::source::Source;

@@ -1,8 +1,9 @@
-//! `gantry show RUN`: one run with its tasks, artifacts and traceability.
+//! `gantry show RUN`: one run with its tasks, artifacts and traceability; with `--json`, the
+//! run's document as the API gives it (`GET /api/v1/runs/{id}`), CDEvents included.
 
 use std::fmt::Write as _;
 
-use gantry_store::RunDetail;
+use gantry_api::RunDocument;
 
 use crate::args::ShowArgs;
 use crate::commands::history::table;
@@ -24,7 +25,7 @@ pub async fn show(args: &ShowArgs, environment: &gantry_runner::Environment) -> 
     Ok(ExitStatus::Success)
 }
 
-fn render(run: &RunDetail) -> String {
+fn render(run: &RunDocument) -> String {
     let summary = &run.summary;
     let mut out = String::new();
     let _ = writeln!(

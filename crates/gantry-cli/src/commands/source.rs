@@ -1,10 +1,14 @@
 //! [`Source`]: where `history`, `show` and `logs` read runs: the local build data repository,
 //! or a Gantry server's API (`--server`, `GANTRY_SERVER`), so that the runs `gantry run
 //! --server` reported are read back from the same place.
+//!
+//! Either way the answers are the API's types ([`gantry_api`]): a local store's runs are
+//! converted as the server converts them, so `--json` prints the same documents from both.
 
 use gantry_client::{Client, ClientError, encode};
-use gantry_store::{RunDetail, RunFilter, RunSummary, Store};
-use serde::Deserialize;
+use gantry_api::{RunDocument, RunSummary, RunsPage};
+use gantry_server::wire;
+use gantry_store::{RunFilter, Store};
 
 use gantry_runner::Environment;
 
@@ -24,12 +28,6 @@ pub(crate) enum Source {
     },
 }
 
-/// A page of `GET /api/v1/runs`.
-#[derive(Deserialize)]
-struct RunsPage {
-    runs: Vec<RunSummary>,
-}
-
 impl Source {
     pub(crate) async fn open(args: &SourceArgs, environment: &Environment) -> anyhow::Result<Self> {
         match environment.server(args.server.as_deref(), args.store.db.is_some()) {
@@ -45,7 +43,7 @@ impl Source {
     /// 500 a page).
     pub(crate) async fn list_runs(&self, filter: &RunFilter) -> anyhow::Result<Vec<RunSummary>> {
         match self {
-            Self::Store(store) => Ok(store.list_runs(filter).await?),
+            Self::Store(store) => Ok(store.list_runs(filter).await?.iter().map(wire::run_summary).collect()),
             Self::Server { client, token } => {
                 let mut path = format!("/api/v1/runs?limit={}", filter.limit.unwrap_or(50).clamp(1, 500));
                 if let Some(app) = &filter.app {
@@ -62,9 +60,13 @@ impl Source {
 
     /// The run named by `query` (id, unique prefix, `APP#BUILD`); an unknown or ambiguous one
     /// is a usage error.
-    pub(crate) async fn find_run(&self, query: &str) -> anyhow::Result<RunDetail> {
+    pub(crate) async fn find_run(&self, query: &str) -> anyhow::Result<RunDocument> {
         match self {
-            Self::Store(store) => find_run(store, query).await,
+            Self::Store(store) => {
+                let run = find_run(store, query).await?;
+                let events = store.events_for_chain(&run.summary.id).await?;
+                Ok(wire::run_document(run, events))
+            }
             Self::Server { client, token } => {
                 let path = format!("/api/v1/runs/{}", encode(query));
                 match client.get_json(&path, "the run").await {

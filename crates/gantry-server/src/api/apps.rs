@@ -2,24 +2,17 @@
 
 use axum::Json;
 use axum::extract::State;
-use gantry_store::AppSummary;
-use serde::Serialize;
-use utoipa::ToSchema;
+use gantry_api::{AppList, ErrorBody};
 
-use crate::error::{AppError, ErrorBody};
+use crate::error::AppError;
 use crate::state::AppState;
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct AppList {
-    /// By name: `{"name", "runs", "last_run": {…a run…}}`.
-    #[schema(value_type = Vec<Object>)]
-    pub apps: Vec<AppSummary>,
-}
+use crate::wire;
 
 /// Every app that has runs, by name, with its run count and newest run.
 #[utoipa::path(
     get,
     path = "/api/v1/apps",
+    operation_id = "list_apps",
     tag = "apps",
     responses(
         (status = 200, description = "The apps", body = AppList),
@@ -28,5 +21,7 @@ pub struct AppList {
 )]
 pub async fn list(State(state): State<AppState>) -> Result<Json<AppList>, AppError> {
     let apps = state.metrics.time_store("apps", state.store.apps()).await?;
-    Ok(Json(AppList { apps }))
+    Ok(Json(AppList {
+        apps: apps.iter().map(wire::app_summary).collect(),
+    }))
 }

@@ -14,12 +14,11 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
-use serde::Serialize;
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
-use utoipa::ToSchema;
+use gantry_api::{ArtifactStored, ErrorBody};
 
-use crate::error::{AppError, ErrorBody};
+use crate::error::AppError;
 use crate::extract::ApiPath;
 use crate::openapi::Binary;
 use crate::state::AppState;
@@ -28,18 +27,11 @@ use crate::state::AppState;
 /// directory so that the rename never crosses file systems.
 pub const UPLOADS_DIR: &str = ".uploads";
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ArtifactStored {
-    pub sha256: String,
-    pub size: u64,
-    /// `false` when the artifact was stored already.
-    pub created: bool,
-}
-
 /// Uploads an artifact; the body is the file's bytes.
 #[utoipa::path(
     put,
     path = "/api/v1/artifacts/{sha256}",
+    operation_id = "upload_artifact",
     tag = "artifacts",
     params(("sha256" = String, Path, description = "The file's sha256, 64 hexadecimal digits")),
     request_body(content = Binary, content_type = "application/octet-stream", description = "The file"),
@@ -145,6 +137,7 @@ impl Drop for Partial {
 #[utoipa::path(
     get,
     path = "/api/v1/artifacts/{sha256}",
+    operation_id = "download_artifact",
     tag = "artifacts",
     params(("sha256" = String, Path, description = "The file's sha256, 64 hexadecimal digits")),
     responses(

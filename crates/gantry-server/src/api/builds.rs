@@ -4,27 +4,20 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use serde::Serialize;
-use utoipa::ToSchema;
+use gantry_api::{BuildAllocated, ErrorBody};
 
-use crate::error::{AppError, ErrorBody};
+use crate::error::AppError;
 use crate::extract::ApiPath;
 use crate::state::AppState;
 
 /// Longest app name accepted, in bytes.
 const MAX_APP_LEN: usize = 200;
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct BuildAllocated {
-    pub app: String,
-    /// 1 for the app's first build.
-    pub build: u64,
-}
-
 /// Allocates the app's next build number.
 #[utoipa::path(
     post,
     path = "/api/v1/apps/{app}/builds",
+    operation_id = "allocate_build",
     tag = "apps",
     params(("app" = String, Path, description = "The app's name, as in its `gantry.yml`")),
     responses(

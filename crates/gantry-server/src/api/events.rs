@@ -5,29 +5,22 @@
 use axum::Json;
 use axum::extract::State;
 use gantry_store::StoreError;
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use gantry_api::{CdEvents, ErrorBody, EventList, EventsStored};
+use serde::Deserialize;
 use serde_json::value::RawValue;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::IntoParams;
 
-use crate::error::{AppError, ErrorBody};
+use crate::error::AppError;
 use crate::extract::{ApiQuery, JsonBytes};
 use crate::state::AppState;
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct EventsStored {
-    /// CDEvents in the request.
-    pub received: usize,
-    /// Of those, how many were new (the others were stored before, by `context.id`).
-    pub stored: usize,
-}
 
 /// Stores one CDEvent, or a JSON array of them: all or none.
 #[utoipa::path(
     post,
     path = "/api/v1/events",
+    operation_id = "ingest_cdevents",
     tag = "events",
-    request_body(content = Object, description = "A CDEvent 0.5.1, or an array of them"),
+    request_body(content = CdEvents, description = "A CDEvent 0.5.1, or an array of them"),
     responses(
         (status = 200, description = "Stored", body = EventsStored),
         (status = 400, description = "The body is not JSON, or an event is not a valid CDEvent (`field` points at the problem)", body = ErrorBody),
@@ -100,17 +93,11 @@ pub struct ChainQuery {
     chain: String,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct EventList {
-    /// In time order.
-    #[schema(value_type = Vec<Object>)]
-    pub events: Vec<Value>,
-}
-
 /// The CDEvents of one chain, in time order.
 #[utoipa::path(
     get,
     path = "/api/v1/events",
+    operation_id = "list_cdevents",
     tag = "events",
     params(ChainQuery),
     responses(

@@ -8,26 +8,18 @@
 use axum::Json;
 use axum::extract::State;
 use chrono::Utc;
-use serde::Serialize;
-use utoipa::ToSchema;
+use gantry_api::{ErrorBody, Heartbeat};
 
-use crate::error::{AppError, ErrorBody};
+use crate::error::AppError;
 use crate::extract::ApiPath;
 use crate::state::AppState;
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Heartbeat {
-    /// The run's status: `running` while it holds its lease; anything else means it has
-    /// finished (`interrupted` when its lease ran out before).
-    pub result: String,
-    /// How long the run stays `running` without news from its client, in seconds.
-    pub lease_seconds: u64,
-}
+use crate::wire;
 
 /// Renews the lease of a running run.
 #[utoipa::path(
     post,
     path = "/api/v1/runs/{id}/heartbeat",
+    operation_id = "heartbeat_run",
     tag = "runs",
     params(("id" = String, Path, description = "The run's id (the whole id, as in its events)")),
     responses(
@@ -47,7 +39,7 @@ pub async fn heartbeat(
         .await?
         .ok_or_else(|| AppError::not_found(format!("no run is recorded with the id `{id}`")))?;
     Ok(Json(Heartbeat {
-        result: result.as_str().to_owned(),
+        result: wire::run_status(result),
         lease_seconds: state.remote_lease.as_secs(),
     }))
 }

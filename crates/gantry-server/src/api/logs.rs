@@ -22,18 +22,19 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures_util::stream::{self, Stream, StreamExt};
-use gantry_store::{RunDetail, RunLogLine, RunStatus, Store};
+use gantry_api::{ErrorBody, LogEnd, LogEvent};
+use gantry_store::{RunDetail, RunStatus, Store};
 use serde::Deserialize;
-use serde_json::json;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use utoipa::IntoParams;
 
 use super::runs::find_run;
-use crate::error::{AppError, ErrorBody};
+use crate::error::AppError;
 use crate::extract::{ApiPath, ApiQuery};
 use crate::metrics::Metrics;
 use crate::state::AppState;
+use crate::wire;
 
 /// Lines read from the store at a time.
 const PAGE: u32 = 1000;
@@ -58,6 +59,7 @@ pub struct LogsQuery {
 #[utoipa::path(
     get,
     path = "/api/v1/runs/{id}/logs",
+    operation_id = "run_logs",
     tag = "runs",
     params(
         ("id" = String, Path, description = "A run id, a unique prefix of one, or `APP#BUILD` (as `APP%23BUILD`)"),
@@ -65,8 +67,10 @@ pub struct LogsQuery {
         ("Last-Event-ID" = Option<String>, Header, description = "When following: the id of the last event received"),
     ),
     responses(
-        (status = 200, description = "The log as text (`PATH │ LINE` per line for a whole run), or a live event stream",
-         content((String = "text/plain"), (String = "text/event-stream"))),
+        (status = 200, description = "The log as text (`PATH │ LINE` per line for a whole run), or a live stream of \
+         server-sent events: `event: line` with `id` (the position to resume from, sent back as `Last-Event-ID`) and \
+         `data` a `LogLine`, then one `event: end` with `data` a `LogEnd`",
+         content((String = "text/plain"), (LogEvent = "text/event-stream"))),
         (status = 400, description = "A bad query parameter or `Last-Event-ID`", body = ErrorBody),
         (status = 401, description = "No valid token", body = ErrorBody),
         (status = 404, description = "No such run, or no such task in it", body = ErrorBody),
@@ -293,7 +297,12 @@ impl Follower {
                     Ok(Look::Events(events)) => return Some((events, follower)),
                     Ok(Look::Finished(result)) => {
                         follower.done = true;
-                        let end = Event::default().event("end").data(json!({ "result": result }).to_string());
+                        let end = LogEnd {
+                            result: wire::run_status(result),
+                        };
+                        let end = Event::default()
+                            .event("end")
+                            .data(serde_json::to_string(&end).unwrap_or_default());
                         return Some((vec![end], follower));
                     }
                     Ok(Look::Nothing) => {}
@@ -347,10 +356,7 @@ impl Follower {
                         positions.insert(index, line.seq);
                     }
                 }
-                let line = RunLogLine {
-                    path: path.clone(),
-                    line,
-                };
+                let line = wire::log_line(path.clone(), line);
                 let data = serde_json::to_string(&line)
                     .map_err(|error| AppError::internal("encode a log line", &error))?;
                 events.push(Event::default().event("line").id(self.cursor.id()).data(data));

@@ -2,37 +2,36 @@
 //! them, recorded with [`gantry_store::Store::record`] (idempotent by event id, so a client
 //! may send a batch again after a failure).
 //!
+//! The batch comes in the versioned envelope of [`gantry_api::RunEventBatch`]; a batch in
+//! another version (or in none: a bare array from an older client) is refused with
+//! `unsupported_version`, naming both versions and which side to upgrade.
+//!
 //! An `artifact_packaged` event names a file on the client: the server never reads that path.
 //! The artifact must have been uploaded first (`PUT /api/v1/artifacts/{sha256}`), and the event
 //! is recorded against the uploaded copy.
 
 use axum::Json;
 use axum::extract::State;
-use gantry_model::{RunEvent, RunEventKind};
+use axum::http::StatusCode;
+use gantry_api::{ErrorBody, EventsRecorded, RunEventBatch, VersionError};
+use gantry_model::RunEventKind;
 use gantry_store::RunStatus;
-use serde::Serialize;
-use utoipa::ToSchema;
 
-use crate::error::{AppError, ErrorBody};
-use crate::extract::{ApiJson, ApiPath};
+use crate::error::AppError;
+use crate::extract::{ApiPath, JsonBytes};
 use crate::state::AppState;
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct EventsRecorded {
-    /// Events in the batch, all recorded now or before.
-    pub recorded: usize,
-}
 
 /// Records a batch of one run's events, in order, all or nothing.
 #[utoipa::path(
     post,
     path = "/api/v1/runs/{id}/events",
+    operation_id = "record_run_events",
     tag = "runs",
     params(("id" = String, Path, description = "The run's id; every event must carry it as `run_id`")),
-    request_body(content = Vec<Object>, description = "Run events, as `gantry run --json` prints them"),
+    request_body(content = RunEventBatch, description = "Run events, as `gantry run --json` prints them, in the versioned envelope"),
     responses(
         (status = 200, description = "Recorded (events seen before change nothing)", body = EventsRecorded),
-        (status = 400, description = "An event is malformed or belongs to another run", body = ErrorBody),
+        (status = 400, description = "An event is malformed or belongs to another run, or the batch is in another version of run events (`unsupported_version`)", body = ErrorBody),
         (status = 401, description = "No valid token", body = ErrorBody),
         (status = 403, description = "The token may not report", body = ErrorBody),
         (status = 404, description = "The run's `run_queued` event was never sent", body = ErrorBody),
@@ -44,15 +43,17 @@ pub struct EventsRecorded {
 pub async fn record(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<String>,
-    ApiJson(mut events): ApiJson<Vec<RunEvent>>,
+    body: JsonBytes,
 ) -> Result<Json<EventsRecorded>, AppError> {
+    gantry_api::check_version(body.bytes()).map_err(|error| unsupported(&error))?;
+    let RunEventBatch { mut events, .. } = body.parse()?;
     for (index, event) in events.iter_mut().enumerate() {
         if event.run_id.0 != id {
             return Err(AppError::bad_request(format!(
                 "event #{index} belongs to run `{}`, not `{id}`",
                 event.run_id
             ))
-            .with_field(format!("/{index}/run_id")));
+            .with_field(format!("/events/{index}/run_id")));
         }
         if let RunEventKind::ArtifactPackaged {
             sha256, size, source, ..
@@ -87,9 +88,24 @@ pub async fn record(
     }))
 }
 
+/// The refusal of a batch in another version of run events: which side to upgrade.
+fn unsupported(error: &VersionError) -> AppError {
+    let what = if error.written_by_newer() {
+        "upgrade this server, or send them with the gantry version that matches it"
+    } else {
+        "upgrade the gantry that sends them (its spool keeps the events until then: `gantry sync`)"
+    };
+    AppError::new(
+        StatusCode::BAD_REQUEST,
+        "unsupported_version",
+        format!("{error}: {what}"),
+    )
+    .with_field("/version")
+}
+
 /// The stored copy of an uploaded artifact, checked against what the event says.
 fn uploaded_artifact(state: &AppState, index: usize, sha256: &str, size: u64) -> Result<String, AppError> {
-    let field = |name: &str| format!("/{index}/{name}");
+    let field = |name: &str| format!("/events/{index}/{name}");
     let stored = state
         .store
         .artifact_path(sha256)

@@ -4,14 +4,15 @@
 use axum::Json;
 use axum::extract::State;
 use chrono::{DateTime, Utc};
-use gantry_store::{RunDetail, RunFilter, RunStatus, RunSummary};
-use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
-use utoipa::{IntoParams, ToSchema};
+use gantry_api::{ErrorBody, RunDocument, RunStatus, RunsPage};
+use gantry_store::{RunDetail, RunFilter};
+use serde::Deserialize;
+use utoipa::IntoParams;
 
-use crate::error::{AppError, ErrorBody};
+use crate::error::AppError;
 use crate::extract::{ApiPath, ApiQuery};
 use crate::state::AppState;
+use crate::wire;
 
 /// Runs a page has when `limit` is not given.
 pub const DEFAULT_LIMIT: u32 = 50;
@@ -28,8 +29,7 @@ pub struct RunsQuery {
     app: Option<String>,
     /// Only runs of this branch.
     branch: Option<String>,
-    /// Only runs with this result: `running`, `success`, `failure`, `cancelled`, `interrupted`.
-    #[param(value_type = Option<String>)]
+    /// Only runs with this result.
     result: Option<RunStatus>,
     /// Only runs queued at or after this time (RFC 3339; write `+` as `%2B`).
     since: Option<DateTime<Utc>>,
@@ -41,21 +41,11 @@ pub struct RunsQuery {
     offset: Option<u32>,
 }
 
-/// One page of runs, newest first.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct RunsPage {
-    /// Each run: `id`, `app`, `version`, `build`, `revision`, `branch`, `traceable`,
-    /// `result`, `queued_at`, `started_at`, `finished_at`, `duration_ms`, ...
-    #[schema(value_type = Vec<Object>)]
-    pub runs: Vec<RunSummary>,
-    /// The `offset` of the next page; `null` on the last one.
-    pub next_offset: Option<u32>,
-}
-
 /// Runs, newest first, filtered and paged.
 #[utoipa::path(
     get,
     path = "/api/v1/runs",
+    operation_id = "list_runs",
     tag = "runs",
     params(RunsQuery),
     responses(
@@ -93,7 +83,7 @@ pub async fn list(
     let filter = RunFilter {
         app: nonempty(query.app),
         branch: nonempty(query.branch),
-        result: query.result,
+        result: query.result.map(wire::store_run_status),
         since: query.since,
         until: query.until,
         limit: Some(limit + 1),
@@ -107,7 +97,10 @@ pub async fn list(
     let more = runs.len() > limit as usize;
     runs.truncate(limit as usize);
     let next_offset = more.then(|| offset.saturating_add(limit));
-    Ok(Json(RunsPage { runs, next_offset }))
+    Ok(Json(RunsPage {
+        runs: runs.iter().map(wire::run_summary).collect(),
+        next_offset,
+    }))
 }
 
 /// One run: its summary, owner, the pipeline definition as it ran, stages, tasks, artifacts
@@ -115,10 +108,11 @@ pub async fn list(
 #[utoipa::path(
     get,
     path = "/api/v1/runs/{id}",
+    operation_id = "show_run",
     tag = "runs",
     params(("id" = String, Path, description = "A run id, a unique prefix of one, or `APP#BUILD` (as `APP%23BUILD`)")),
     responses(
-        (status = 200, description = "The run", body = Object),
+        (status = 200, description = "The run", body = RunDocument),
         (status = 400, description = "The id matches several runs", body = ErrorBody),
         (status = 401, description = "No valid token", body = ErrorBody),
         (status = 404, description = "No such run", body = ErrorBody),
@@ -127,7 +121,7 @@ pub async fn list(
 pub async fn show(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<String>,
-) -> Result<Json<Value>, AppError> {
+) -> Result<Json<RunDocument>, AppError> {
     let detail = find_run(&state, &id).await?;
     let events = state
         .metrics
@@ -136,20 +130,8 @@ pub async fn show(
             state.store.events_for_chain(&detail.summary.id),
         )
         .await?;
-    let mut run = serde_json::to_value(&detail).map_err(|error| AppError::internal("show a run", &error))?;
-    // Where the server keeps a file is its own business; clients download by digest.
-    if let Some(artifacts) = run.get_mut("artifacts").and_then(Value::as_array_mut) {
-        for artifact in artifacts.iter_mut().filter_map(Value::as_object_mut) {
-            artifact.remove("path");
-            let sha256 = artifact.get("sha256").and_then(Value::as_str).unwrap_or_default();
-            let download = json!(format!("/api/v1/artifacts/{sha256}"));
-            artifact.insert("download".to_owned(), download);
-        }
-    }
-    if let Some(object) = run.as_object_mut() {
-        object.insert("events".to_owned(), Value::Array(events));
-    }
-    Ok(Json(run))
+    // Where the server keeps a file is its own business: clients download by digest.
+    Ok(Json(wire::run_document(detail, events)))
 }
 
 /// The run named by `query` (id, unique id prefix, or `APP#BUILD`), or a 404.

@@ -5,67 +5,19 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use chrono::{DateTime, Utc};
-use gantry_store::{Scope, TokenRecord};
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use gantry_api::{CreatedToken, ErrorBody, NewToken, TokenList};
 
 use crate::auth::Principal;
-use crate::error::{AppError, ErrorBody};
+use crate::error::AppError;
 use crate::extract::{ApiJson, ApiPath};
 use crate::state::AppState;
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewToken {
-    /// Unique; letters, digits, `-`, `_`, `.` and `@`, up to 64.
-    #[schema(example = "ci")]
-    pub name: String,
-    /// `read`, `report`, `admin`; each allows the ones before it.
-    #[schema(value_type = Vec<String>, example = json!(["report"]))]
-    pub scopes: Vec<Scope>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct CreatedToken {
-    pub name: String,
-    #[schema(value_type = Vec<String>)]
-    pub scopes: Vec<Scope>,
-    /// Shown this once: only its hash is kept.
-    pub secret: String,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct TokenList {
-    pub tokens: Vec<TokenInfo>,
-}
-
-/// A token, without its secret.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct TokenInfo {
-    pub name: String,
-    #[schema(value_type = Vec<String>)]
-    pub scopes: Vec<Scope>,
-    pub created_at: DateTime<Utc>,
-    /// To the minute; `null` if never used.
-    pub last_used_at: Option<DateTime<Utc>>,
-}
-
-impl From<TokenRecord> for TokenInfo {
-    fn from(token: TokenRecord) -> Self {
-        Self {
-            name: token.name,
-            scopes: token.scopes,
-            created_at: token.created_at,
-            last_used_at: token.last_used_at,
-        }
-    }
-}
+use crate::wire;
 
 /// Creates a token and returns its secret, this once.
 #[utoipa::path(
     post,
     path = "/api/v1/tokens",
+    operation_id = "create_token",
     tag = "tokens",
     request_body = NewToken,
     responses(
@@ -82,9 +34,10 @@ pub async fn create(
     principal: Option<axum::Extension<Principal>>,
     ApiJson(new): ApiJson<NewToken>,
 ) -> Result<(StatusCode, Json<CreatedToken>), AppError> {
+    let scopes: Vec<_> = new.scopes.iter().copied().map(wire::store_scope).collect();
     let secret = state
         .metrics
-        .time_store("create_token", state.store.create_token(&new.name, &new.scopes))
+        .time_store("create_token", state.store.create_token(&new.name, &scopes))
         .await?;
     let by = principal
         .as_ref()
@@ -107,6 +60,7 @@ pub async fn create(
 #[utoipa::path(
     get,
     path = "/api/v1/tokens",
+    operation_id = "list_tokens",
     tag = "tokens",
     responses(
         (status = 200, description = "The tokens", body = TokenList),
@@ -120,7 +74,7 @@ pub async fn list(State(state): State<AppState>) -> Result<Json<TokenList>, AppE
         .time_store("list_tokens", state.store.list_tokens())
         .await?;
     Ok(Json(TokenList {
-        tokens: tokens.into_iter().map(TokenInfo::from).collect(),
+        tokens: tokens.into_iter().map(wire::token_info).collect(),
     }))
 }
 
@@ -130,6 +84,7 @@ pub async fn list(State(state): State<AppState>) -> Result<Json<TokenList>, AppE
 #[utoipa::path(
     delete,
     path = "/api/v1/tokens/{name}",
+    operation_id = "revoke_token",
     tag = "tokens",
     params(("name" = String, Path, description = "The token's name")),
     responses(

@@ -83,7 +83,7 @@ impl Api {
                 .send(
                     Call::post(&format!("/api/v1/runs/{run_id}/events"))
                         .token(&self.reporter)
-                        .json(&events),
+                        .json(&gantry_api::RunEventBatch::new(events.to_vec())),
                 )
                 .await;
             let unallocated = reply.status == StatusCode::CONFLICT

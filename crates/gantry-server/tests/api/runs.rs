@@ -167,20 +167,47 @@ async fn refuses_bad_batches_of_run_events() {
         reply.error_message().starts_with("the body is not valid JSON"),
         "{reply:?}"
     );
+    let batch = |events: Value| json!({"version": 1, "events": events});
     let reply = api
-        .send(post(Call::post(&url).json(&json!({"not": "an array"}))))
+        .send(post(Call::post(&url).json(&batch(json!({"not": "an array"})))))
         .await;
     reply.expect(StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(reply.error_code(), "invalid_body");
     assert!(reply.error_message().contains("expected an array"), "{reply:?}");
+    assert_eq!(reply.error_field().as_deref(), Some("/events"));
     let mut wrong = serde_json::to_value(run.started()).unwrap();
     wrong["at"] = json!(42);
     let reply = api
-        .send(post(Call::post(&url).json(&json!([run.queued(), wrong]))))
+        .send(post(Call::post(&url).json(&batch(json!([run.queued(), wrong])))))
         .await;
     reply.expect(StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(reply.error_code(), "invalid_body");
-    assert_eq!(reply.error_field().as_deref(), Some("/1/at"));
+    assert_eq!(reply.error_field().as_deref(), Some("/events/1/at"));
+    let reply = api
+        .send(post(Call::post(&url).json(&json!({"events": []}))))
+        .await;
+    reply.expect(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(reply.error_field().as_deref(), Some("/version"));
+
+    // Another version of run events, or none (a bare array, from a client older than the
+    // envelope): refused, naming both versions and which side to upgrade.
+    let reply = api
+        .send(post(Call::post(&url).json(&json!([run.queued()]))))
+        .await;
+    reply.expect(StatusCode::BAD_REQUEST);
+    assert_eq!(reply.error_code(), "unsupported_version");
+    assert!(reply.error_message().contains("reads run events version 1"), "{reply:?}");
+    assert!(reply.error_message().contains("upgrade the gantry that sends them"), "{reply:?}");
+    let reply = api
+        .send(post(Call::post(&url).json(&json!({"version": 2, "events": [{"new": 1}]}))))
+        .await;
+    reply.expect(StatusCode::BAD_REQUEST);
+    assert_eq!(reply.error_code(), "unsupported_version");
+    assert!(
+        reply.error_message().contains("version 2; this side reads version 1"),
+        "{reply:?}"
+    );
+    assert!(reply.error_message().contains("upgrade this server"), "{reply:?}");
     let reply = api.send(post(Call::post(&url).raw("text/plain", "[]"))).await;
     reply.expect(StatusCode::UNSUPPORTED_MEDIA_TYPE);
     assert_eq!(reply.error_code(), "unsupported_media_type");
@@ -196,13 +223,15 @@ async fn refuses_bad_batches_of_run_events() {
     // Events of another run.
     let other = RunBuilder::new("hello", 2).queued();
     let reply = api
-        .send(post(Call::post(&url).json(&[run.queued(), other])))
+        .send(post(Call::post(&url).json(&batch(json!([run.queued(), other])))))
         .await;
     reply.expect(StatusCode::BAD_REQUEST);
-    assert_eq!(reply.error_field().as_deref(), Some("/1/run_id"));
+    assert_eq!(reply.error_field().as_deref(), Some("/events/1/run_id"));
 
     // A run whose `run_queued` never came.
-    let reply = api.send(post(Call::post(&url).json(&[run.started()]))).await;
+    let reply = api
+        .send(post(Call::post(&url).json(&batch(json!([run.started()])))))
+        .await;
     reply.expect(StatusCode::NOT_FOUND);
     assert_eq!(reply.error_code(), "not_found");
 
@@ -214,7 +243,7 @@ async fn refuses_bad_batches_of_run_events() {
         _ => unreachable!(),
     };
     let reply = api
-        .send(post(Call::post(&url).json(&[queued.clone(), artifact])))
+        .send(post(Call::post(&url).json(&batch(json!([queued.clone(), artifact])))))
         .await;
     reply.expect(StatusCode::CONFLICT);
     assert_eq!(reply.error_code(), "artifact_missing");
@@ -233,18 +262,20 @@ async fn refuses_bad_batches_of_run_events() {
         *size = 1;
     }
     let reply = api
-        .send(post(Call::post(&url).json(&[queued.clone(), lying])))
+        .send(post(Call::post(&url).json(&batch(json!([queued.clone(), lying])))))
         .await;
     reply.expect(StatusCode::BAD_REQUEST);
-    assert_eq!(reply.error_field().as_deref(), Some("/1/size"));
+    assert_eq!(reply.error_field().as_deref(), Some("/events/1/size"));
     let mut bad = run.artifact("build/compile", "out.bin", b"uploaded");
     if let gantry_model::RunEventKind::ArtifactPackaged { sha256, .. } = &mut bad.kind {
         *sha256 = "../../etc/passwd".into();
     }
-    let reply = api.send(post(Call::post(&url).json(&[queued, bad]))).await;
+    let reply = api
+        .send(post(Call::post(&url).json(&batch(json!([queued, bad])))))
+        .await;
     reply.expect(StatusCode::BAD_REQUEST);
     assert_eq!(reply.error_code(), "invalid_digest");
-    assert_eq!(reply.error_field().as_deref(), Some("/1/sha256"));
+    assert_eq!(reply.error_field().as_deref(), Some("/events/1/sha256"));
 }
 
 /// `app#build result` of each run of a page, and its `next_offset`.
@@ -383,7 +414,7 @@ async fn build_numbers_never_allocated_or_taken_are_refused() {
     let post = |events: &[gantry_model::RunEvent]| {
         Call::post(&format!("/api/v1/runs/{}/events", events[0].run_id))
             .token(&api.reporter)
-            .json(&events)
+            .json(&gantry_api::RunEventBatch::new(events.to_vec()))
     };
     api.send(Call::post("/api/v1/apps/p1/builds").token(&api.reporter))
         .await

@@ -118,7 +118,8 @@ pub(crate) async fn read(response: Response<Body>) -> (StatusCode, Bytes) {
 pub(crate) async fn report(server: &Running, token: &str, events: &[gantry_model::RunEvent]) {
     let url = server.url(&format!("/api/v1/runs/{}/events", events[0].run_id));
     loop {
-        let body = Body::from(serde_json::to_vec(events).unwrap());
+        let batch = gantry_api::RunEventBatch::new(events.to_vec());
+        let body = Body::from(serde_json::to_vec(&batch).unwrap());
         let (status, body) = read(send(request(Method::POST, &url, token, body)).await).await;
         let text = String::from_utf8_lossy(&body);
         if !(status == StatusCode::CONFLICT && text.contains("build_refused") && text.contains("allocated")) {

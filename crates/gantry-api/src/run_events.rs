@@ -1,0 +1,159 @@
+//! Gantry's own run events on the wire (`POST /api/v1/runs/{id}/events`) and in a client's
+//! spool, in a versioned envelope, `{"version": 1, "events": [RunEvent, ...]}`.
+//!
+//! The version is that of the run event vocabulary ([`gantry_model::RunEvent`]): it grows when
+//! a change would make an older reader misread events. A reader of another version refuses the
+//! batch with [`EnvelopeError`], naming both versions and what to upgrade, instead of failing
+//! on a field it does not know. A bare array (what clients sent before the envelope) is refused
+//! the same way.
+
+use gantry_model::RunEvent;
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+use utoipa::ToSchema;
+
+use crate::run::RunStatus;
+
+/// The version of the run events this build of Gantry writes and reads.
+pub const RUN_EVENTS_VERSION: u32 = 1;
+
+/// A batch of one run's events, in order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct RunEventBatch {
+    /// The run events version the batch is written in: [`RUN_EVENTS_VERSION`].
+    #[schema(minimum = 1, maximum = 1)]
+    pub version: u32,
+    /// Run events, as `gantry run --json` prints them.
+    #[schema(value_type = Vec<crate::model_schema::RunEvent>)]
+    pub events: Vec<RunEvent>,
+}
+
+impl RunEventBatch {
+    /// A batch in this build's version.
+    pub fn new(events: Vec<RunEvent>) -> Self {
+        Self {
+            version: RUN_EVENTS_VERSION,
+            events,
+        }
+    }
+}
+
+/// Why a batch of run events (or a spool) is refused: it is not in the version this side reads.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum VersionError {
+    /// A bare array of events, as written before versions were.
+    #[error(
+        "the run events carry no version (a bare array, as gantry wrote them before version \
+         {supported}); this side reads run events version {supported}"
+    )]
+    Unversioned { supported: u32 },
+    /// Written in another version than this side reads.
+    #[error("the run events are version {found}; this side reads version {supported}")]
+    Unsupported { found: u64, supported: u32 },
+}
+
+impl VersionError {
+    /// Whether the writer is newer than this reader (so the reader is the one to upgrade).
+    pub fn written_by_newer(&self) -> bool {
+        matches!(self, Self::Unsupported { found, supported } if *found > u64::from(*supported))
+    }
+
+    /// Refuses any version but [`RUN_EVENTS_VERSION`].
+    pub fn check(found: u64) -> Result<(), Self> {
+        if found == u64::from(RUN_EVENTS_VERSION) {
+            Ok(())
+        } else {
+            Err(Self::Unsupported {
+                found,
+                supported: RUN_EVENTS_VERSION,
+            })
+        }
+    }
+}
+
+/// The envelope's version, read before its events: the version decides how to read them.
+#[derive(Deserialize)]
+struct Head<'a> {
+    version: Option<u64>,
+    #[allow(dead_code)] // Borrowed, not parsed: only its presence as JSON matters here.
+    #[serde(borrow)]
+    events: Option<&'a RawValue>,
+}
+
+/// Refuses a batch written in another version (or in none), before its events are parsed, so
+/// that the reader names both versions instead of failing on a field it does not know. Text
+/// that is not an envelope at all passes: parsing it as a [`RunEventBatch`] says what is wrong.
+pub fn check_version(bytes: &[u8]) -> Result<(), VersionError> {
+    let first = bytes.iter().find(|byte| !byte.is_ascii_whitespace());
+    if first == Some(&b'[') {
+        if serde_json::from_slice::<&RawValue>(bytes).is_ok() {
+            return Err(VersionError::Unversioned {
+                supported: RUN_EVENTS_VERSION,
+            });
+        }
+        return Ok(());
+    }
+    match serde_json::from_slice::<Head<'_>>(bytes) {
+        Ok(Head {
+            version: Some(found), ..
+        }) => VersionError::check(found),
+        _ => Ok(()),
+    }
+}
+
+/// What the server recorded of a batch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct EventsRecorded {
+    /// Events in the batch, all recorded now or before.
+    pub recorded: usize,
+}
+
+/// The answer to a run's heartbeat (`POST /api/v1/runs/{id}/heartbeat`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Heartbeat {
+    /// The run's status: `running` while it holds its lease; anything else means it has
+    /// finished (`interrupted` when its lease ran out before).
+    pub result: RunStatus,
+    /// How long the run stays `running` without news from its client, in seconds.
+    pub lease_seconds: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(text: &str) -> Result<(), VersionError> {
+        check_version(text.as_bytes())
+    }
+
+    #[test]
+    fn writes_and_reads_its_own_version() {
+        let text = serde_json::to_string(&RunEventBatch::new(Vec::new())).unwrap();
+        assert_eq!(text, r#"{"version":1,"events":[]}"#);
+        assert_eq!(check(&text), Ok(()));
+        let batch: RunEventBatch = serde_json::from_str(&text).unwrap();
+        assert_eq!(batch, RunEventBatch::new(Vec::new()));
+    }
+
+    #[test]
+    fn refuses_other_versions_naming_both() {
+        let newer = check(r#"{"version": 2, "events": [{"new": "shape"}]}"#).unwrap_err();
+        assert!(newer.written_by_newer());
+        assert_eq!(
+            newer.to_string(),
+            "the run events are version 2; this side reads version 1"
+        );
+        let older = check(r#"{"version": 0, "events": []}"#).unwrap_err();
+        assert!(!older.written_by_newer());
+        let bare = check(r#"  [{"id": "e"}]"#).unwrap_err();
+        assert_eq!(bare, VersionError::Unversioned { supported: 1 });
+        assert!(bare.to_string().contains("version 1"), "{bare}");
+    }
+
+    #[test]
+    fn leaves_what_is_no_envelope_to_the_parse() {
+        for text in ["", "{", "[1,", "12", r#"{"events": []}"#, r#"{"version": "one"}"#] {
+            assert_eq!(check(text), Ok(()), "{text}");
+        }
+    }
+}
