@@ -212,6 +212,46 @@ impl Metrics {
         let _ = prometheus_client::encoding::text::encode(&mut text, &self.registry);
         text
     }
+
+    /// The same metrics in Prometheus's older text format (0.0.4), for tools that read only
+    /// it (`promtool check metrics`): there a counter's family is named with its `_total`,
+    /// and there are no `# UNIT` or `# EOF` lines.
+    pub fn encode_prometheus_text(&self) -> String {
+        to_prometheus_text(&self.encode())
+    }
+}
+
+/// Rewrites OpenMetrics text as Prometheus text 0.0.4 (only what this registry produces:
+/// counters, histograms, no exemplars).
+fn to_prometheus_text(open_metrics: &str) -> String {
+    let mut out = String::with_capacity(open_metrics.len());
+    // A family's `# HELP` comes before its `# TYPE`, which says whether to rename it.
+    let mut help: Option<(&str, &str)> = None;
+    for line in open_metrics.lines() {
+        if let Some(rest) = line.strip_prefix("# HELP ") {
+            help = rest.split_once(' ').or(Some((rest, "")));
+            continue;
+        }
+        if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let (name, kind) = rest.split_once(' ').unwrap_or((rest, "untyped"));
+            let (name, kind) = match kind {
+                "counter" => (format!("{name}_total"), "counter"),
+                "unknown" => (name.to_owned(), "untyped"),
+                other => (name.to_owned(), other),
+            };
+            if let Some((_, text)) = help.take() {
+                out.push_str(&format!("# HELP {name} {text}\n"));
+            }
+            out.push_str(&format!("# TYPE {name} {kind}\n"));
+            continue;
+        }
+        if line.starts_with("# UNIT ") || line == "# EOF" {
+            continue;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
 }
 
 /// Standard methods by name, anything else as `other`: the label stays bounded.
@@ -247,22 +287,38 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
     response
 }
 
-/// `GET /metrics`: every metric in the text exposition format (OpenMetrics 1.0, which
-/// Prometheus reads).
+/// `GET /metrics`: every metric in the text exposition format: OpenMetrics 1.0 (which
+/// Prometheus asks for), or Prometheus text 0.0.4 when `Accept` asks for `text/plain` and not
+/// for OpenMetrics (as `promtool check metrics` reads it).
 #[utoipa::path(
     get,
     path = "/metrics",
     operation_id = "metrics",
     tag = "health",
-    responses((status = 200, description = "The metrics, in the OpenMetrics text format", body = String,
-               content_type = "application/openmetrics-text"))
+    responses((status = 200, description = "The metrics, in the OpenMetrics text format, or in Prometheus text 0.0.4 \
+               when `Accept` asks for `text/plain` and not for OpenMetrics",
+               content((String = "application/openmetrics-text"), (String = "text/plain"))))
 )]
-pub async fn metrics(State(state): State<AppState>) -> Response {
-    let mut response = state.metrics.encode().into_response();
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
-    );
+pub async fn metrics(State(state): State<AppState>, headers: axum::http::HeaderMap) -> Response {
+    let accept = headers
+        .get(header::ACCEPT)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default();
+    let (text, content_type) = if accept.contains("text/plain") && !accept.contains("openmetrics") {
+        (
+            state.metrics.encode_prometheus_text(),
+            "text/plain; version=0.0.4; charset=utf-8",
+        )
+    } else {
+        (
+            state.metrics.encode(),
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )
+    };
+    let mut response = text.into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     response
 }
 

@@ -85,3 +85,58 @@ async fn unknown_routes_and_methods_answer_in_the_error_shape() {
     reply.expect(StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(reply.error_code(), "method_not_allowed");
 }
+
+/// `promtool check metrics` (Debian's `prometheus`; `scripts/install-deps` installs it) finds
+/// nothing wrong with `/metrics`: every family has its help text, names follow the conventions.
+#[tokio::test]
+async fn metrics_pass_promtool() {
+    let api = Api::new().await;
+    api.store().allocate_build("hello").await.unwrap();
+    let mut run = RunBuilder::new("hello", 1);
+    api.report(&run.complete(1, gantry_model::RunResult::Success))
+        .await;
+    api.send(Call::get("/api/v1/runs").token(&api.reader))
+        .await
+        .expect(StatusCode::OK);
+    let reply = api
+        .send(Call::get("/metrics").header("accept", "text/plain"))
+        .await;
+    assert_eq!(
+        reply.header("content-type"),
+        Some("text/plain; version=0.0.4; charset=utf-8")
+    );
+    let text = reply.text();
+    assert!(text.contains("# HELP gantry_runs_total Runs this server saw finish"), "{text}");
+    let child = std::process::Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn();
+    let mut child = match child {
+        Ok(child) => child,
+        Err(error) => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "promtool is missing under CI ({error}); run scripts/install-deps"
+            );
+            eprintln!("SKIPPED: promtool is not installed ({error}); run scripts/install-deps");
+            return;
+        }
+    };
+    {
+        use std::io::Write as _;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(text.as_bytes()).unwrap();
+    }
+    let output = child.wait_with_output().unwrap();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        output.status.success() && said.trim().is_empty(),
+        "promtool check metrics:\n{said}\nof:\n{text}"
+    );
+}
