@@ -299,3 +299,36 @@ fn up_runs_the_pipeline_once_and_serves_it() {
     let status = child.wait().unwrap();
     assert!(status.success(), "{status:?}");
 }
+
+/// `gantry show RUN --json` prints the API's run document, CDEvents included, whether it reads
+/// a local store or a server: the same document, byte for byte.
+#[test]
+fn show_json_is_the_api_run_document_from_a_store_and_from_a_server() {
+    let project = Project::example("strawberry");
+    let out = project.run(&["run"]);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    let local = project.run(&["show", "strawberry#1", "--json"]);
+    assert_eq!(local.code, Some(0), "{local:?}");
+    let document: serde_json::Value = serde_json::from_str(&local.stdout).unwrap();
+    let events = document["events"].as_array().unwrap();
+    assert!(events.len() > 10, "{document}");
+    assert_eq!(events[0]["context"]["chainId"], document["id"], "{document}");
+    let artifact = &document["artifacts"][0];
+    let digest = artifact["sha256"].as_str().unwrap();
+    assert_eq!(artifact["download"], format!("/api/v1/artifacts/{digest}"));
+    assert!(artifact.get("path").is_none(), "no path on the store's disk: {artifact}");
+    assert!(document.get("owner").is_none(), "no owner process: {document}");
+
+    let server = ServerProcess::start(&project.path().join(".gantry/gantry.db"), 0);
+    let remote = common::outcome(
+        project
+            .command(&["show", "strawberry#1", "--json", "--server", &server.url])
+            .env("GANTRY_TOKEN", ADMIN)
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(remote.code, Some(0), "{remote:?}");
+    assert_eq!(remote.stdout, local.stdout);
+    let id = document["id"].as_str().unwrap();
+    assert_eq!(server.get(&format!("/api/v1/runs/{id}")), document);
+}
