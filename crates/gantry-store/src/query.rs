@@ -1,5 +1,5 @@
-//! What the store answers: runs, their stages, tasks, artifacts and logs, as typed values that
-//! serialize to the JSON the CLI and the API print.
+//! What the store answers: runs, their stages, tasks, artifacts and logs, as typed values. They
+//! are not wire types: the server converts them into `gantry-api`'s bodies.
 //!
 //! The `…Row` types are the rows as both backends read them (`sqlx::FromRow` is generic over the
 //! database); they become the public types here, with ranges and enums checked.
@@ -145,7 +145,7 @@ impl fmt::Display for TaskStatus {
 }
 
 /// One run, as listed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunSummary {
     pub id: String,
     pub app: String,
@@ -168,16 +168,14 @@ pub struct RunSummary {
 }
 
 /// One run with everything recorded about it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RunDetail {
-    #[serde(flatten)]
     pub summary: RunSummary,
     /// The process that recorded it into this store, where known (for runs reported to a
     /// server, the server's placeholder: such runs hold a lease instead).
     pub owner: Option<Owner>,
     /// The machine and process it ran on, as the run reported itself; `None` from clients that
     /// did not say.
-    #[serde(default)]
     pub runner: Option<gantry_model::Runner>,
     /// When that process was last heard from: its events recorded, or a heartbeat.
     pub last_contact_at: Option<DateTime<Utc>>,
@@ -190,7 +188,7 @@ pub struct RunDetail {
     pub artifacts: Vec<ArtifactRecord>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StageRecord {
     pub name: String,
     pub status: TaskStatus,
@@ -198,7 +196,7 @@ pub struct StageRecord {
     pub finished_at: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TaskRecord {
     pub path: String,
     pub stage: String,
@@ -215,20 +213,19 @@ pub struct TaskRecord {
     pub duration_ms: Option<u64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ArtifactRecord {
     pub task_path: String,
     pub name: String,
     pub size: u64,
     pub sha256: String,
     /// Where the stored copy is, on the store's machine (the API leaves it out).
-    #[serde(default)]
     pub path: PathBuf,
     pub recorded_at: DateTime<Utc>,
 }
 
 /// One line of a task's log.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogLine {
     /// 1 for the task's first line; read on with `after_seq` = the last one seen.
     pub seq: u64,
@@ -238,15 +235,14 @@ pub struct LogLine {
 }
 
 /// One line of a run's log: a task's line with the task's path.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunLogLine {
     pub path: String,
-    #[serde(flatten)]
     pub line: LogLine,
 }
 
 /// An app that has runs, with its newest.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AppSummary {
     pub name: String,
     pub runs: u64,

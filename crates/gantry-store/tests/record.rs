@@ -6,7 +6,7 @@ mod common;
 use common::{HELLO_SHA256, RecordAllocated, RunBuilder, TestStore, full_run};
 use gantry_model::{RunEventKind, RunResult, Selection, TaskOutcome, TaskPath};
 use gantry_store::{LogLine, RunFilter, RunStatus, StoreError, TaskStatus};
-use serde_json::{Value, json};
+use serde_json::json;
 
 async fn records_a_full_run_and_reads_it_back(test: TestStore) {
     let artifact = test.file("hello", b"hello");
@@ -345,10 +345,9 @@ async fn lists_runs_newest_first_with_filters(test: TestStore) {
         .collect();
     assert_eq!(apps, ["hello 3 #3", "world 2 #2"]);
 
-    // JSON for `--json`.
-    let json = serde_json::to_value(test.store.list_runs(&hello).await.unwrap()).unwrap();
-    assert_eq!(json[0]["result"], "cancelled");
-    assert_eq!(json[0]["build"], 3);
+    let listed = test.store.list_runs(&hello).await.unwrap();
+    assert_eq!(listed[0].result, RunStatus::Cancelled);
+    assert_eq!(listed[0].build, 3);
 }
 
 /// `since` and `until` bound the queued time: `since` included, `until` excluded; they combine
@@ -710,18 +709,12 @@ async fn a_partial_run_is_recorded_as_partial(test: TestStore) {
         None
     );
     let listed = test.store.list_runs(&RunFilter::default()).await.unwrap();
-    let json = serde_json::to_value(&listed).unwrap();
-    let selections: Vec<&Value> = json
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|run| &run["selection"])
-        .collect();
+    let selections: Vec<&Selection> = listed.iter().map(|run| &run.selection).collect();
     assert!(
-        selections.contains(&&json!({"only": "test/unit"})),
+        selections.contains(&&Selection::Only("test/unit".into())),
         "{selections:?}"
     );
-    assert!(selections.contains(&&json!("all")), "{selections:?}");
+    assert!(selections.contains(&&Selection::All), "{selections:?}");
 
     let custom = |id: &str| {
         let store = &test.store;
