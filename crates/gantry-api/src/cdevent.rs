@@ -17,7 +17,11 @@ pub struct CdEvent {
     #[serde(rename = "customData", default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     pub custom_data: Option<serde_json::Value>,
-    #[serde(rename = "customDataContentType", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "customDataContentType",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub custom_data_content_type: Option<String>,
 }
 
@@ -82,6 +86,6 @@ pub struct EventsStored {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(untagged)]
 pub enum CdEvents {
-    One(CdEvent),
+    One(Box<CdEvent>),
     Many(Vec<CdEvent>),
 }

@@ -71,7 +71,9 @@ fn events() -> Vec<RunEvent> {
             }),
         })),
         RunEventKind::RunStarted,
-        RunEventKind::StageStarted { stage: "build".into() },
+        RunEventKind::StageStarted {
+            stage: "build".into(),
+        },
         RunEventKind::TaskStarted {
             path: path.clone(),
             attempt: 1,

@@ -11,8 +11,8 @@
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use gantry_store::{StoreError, TokenError};
 use gantry_api::{ErrorBody, ErrorDetail};
+use gantry_store::{StoreError, TokenError};
 
 /// A failed request: its status, a stable code and a message.
 #[derive(Debug, Clone, PartialEq, Eq)]

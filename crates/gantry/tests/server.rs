@@ -316,7 +316,10 @@ fn show_json_is_the_api_run_document_from_a_store_and_from_a_server() {
     let artifact = &document["artifacts"][0];
     let digest = artifact["sha256"].as_str().unwrap();
     assert_eq!(artifact["download"], format!("/api/v1/artifacts/{digest}"));
-    assert!(artifact.get("path").is_none(), "no path on the store's disk: {artifact}");
+    assert!(
+        artifact.get("path").is_none(),
+        "no path on the store's disk: {artifact}"
+    );
     assert!(document.get("owner").is_none(), "no owner process: {document}");
 
     let server = ServerProcess::start(&project.path().join(".gantry/gantry.db"), 0);

@@ -14,9 +14,9 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
+use gantry_api::{ArtifactStored, ErrorBody};
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
-use gantry_api::{ArtifactStored, ErrorBody};
 
 use crate::error::AppError;
 use crate::extract::ApiPath;

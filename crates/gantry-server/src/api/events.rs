@@ -4,8 +4,8 @@
 
 use axum::Json;
 use axum::extract::State;
-use gantry_store::StoreError;
 use gantry_api::{CdEvents, ErrorBody, EventList, EventsStored};
+use gantry_store::StoreError;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use utoipa::IntoParams;

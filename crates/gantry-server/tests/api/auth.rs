@@ -14,7 +14,10 @@ fn routes() -> Vec<(Call, &'static str)> {
         (Call::get("/api/v1/events?chain=x"), "read"),
         (Call::get(&format!("/api/v1/artifacts/{digest}")), "read"),
         (Call::post("/api/v1/apps/hello/builds"), "report"),
-        (Call::post("/api/v1/runs/r/events").json(&json!({"version": 1, "events": []})), "report"),
+        (
+            Call::post("/api/v1/runs/r/events").json(&json!({"version": 1, "events": []})),
+            "report",
+        ),
         (Call::post("/api/v1/events").json(&json!([])), "report"),
         (
             Call::put(&format!("/api/v1/artifacts/{digest}")).bytes(""),

@@ -106,7 +106,10 @@ async fn metrics_pass_promtool() {
         Some("text/plain; version=0.0.4; charset=utf-8")
     );
     let text = reply.text();
-    assert!(text.contains("# HELP gantry_runs_total Runs this server saw finish"), "{text}");
+    assert!(
+        text.contains("# HELP gantry_runs_total Runs this server saw finish"),
+        "{text}"
+    );
     let child = std::process::Command::new("promtool")
         .args(["check", "metrics"])
         .stdin(std::process::Stdio::piped())

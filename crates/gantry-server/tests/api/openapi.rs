@@ -112,7 +112,15 @@ fn operation_ids_are_unique_and_bodies_typed() {
         }
     }
     let schemas = &document["components"]["schemas"];
-    for name in ["RunDocument", "RunSummary", "RunsPage", "CdEvent", "RunEventBatch", "LogLine", "Lease"] {
+    for name in [
+        "RunDocument",
+        "RunSummary",
+        "RunsPage",
+        "CdEvent",
+        "RunEventBatch",
+        "LogLine",
+        "Lease",
+    ] {
         assert!(schemas[name].is_object(), "no schema `{name}`");
     }
     // A run is described field by field, not as an untyped object.
@@ -123,11 +131,14 @@ fn operation_ids_are_unique_and_bodies_typed() {
     assert_eq!(body, "#/components/schemas/RunDocument", "{show}");
 }
 
-/// `openapi-spec-validator` (PyPI; `scripts/install-deps` installs it) accepts the document.
+/// `openapi-spec-validator` (from the Python package index; `scripts/install-deps` installs it)
+/// accepts the document.
 #[test]
 fn a_real_validator_accepts_the_document() {
     let path = checked_in_path();
-    let output = std::process::Command::new("openapi-spec-validator").arg(&path).output();
+    let output = std::process::Command::new("openapi-spec-validator")
+        .arg(&path)
+        .output();
     let output = match output {
         Ok(output) => output,
         Err(error) => {

@@ -196,15 +196,27 @@ async fn refuses_bad_batches_of_run_events() {
         .await;
     reply.expect(StatusCode::BAD_REQUEST);
     assert_eq!(reply.error_code(), "unsupported_version");
-    assert!(reply.error_message().contains("reads run events version 1"), "{reply:?}");
-    assert!(reply.error_message().contains("upgrade the gantry that sends them"), "{reply:?}");
+    assert!(
+        reply.error_message().contains("reads run events version 1"),
+        "{reply:?}"
+    );
+    assert!(
+        reply
+            .error_message()
+            .contains("upgrade the gantry that sends them"),
+        "{reply:?}"
+    );
     let reply = api
-        .send(post(Call::post(&url).json(&json!({"version": 2, "events": [{"new": 1}]}))))
+        .send(post(
+            Call::post(&url).json(&json!({"version": 2, "events": [{"new": 1}]})),
+        ))
         .await;
     reply.expect(StatusCode::BAD_REQUEST);
     assert_eq!(reply.error_code(), "unsupported_version");
     assert!(
-        reply.error_message().contains("version 2; this side reads version 1"),
+        reply
+            .error_message()
+            .contains("version 2; this side reads version 1"),
         "{reply:?}"
     );
     assert!(reply.error_message().contains("upgrade this server"), "{reply:?}");
@@ -243,7 +255,9 @@ async fn refuses_bad_batches_of_run_events() {
         _ => unreachable!(),
     };
     let reply = api
-        .send(post(Call::post(&url).json(&batch(json!([queued.clone(), artifact])))))
+        .send(post(
+            Call::post(&url).json(&batch(json!([queued.clone(), artifact]))),
+        ))
         .await;
     reply.expect(StatusCode::CONFLICT);
     assert_eq!(reply.error_code(), "artifact_missing");
@@ -262,7 +276,9 @@ async fn refuses_bad_batches_of_run_events() {
         *size = 1;
     }
     let reply = api
-        .send(post(Call::post(&url).json(&batch(json!([queued.clone(), lying])))))
+        .send(post(
+            Call::post(&url).json(&batch(json!([queued.clone(), lying]))),
+        ))
         .await;
     reply.expect(StatusCode::BAD_REQUEST);
     assert_eq!(reply.error_field().as_deref(), Some("/events/1/size"));
