@@ -5,8 +5,8 @@
 //! Either way the answers are the API's types ([`gantry_api`]): a local store's runs are
 //! converted as the server converts them, so `--json` prints the same documents from both.
 
-use gantry_client::{Client, ClientError, encode};
 use gantry_api::{RunDocument, RunSummary, RunsPage};
+use gantry_client::{Client, ClientError, encode};
 use gantry_server::wire;
 use gantry_store::{RunFilter, Store};
 
@@ -43,7 +43,12 @@ impl Source {
     /// 500 a page).
     pub(crate) async fn list_runs(&self, filter: &RunFilter) -> anyhow::Result<Vec<RunSummary>> {
         match self {
-            Self::Store(store) => Ok(store.list_runs(filter).await?.iter().map(wire::run_summary).collect()),
+            Self::Store(store) => Ok(store
+                .list_runs(filter)
+                .await?
+                .iter()
+                .map(wire::run_summary)
+                .collect()),
             Self::Server { client, token } => {
                 let mut path = format!("/api/v1/runs?limit={}", filter.limit.unwrap_or(50).clamp(1, 500));
                 if let Some(app) = &filter.app {
