@@ -335,3 +335,70 @@ fn show_json_is_the_api_run_document_from_a_store_and_from_a_server() {
     let id = document["id"].as_str().unwrap();
     assert_eq!(server.get(&format!("/api/v1/runs/{id}")), document);
 }
+
+/// Schemathesis (from the Python package index; `scripts/install-deps` installs it) drives a real
+/// server from the checked-in OpenAPI document, with a real run's id and artifact digest among
+/// its inputs: no answer is a 5xx, and every answer is what the document says. Bounded to a few
+/// examples an operation, so it takes seconds.
+#[test]
+fn the_api_holds_to_its_document_under_schemathesis() {
+    let project = Project::example("strawberry");
+    let out = project.run(&["run"]);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    let server = ServerProcess::start(&project.path().join(".gantry/gantry.db"), 0);
+    let runs = server.get("/api/v1/runs");
+    let id = runs["runs"][0]["id"].as_str().unwrap().to_owned();
+    let run = server.get(&format!("/api/v1/runs/{id}"));
+    let digest = run["artifacts"][0]["sha256"].as_str().unwrap().to_owned();
+    let config = project.path().join("schemathesis.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[parameters]\n\"path.id\" = \"{id}\"\n\"query.chain\" = \"{id}\"\n\
+             \"path.sha256\" = \"{digest}\"\n\"path.app\" = \"strawberry\"\n"
+        ),
+    )
+    .unwrap();
+    let document = concat!(env!("CARGO_MANIFEST_DIR"), "/../../schema/openapi.json");
+    let output = Command::new("schemathesis")
+        .arg("--config-file")
+        .arg(&config)
+        .args(["run", document, "--url", &server.url])
+        .args(["--header", &format!("Authorization: Bearer {ADMIN}")])
+        .args(["--checks", "not_a_server_error,response_schema_conformance"])
+        .args(["--max-examples", "20", "--workers", "1", "--seed", "1"])
+        // Revoking tokens could revoke the admin token the fuzzer holds (once it has created
+        // another admin token), and every later answer would be a 401 that tests nothing.
+        .args(["--exclude-operation-id", "revoke_token"])
+        .env("NO_COLOR", "1")
+        .current_dir(project.path())
+        .output();
+    let output = match output {
+        Ok(output) => output,
+        Err(error) => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "schemathesis is missing under CI ({error}); run scripts/install-deps"
+            );
+            eprintln!("SKIPPED: schemathesis is not installed ({error}); run scripts/install-deps");
+            return;
+        }
+    };
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "schemathesis found problems:\n{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    // Every operation of the document but the one left out was tried.
+    let document: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(document).unwrap()).unwrap();
+    let operations: usize = document["paths"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|item| item.as_object().unwrap().len())
+        .sum::<usize>()
+        - 1;
+    assert!(stdout.contains(&format!("Tested: {operations}\n")), "{stdout}");
+}
