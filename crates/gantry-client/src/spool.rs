@@ -239,3 +239,28 @@ impl SpooledRun {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_spool_of_another_version_is_refused_naming_both() {
+        let dir = tempfile::tempdir().unwrap();
+        let spool = Spool::new(dir.path());
+        spool.start("run-1", "http://server").unwrap();
+        assert_eq!(spool.pending().unwrap().len(), 1);
+        let progress = dir.path().join("run-1.json");
+        let text = std::fs::read_to_string(&progress).unwrap();
+        assert!(text.contains(r#""version":1"#), "{text}");
+
+        // Written before versions were: version 1's lines, read as such.
+        std::fs::write(&progress, r#"{"server":"http://server","sent":0}"#).unwrap();
+        assert_eq!(spool.pending().unwrap().len(), 1);
+
+        std::fs::write(&progress, r#"{"version":2,"server":"http://server","sent":0}"#).unwrap();
+        let error = spool.pending().unwrap_err().to_string();
+        assert!(error.contains("version 2; this side reads version 1"), "{error}");
+        assert!(error.contains("the newer gantry that wrote it"), "{error}");
+    }
+}
