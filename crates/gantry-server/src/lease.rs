@@ -52,8 +52,7 @@ pub async fn sweep_once(state: &AppState) -> usize {
         Ok(runs) => {
             tracing::warn!(?runs, lease = ?state.remote_lease, "marked runs whose client went silent `interrupted`");
             state.metrics.runs_finished("interrupted", runs.len() as u64);
-            // Followers of these runs' logs learn that they ended.
-            state.recorded.notify();
+            // Followers of these runs' logs learn that they ended: the store tells them.
             runs.len()
         }
         Err(error) => {

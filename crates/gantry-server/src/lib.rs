@@ -5,7 +5,7 @@
 //! - [`router`]: the whole route table ([`router::router`]), each route with its permission,
 //!   and the layers every request goes through (tracing, body limit, metrics, timeout,
 //!   authorization).
-//! - [`state`]: [`AppState`], what every handler shares; [`notify`]: wakes log followers.
+//! - [`state`]: [`AppState`], what every handler shares.
 //! - [`api`]: the JSON API under `/api/v1`, one module per resource.
 //! - [`ui`]: the server-rendered web UI.
 //! - [`wire`]: the store's answers as the API's bodies ([`gantry_api`]).
@@ -27,7 +27,6 @@ pub mod extract;
 pub mod health;
 pub mod lease;
 pub mod metrics;
-pub mod notify;
 pub mod openapi;
 pub mod permission;
 pub mod router;

@@ -1,6 +1,7 @@
 //! [`Server`]: binds, opens the store, and serves until told to stop, gracefully.
 //!
-//! Starting: the store is opened (its schema migrated), runs left `running` by dead processes
+//! Starting: the store is opened (its schema migrated; on PostgreSQL it listens for the records
+//! of other replicas, for the live views), runs left `running` by dead processes
 //! of this host are marked `interrupted`, stale partial uploads are removed, and the store gets
 //! its bootstrap admin token if it has no admin token yet. Serving: the API and the UI, and the
 //! periodic sweep of remote runs whose lease ran out ([`crate::lease`]). Stopping: no new
@@ -82,6 +83,11 @@ impl Server {
                 url: url.clone(),
                 source,
             })?;
+        // Live views follow the records of every replica on a PostgreSQL database.
+        store.listen().await.map_err(|source| ServerError::Store {
+            url: url.clone(),
+            source,
+        })?;
         let state = AppState::new(store.clone())
             .anonymous_read(config.anonymous_read)
             .max_upload_bytes(config.max_upload_bytes)

@@ -8,7 +8,6 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::{DEFAULT_MAX_UPLOAD_BYTES, DEFAULT_REMOTE_LEASE};
 use crate::metrics::Metrics;
-use crate::notify::Recorded;
 
 /// Shared by every request.
 #[derive(Clone)]
@@ -29,8 +28,6 @@ pub struct AppState {
     /// Cancelled when the server starts shutting down: streams (log follows, live pages) end
     /// so that graceful shutdown does not wait for them forever.
     pub shutdown: CancellationToken,
-    /// Bumped after this server records run events.
-    pub recorded: Recorded,
 }
 
 impl AppState {
@@ -45,7 +42,6 @@ impl AppState {
             remote_lease: DEFAULT_REMOTE_LEASE,
             metrics: Arc::new(Metrics::new()),
             shutdown: CancellationToken::new(),
-            recorded: Recorded::default(),
         }
     }
 

@@ -20,6 +20,7 @@ mod artifact;
 mod backend;
 pub mod cdevent;
 mod error;
+mod notify;
 mod postgres;
 pub mod query;
 mod recorder;

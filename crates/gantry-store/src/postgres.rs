@@ -46,6 +46,24 @@ fn timestamp(at: DateTime<Utc>) -> DateTime<Utc> {
 impl PostgresBackend {
     crate::same_sql::shared_queries!();
 
+    /// Tells every listening store on the database that run events were recorded.
+    pub(crate) async fn notify_recorded(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT pg_notify($1, '')")
+            .bind(crate::notify::CHANNEL)
+            .execute(&self.pool)
+            .await
+            .map_err(StoreError::db("tell listening replicas of recorded events"))?;
+        Ok(())
+    }
+
+    /// Relays the database's notifications of recorded run events into `recorded`.
+    pub(crate) async fn listen(&self, recorded: &crate::notify::Recorded) -> Result<(), StoreError> {
+        recorded
+            .listen(&self.pool)
+            .await
+            .map_err(StoreError::db("listen for the records of other replicas"))
+    }
+
     /// Connects to the database at `url` and brings its schema up to date.
     pub(crate) async fn open(url: &str) -> Result<Self, StoreError> {
         let connect = |source| StoreError::Connect {

@@ -13,6 +13,7 @@ use serde_json::Value;
 use crate::artifact::ArtifactStore;
 use crate::backend::{Backend, Location, NewEvent, RecordTx};
 use crate::error::StoreError;
+use crate::notify::Recorded;
 use crate::postgres::PostgresBackend;
 use crate::query::{
     AppSummary, ArtifactRecord, LogLine, RunDetail, RunFilter, RunLogLine, RunRow, RunStatus, RunSummary,
@@ -35,6 +36,8 @@ pub struct Store {
     owner: Owner,
     /// This host's name, to judge which run owners can be checked from here.
     host: String,
+    /// Tells followers that run events were recorded; shared by every clone.
+    recorded: Recorded,
 }
 
 /// Runs a block with the open backend as `$db`, whichever it is.
@@ -101,6 +104,7 @@ impl Store {
             artifacts: ArtifactStore::new(artifacts),
             owner,
             host,
+            recorded: Recorded::default(),
         }
     }
 
@@ -149,7 +153,40 @@ impl Store {
             let mut tx = db.begin().await?;
             recorder::apply(&mut tx, events, &self.owner, heard_at).await?;
             tx.commit().await
-        })
+        })?;
+        self.tell_followers().await
+    }
+
+    /// Tells those who follow the store (here, and on PostgreSQL every listening replica) that
+    /// run events were recorded.
+    async fn tell_followers(&self) -> Result<(), StoreError> {
+        if let Backend::Postgres(db) = &self.backend {
+            db.notify_recorded().await?;
+        }
+        self.recorded.notify();
+        Ok(())
+    }
+
+    /// A receiver marked changed each time this store records run events (any clone of it, in
+    /// this process) and, once it [listens](Store::listen), each time any process records into
+    /// the same PostgreSQL database: live views wait on it instead of polling.
+    pub fn subscribe_recorded(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.recorded.subscribe()
+    }
+
+    /// Whether [`Store::subscribe_recorded`] hears the records of other processes too: on
+    /// PostgreSQL once the store listens; never on SQLite, whose other writers send no word.
+    pub fn hears_other_writers(&self) -> bool {
+        self.recorded.hears_everyone()
+    }
+
+    /// On PostgreSQL, starts hearing the records of every process on the database (`LISTEN`,
+    /// on one of the pool's connections until the store closes); on SQLite, does nothing.
+    pub async fn listen(&self) -> Result<(), StoreError> {
+        match &self.backend {
+            Backend::Postgres(db) => db.listen(&self.recorded).await,
+            Backend::Sqlite(_) => Ok(()),
+        }
     }
 
     /// Records that the process running `run_id` was heard from at `at` (a heartbeat; recorded
@@ -206,6 +243,9 @@ impl Store {
             if finished {
                 interrupted.push(run_id);
             }
+        }
+        if !interrupted.is_empty() {
+            self.tell_followers().await?;
         }
         Ok(interrupted)
     }

@@ -39,8 +39,9 @@ use crate::wire;
 /// Lines read from the store at a time.
 const PAGE: u32 = 1000;
 
-/// How often a follower looks for lines recorded by other processes; lines this server records
-/// wake it at once.
+/// How often a follower looks for lines recorded by other processes that the store does not hear
+/// of (on SQLite); lines recorded through this store, or on PostgreSQL by any replica, wake it at
+/// once.
 const POLL: Duration = Duration::from_millis(500);
 
 /// Which log, and how.
@@ -97,7 +98,7 @@ pub async fn logs(
             run_id: run.summary.id,
             task,
             cursor,
-            recorded: state.recorded.subscribe(),
+            recorded: state.store.subscribe_recorded(),
             shutdown: state.shutdown.clone(),
             done: false,
         };

@@ -73,7 +73,6 @@ pub async fn record(
         .metrics
         .time_store("record", state.reports.record(&events))
         .await?;
-    state.recorded.notify();
     state.metrics.observe_task_events(&events);
     if was_running
         && let Some(result) = status(&state, &id)

@@ -1,10 +1,13 @@
 //! The event streams behind the live pages: `/ui/runs/{id}/status` sends a run page's changing
 //! parts when they change, and `/ui/runs/{id}/follow/{*path}` sends a task's new log lines.
 //!
-//! Both poll the store (every other server and agent records into it, so it is the one place that
-//! knows), send HTML rendered by the same code as the pages, and end with a `done` event once
-//! there is nothing more to come. A stream ends with its client too (dropping it stops the
-//! polls), and when the server shuts down, so that graceful shutdown never waits on an open page.
+//! Both read the store (every other server and agent records into it, so it is the one place that
+//! knows) when it says something was recorded ([`Store::subscribe_recorded`]: at once for what
+//! this process records and, on PostgreSQL, for what any replica records), send HTML rendered by
+//! the same code as the pages, and end with a `done` event once there is nothing more to come. On
+//! SQLite, which cannot tell of other processes' records, they also look every [`FALLBACK_LOOK`].
+//! A stream ends with its client too, and when the server shuts down, so that graceful shutdown
+//! never waits on an open page.
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -18,6 +21,7 @@ use futures_util::stream::{self, Stream, StreamExt as _};
 use gantry_store::{RunStatus, Store};
 use maud::{Markup, html};
 use serde::Deserialize;
+use tokio::sync::watch;
 
 use super::badge;
 use super::error::UiError;
@@ -25,8 +29,9 @@ use super::log::{self, render_lines};
 use super::run::{Fragments, fingerprint};
 use crate::state::AppState;
 
-/// How often the streams look at the store.
-const POLL: Duration = Duration::from_millis(300);
+/// How often the streams look at a store that cannot tell of other processes' records (SQLite,
+/// which a `gantry run` on the same file may write to).
+const FALLBACK_LOOK: Duration = Duration::from_secs(1);
 
 /// How long a browser waits before reconnecting a dropped stream.
 const RETRY: Duration = Duration::from_secs(2);
@@ -44,6 +49,8 @@ pub struct StatusQuery {
 /// Where a status stream is.
 struct StatusState {
     store: Store,
+    /// Marked changed when the store records something.
+    recorded: watch::Receiver<u64>,
     id: String,
     /// The fingerprint of what the client shows.
     shown: Option<String>,
@@ -66,6 +73,7 @@ pub async fn status(
         .ok_or_else(|| UiError::no_run(&id))?;
     let shutdown = state.shutdown.clone().cancelled_owned();
     let start = StatusState {
+        recorded: state.store.subscribe_recorded(),
         store: state.store,
         id: detail.summary.id,
         shown: query.since,
@@ -78,8 +86,10 @@ pub async fn status(
         }
         loop {
             if !std::mem::take(&mut state.first) {
-                tokio::time::sleep(POLL).await;
+                next_record(&state.store, &mut state.recorded).await;
             }
+            // Seen before reading, so that what is recorded during the read wakes the next wait.
+            let _ = state.recorded.borrow_and_update();
             let detail = match state.store.find_run(&state.id).await {
                 Ok(Some(detail)) => detail,
                 Ok(None) => return None,
@@ -124,6 +134,8 @@ pub struct FollowQuery {
 /// Where a follow stream is.
 struct FollowState {
     store: Store,
+    /// Marked changed when the store records something.
+    recorded: watch::Receiver<u64>,
     run_id: String,
     path: String,
     after: u64,
@@ -156,6 +168,7 @@ pub async fn follow(
     let detail = log::find_task(&state.store, &id, &path).await?;
     let shutdown = state.shutdown.clone().cancelled_owned();
     let start = FollowState {
+        recorded: state.store.subscribe_recorded(),
         store: state.store,
         run_id: detail.summary.id,
         path,
@@ -168,6 +181,8 @@ pub async fn follow(
             return None;
         }
         loop {
+            // Seen before reading, so that what is recorded during the read wakes the next wait.
+            let _ = state.recorded.borrow_and_update();
             match state
                 .store
                 .task_log(&state.run_id, &state.path, state.after, FOLLOW_PAGE)
@@ -205,10 +220,23 @@ pub async fn follow(
                 state.finishing = true;
                 continue;
             }
-            tokio::time::sleep(POLL).await;
+            next_record(&state.store, &mut state.recorded).await;
         }
     });
     Ok(Sse::new(events.take_until(shutdown)).keep_alive(KeepAlive::default()))
+}
+
+/// Waits until the store may hold something new: it recorded something, or, when it cannot
+/// tell of other processes' records, [`FALLBACK_LOOK`] passed.
+async fn next_record(store: &Store, recorded: &mut watch::Receiver<u64>) {
+    if store.hears_other_writers() {
+        if recorded.changed().await.is_err() {
+            // The store is gone (the server is stopping): looking again finds that out.
+            tokio::time::sleep(FALLBACK_LOOK).await;
+        }
+    } else {
+        let _ = tokio::time::timeout(FALLBACK_LOOK, recorded.changed()).await;
+    }
 }
 
 /// The task's status, where it is recorded.

@@ -12,7 +12,7 @@ use tokio::time::timeout;
 
 use crate::harness::{RunBuilder, sha256};
 use crate::postgres::TestDatabase;
-use crate::socket::{PATIENCE, Running, client, read, report, request, send};
+use crate::socket::{PATIENCE, Running, client, read, read_events, report, request, send};
 
 const ADMIN: &str = "replica-test-admin-secret-0123456789";
 
@@ -121,6 +121,74 @@ async fn two_replicas_on_one_postgres_database_allocate_every_number_once_and_sh
     let (status, downloaded) = get(&b, &format!("/api/v1/artifacts/{digest}")).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(downloaded.as_ref(), content.as_slice());
+
+    a.shut_down();
+    b.shut_down();
+    a.stopped().await;
+    b.stopped().await;
+}
+
+/// Opens a live page's event stream on `server`.
+async fn stream(server: &Running, path: &str) -> Body {
+    let mut call = request(Method::GET, &server.url(path), ADMIN, Body::empty());
+    call.headers_mut()
+        .insert("accept", "text/event-stream".parse().unwrap());
+    let response = send(call).await;
+    assert_eq!(response.status(), StatusCode::OK, "{path}");
+    response.into_body()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_live_page_on_one_replica_follows_a_run_reported_to_the_other() {
+    let Some(database) = TestDatabase::create().await else {
+        return;
+    };
+    let artifacts = tempfile::tempdir().unwrap();
+    let (mut a, mut b) = tokio::join!(
+        replica(&database, artifacts.path()),
+        replica(&database, artifacts.path())
+    );
+    let mut run = RunBuilder::new("hello", 1);
+    report(&a, ADMIN, &[run.queued(), run.started()]).await;
+
+    // B's live page and log: the page's first state at once, the log empty so far.
+    let mut status = stream(&b, &format!("/ui/runs/{}/status", run.run_id)).await;
+    let mut status_buffer = String::new();
+    let (updates, _) = read_events(&mut status, &mut status_buffer, |events| !events.is_empty()).await;
+    assert_eq!(updates[0].json()["done"], false);
+    let mut follow = stream(&b, &format!("/ui/runs/{}/follow/build/compile", run.run_id)).await;
+    let mut follow_buffer = String::new();
+
+    // Reported to A, seen on B: B's streams never poll a PostgreSQL store, so only A's
+    // notification, carried by the database, can wake them.
+    let mut task = run.task("build/compile", 2);
+    let finished = task.pop().unwrap();
+    report(&a, ADMIN, &task).await;
+    let (lines, ended) = read_events(&mut follow, &mut follow_buffer, |events| {
+        events
+            .iter()
+            .any(|event| event.data.contains("build/compile line 2"))
+    })
+    .await;
+    assert!(!ended);
+    assert!(lines.iter().all(|event| event.event == "lines"), "{lines:?}");
+    let (updates, _) = read_events(&mut status, &mut status_buffer, |events| {
+        events.iter().any(|event| event.json()["graph"].is_string())
+    })
+    .await;
+    assert!(updates.iter().all(|event| event.json()["done"] == false));
+
+    report(&a, ADMIN, &[finished, run.finished(RunResult::Success)]).await;
+    let (ends, _) = read_events(&mut follow, &mut follow_buffer, |events| {
+        events.iter().any(|event| event.event == "done")
+    })
+    .await;
+    assert!(ends.last().unwrap().data.contains("success"), "{ends:?}");
+    let (updates, _) = read_events(&mut status, &mut status_buffer, |events| {
+        events.iter().any(|event| event.json()["done"] == true)
+    })
+    .await;
+    assert_eq!(updates.last().unwrap().json()["result"], "success");
 
     a.shut_down();
     b.shut_down();

@@ -145,7 +145,7 @@ fn urlencoding_app(app: &str) -> String {
 }
 
 /// Reads server-sent events from `body` until `enough` says so or the stream ends.
-async fn read_events(
+pub(crate) async fn read_events(
     body: &mut Body,
     buffer: &mut String,
     enough: impl Fn(&[SseEvent]) -> bool,
