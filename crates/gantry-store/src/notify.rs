@@ -68,10 +68,9 @@ impl Recorded {
         tokio::spawn(async move {
             loop {
                 match listener.try_recv().await {
-                    Ok(Some(_)) => bump(&sender),
-                    // The connection was lost and is being made again: what was sent meanwhile
-                    // is lost, so every follower looks again.
-                    Ok(None) => bump(&sender),
+                    // A notification; or (`None`) the connection was lost and is being made
+                    // again, and what was sent meanwhile is lost: every follower looks again.
+                    Ok(Some(_) | None) => bump(&sender),
                     Err(sqlx::Error::PoolClosed) => return,
                     Err(_) => {
                         tokio::time::sleep(RETRY).await;
