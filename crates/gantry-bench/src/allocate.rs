@@ -32,7 +32,7 @@ pub async fn run(args: &AllocateArgs) -> anyhow::Result<()> {
     let store = match &args.db {
         Some(url) => {
             let options = StoreOptions {
-                artifact_dir: args.artifacts.clone(),
+                artifacts: args.artifacts.clone(),
             };
             Some(Store::open_with(url, &options).await?)
         }

@@ -78,9 +78,10 @@ pub struct AllocateArgs {
     /// through `Store::allocate_build` in this process, with the same concurrency.
     #[arg(long)]
     pub db: Option<String>,
-    /// The store's artifact directory (a PostgreSQL store needs one to open).
+    /// The store's artifacts, a directory or `s3://BUCKET/PREFIX` (a PostgreSQL store needs
+    /// them to open).
     #[arg(long)]
-    pub artifacts: Option<PathBuf>,
+    pub artifacts: Option<gantry_store::ArtifactLocation>,
 }
 
 #[derive(Debug, Args)]

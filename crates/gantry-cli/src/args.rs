@@ -65,10 +65,12 @@ pub struct ServerArgs {
         default_value = "sqlite://gantry.db"
     )]
     pub db: String,
-    /// Where artifacts are kept: required with PostgreSQL, the same directory for every
-    /// replica [default with SQLite: `artifacts/` beside the database].
-    #[arg(long, value_name = "DIR", env = "GANTRY_ARTIFACTS")]
-    pub artifacts: Option<PathBuf>,
+    /// Where artifacts are kept: a directory, or `s3://BUCKET/PREFIX` in an S3-compatible
+    /// object store (credentials, region and endpoint from the standard `AWS_*` variables);
+    /// required with PostgreSQL, the same for every replica [default with SQLite:
+    /// `artifacts/` beside the database].
+    #[arg(long, value_name = "DIR|s3://BUCKET/PREFIX", env = "GANTRY_ARTIFACTS")]
+    pub artifacts: Option<gantry_store::ArtifactLocation>,
     /// Let anyone read (API and web UI) without a token.
     #[arg(long)]
     pub anonymous_read: bool,

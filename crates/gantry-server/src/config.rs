@@ -2,8 +2,9 @@
 
 use std::fmt;
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::time::Duration;
+
+use gantry_store::ArtifactLocation;
 
 /// Artifact uploads larger than this are refused unless configured otherwise (1 GiB).
 pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 1024 * 1024 * 1024;
@@ -21,9 +22,10 @@ pub struct ServerConfig {
     pub listen: SocketAddr,
     /// The build data store: `sqlite://PATH` or `postgres://…`.
     pub db_url: String,
-    /// Where artifacts are kept. Required for a PostgreSQL store (every replica must see the
-    /// same directory); for SQLite, `artifacts/` beside the database file when `None`.
-    pub artifact_dir: Option<PathBuf>,
+    /// Where artifacts are kept: a directory or `s3://BUCKET/PREFIX`. Required for a
+    /// PostgreSQL store (every replica must see the same artifacts: a shared directory, or one
+    /// bucket); for SQLite, `artifacts/` beside the database file when `None`.
+    pub artifacts: Option<ArtifactLocation>,
     /// Let anyone read (GET API routes and every UI page) without a token. Reporting and
     /// administration always need one.
     pub anonymous_read: bool,
@@ -47,7 +49,7 @@ impl ServerConfig {
         Self {
             listen,
             db_url: db_url.into(),
-            artifact_dir: None,
+            artifacts: None,
             anonymous_read: false,
             admin_token: None,
             max_upload_bytes: DEFAULT_MAX_UPLOAD_BYTES,
@@ -68,7 +70,7 @@ impl fmt::Debug for ServerConfig {
         f.debug_struct("ServerConfig")
             .field("listen", &self.listen)
             .field("db_url", &redact_password(&self.db_url))
-            .field("artifact_dir", &self.artifact_dir)
+            .field("artifacts", &self.artifacts)
             .field("anonymous_read", &self.anonymous_read)
             .field("admin_token", &self.admin_token.as_ref().map(|_| "<redacted>"))
             .field("max_upload_bytes", &self.max_upload_bytes)

@@ -12,7 +12,7 @@ use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use gantry_api::{ErrorBody, ErrorDetail};
-use gantry_store::{StoreError, TokenError};
+use gantry_store::{ArtifactError, StoreError, TokenError};
 
 /// A failed request: its status, a stable code and a message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -130,6 +130,10 @@ impl IntoResponse for AppError {
 
 impl From<StoreError> for AppError {
     fn from(error: StoreError) -> Self {
+        let error = match error {
+            StoreError::Artifact(error) => return error.into(),
+            other => other,
+        };
         match &error {
             StoreError::UnknownRun { run_id } => Self::new(
                 StatusCode::NOT_FOUND,
@@ -142,9 +146,6 @@ impl From<StoreError> for AppError {
             ),
             StoreError::AmbiguousRun { .. } => {
                 Self::new(StatusCode::BAD_REQUEST, "ambiguous_run", error.to_string())
-            }
-            StoreError::InvalidDigest { .. } => {
-                Self::new(StatusCode::BAD_REQUEST, "invalid_digest", error.to_string())
             }
             StoreError::DigestMismatch { expected, actual, .. } => Self::new(
                 StatusCode::BAD_REQUEST,
@@ -161,6 +162,24 @@ impl From<StoreError> for AppError {
             )
             .with_field(source.field.clone()),
             _ => Self::internal("use the build data store", &error),
+        }
+    }
+}
+
+impl From<ArtifactError> for AppError {
+    fn from(error: ArtifactError) -> Self {
+        match &error {
+            ArtifactError::InvalidDigest { .. } => {
+                Self::new(StatusCode::BAD_REQUEST, "invalid_digest", error.to_string())
+            }
+            ArtifactError::DigestMismatch { .. } => {
+                Self::new(StatusCode::BAD_REQUEST, "digest_mismatch", error.to_string())
+            }
+            ArtifactError::TooLarge { limit } => Self::too_large(*limit),
+            ArtifactError::Source { source, .. } => {
+                Self::bad_request(format!("the upload was cut short: {source}"))
+            }
+            _ => Self::internal("use the artifact store", &error),
         }
     }
 }

@@ -10,12 +10,11 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
-use gantry_store::{Store, StoreError, StoreOptions, TokenError};
+use gantry_store::{ArtifactError, Store, StoreError, StoreOptions, TokenError};
 use tokio::net::TcpListener;
 
-use crate::api::artifacts::UPLOADS_DIR;
 use crate::config::{ServerConfig, is_postgres_url, redact_password};
 use crate::router::router;
 use crate::state::AppState;
@@ -29,8 +28,16 @@ const STALE_UPLOAD: Duration = Duration::from_hours(24);
 /// Why a server could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
-    #[error("the PostgreSQL store `{url}` needs an artifact directory, one that every replica shares")]
+    #[error(
+        "the PostgreSQL store `{url}` needs an artifact location that every replica shares: a directory or `s3://BUCKET/PREFIX`"
+    )]
     NoArtifactDir { url: String },
+    #[error("failed to open the artifact store `{location}`")]
+    Artifacts {
+        location: String,
+        #[source]
+        source: ArtifactError,
+    },
     #[error("failed to open the build data store `{url}`")]
     Store {
         url: String,
@@ -71,17 +78,26 @@ impl Server {
     /// Opens the store, recovers interrupted runs, ensures an admin token, and binds.
     pub async fn bind(config: ServerConfig) -> Result<Self, ServerError> {
         let url = redact_password(&config.db_url);
-        if is_postgres_url(&config.db_url) && config.artifact_dir.is_none() {
+        if is_postgres_url(&config.db_url) && config.artifacts.is_none() {
             return Err(ServerError::NoArtifactDir { url });
         }
         let options = StoreOptions {
-            artifact_dir: config.artifact_dir.clone(),
+            artifacts: config.artifacts.clone(),
         };
         let store = Store::open_with(&config.db_url, &options)
             .await
-            .map_err(|source| ServerError::Store {
-                url: url.clone(),
-                source,
+            .map_err(|source| match source {
+                StoreError::Artifact(source) => ServerError::Artifacts {
+                    location: config
+                        .artifacts
+                        .as_ref()
+                        .map_or_else(|| "beside the database".to_owned(), ToString::to_string),
+                    source,
+                },
+                source => ServerError::Store {
+                    url: url.clone(),
+                    source,
+                },
             })?;
         // Live views follow the records of every replica on a PostgreSQL database.
         store.listen().await.map_err(|source| ServerError::Store {
@@ -97,7 +113,8 @@ impl Server {
             tracing::warn!(runs = ?recovered, "marked runs of dead processes `interrupted`");
             state.metrics.runs_finished("interrupted", recovered.len() as u64);
         }
-        remove_stale_uploads(&store);
+        // Best effort; another replica sharing the directory may be uploading, hence the age.
+        store.artifacts().remove_stale_uploads(STALE_UPLOAD);
         // Bound before the bootstrap token exists: a start that cannot listen must not create a
         // token that nobody was shown.
         let listener = TcpListener::bind(config.listen)
@@ -110,7 +127,7 @@ impl Server {
             addr: config.listen,
             source,
         })?;
-        tracing::info!(%local_addr, store = %url, anonymous_read = config.anonymous_read, "server bound");
+        tracing::info!(%local_addr, store = %url, artifacts = %store.artifacts().location(), anonymous_read = config.anonymous_read, "server bound");
         let created = store
             .ensure_admin_token(BOOTSTRAP_TOKEN_NAME, config.admin_token.as_deref())
             .await
@@ -193,23 +210,5 @@ impl Server {
         served?;
         tracing::info!("server stopped");
         Ok(())
-    }
-}
-
-/// Removes partial uploads a crash left behind; best effort (another replica sharing the
-/// artifact directory may be uploading, hence the age).
-fn remove_stale_uploads(store: &Store) {
-    let Ok(entries) = std::fs::read_dir(store.artifact_dir().join(UPLOADS_DIR)) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let modified = entry
-            .metadata()
-            .and_then(|metadata| metadata.modified())
-            .unwrap_or(SystemTime::now());
-        let stale = modified.elapsed().is_ok_and(|age| age > STALE_UPLOAD);
-        if stale && entry.path().extension().is_some_and(|ext| ext == "partial") {
-            let _ = std::fs::remove_file(entry.path());
-        }
     }
 }

@@ -4,6 +4,7 @@
 use std::io;
 use std::path::PathBuf;
 
+use crate::artifact::ArtifactError;
 use crate::validation::CdEventError;
 
 /// A failed store operation.
@@ -12,8 +13,14 @@ pub enum StoreError {
     #[error("`{url}` is not a database url: {reason}")]
     InvalidUrl { url: String, reason: String },
 
-    #[error("`{url}` is a PostgreSQL database: it needs an artifact directory of its own")]
+    #[error(
+        "`{url}` is a PostgreSQL database: it needs an artifact location of its own (a directory or `s3://BUCKET/PREFIX`)"
+    )]
     NoArtifactDir { url: String },
+
+    /// Opening the artifact store, or storing an artifact, failed.
+    #[error(transparent)]
+    Artifact(#[from] ArtifactError),
 
     #[error("failed to create the directory `{}`", path.display())]
     CreateDir {
@@ -60,24 +67,12 @@ pub enum StoreError {
     #[error("`{query}` matches several runs: {}", candidates.join(", "))]
     AmbiguousRun { query: String, candidates: Vec<String> },
 
-    /// Reading, copying or writing an artifact file failed.
-    #[error("failed to {operation} `{}`", path.display())]
-    ArtifactIo {
-        operation: &'static str,
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
-
     #[error("artifact `{}` has sha256 {actual}, but its event says {expected}", path.display())]
     DigestMismatch {
         path: PathBuf,
         expected: String,
         actual: String,
     },
-
-    #[error("`{digest}` is not a sha256 digest (64 hexadecimal digits)")]
-    InvalidDigest { digest: String },
 
     /// A CDEvent given to [`crate::Store::record_cdevents`] is not valid.
     #[error("CDEvent #{index} is not valid")]

@@ -11,7 +11,8 @@
 //! - [`query`]: the typed answers ([`RunSummary`], [`RunDetail`], [`LogLine`], ...).
 //! - [`backend`]: which database is open, and the row operations each backend provides;
 //!   [`sqlite`] and [`postgres`] hold their SQL, `migrations/{sqlite,postgres}/` their schemas.
-//! - [`artifact`]: the content-addressed artifact directory beside the database.
+//! - [`artifact`]: [`ArtifactStore`], artifacts by sha256 in a local directory (by default
+//!   beside the database) or an S3-compatible bucket.
 //! - [`recovery`]: run owners ([`Owner`]) and whether they are still alive.
 //! - [`error`]: [`StoreError`], with the operation or path that failed.
 //! - [`token`]: API tokens ([`Scope`], [`TokenRecord`]), kept as hashes of their secrets.
@@ -31,6 +32,7 @@ mod store;
 mod token;
 mod validation;
 
+pub use artifact::{ArtifactError, ArtifactLocation, ArtifactReader, ArtifactStore, S3Location, StoredArtifact};
 pub use cdevent::{RunContext, to_cdevent};
 pub use error::StoreError;
 pub use query::{

@@ -4,13 +4,13 @@
 //! transaction per batch), stores CDEvents from other tools, finds interrupted runs, and answers
 //! queries. Which database is behind it is the backend's business.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
 use gantry_model::{RunEvent, RunEventKind, RunId, RunResult};
 use serde_json::Value;
 
-use crate::artifact::ArtifactStore;
+use crate::artifact::{ArtifactError, ArtifactLocation, ArtifactStore};
 use crate::backend::{Backend, Location, NewEvent, RecordTx};
 use crate::error::StoreError;
 use crate::notify::Recorded;
@@ -53,20 +53,22 @@ macro_rules! on_backend {
 /// How to open a store, beyond its url.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StoreOptions {
-    /// Where artifacts are kept. By default `artifacts/` beside a SQLite file; a PostgreSQL
-    /// store has no file to put them beside, so it needs this.
-    pub artifact_dir: Option<PathBuf>,
+    /// Where artifacts are kept: a directory or an S3-compatible bucket. By default
+    /// `artifacts/` beside a SQLite file; a PostgreSQL store has no file to put them beside,
+    /// so it needs this.
+    pub artifacts: Option<ArtifactLocation>,
 }
 
 impl Store {
     /// Opens the store at `url`: `sqlite://PATH`, `sqlite:PATH` or a bare path (the file and its
     /// directory are created on first use, artifacts go to `artifacts/` beside it), or
-    /// `postgres://…` (which needs [`Store::open_with`] and an artifact directory).
+    /// `postgres://…` (which needs [`Store::open_with`] and an artifact location).
     pub async fn open(url: &str) -> Result<Self, StoreError> {
         Self::open_with(url, &StoreOptions::default()).await
     }
 
-    /// Opens the store at `url` with `options`; the schema is brought up to date either way.
+    /// Opens the store at `url` with `options`; the schema is brought up to date either way, and
+    /// the artifact store is opened (a bucket is checked) before the database.
     pub async fn open_with(url: &str, options: &StoreOptions) -> Result<Self, StoreError> {
         match Location::parse(url)? {
             Location::Sqlite(path) => {
@@ -78,30 +80,32 @@ impl Store {
                     path: dir.clone(),
                     source,
                 })?;
-                let backend = Backend::Sqlite(SqliteBackend::open(&path, url).await?);
-                let artifacts = options
-                    .artifact_dir
+                let location = options
+                    .artifacts
                     .clone()
-                    .unwrap_or_else(|| dir.join("artifacts"));
+                    .unwrap_or_else(|| ArtifactLocation::Dir(dir.join("artifacts")));
+                let artifacts = ArtifactStore::open(location).await?;
+                let backend = Backend::Sqlite(SqliteBackend::open(&path, url).await?);
                 Ok(Self::new(backend, artifacts))
             }
             Location::Postgres(url) => {
-                let artifacts = options
-                    .artifact_dir
+                let location = options
+                    .artifacts
                     .clone()
                     .ok_or_else(|| StoreError::NoArtifactDir { url: url.clone() })?;
+                let artifacts = ArtifactStore::open(location).await?;
                 let backend = Backend::Postgres(PostgresBackend::open(&url).await?);
                 Ok(Self::new(backend, artifacts))
             }
         }
     }
 
-    fn new(backend: Backend, artifacts: PathBuf) -> Self {
+    fn new(backend: Backend, artifacts: ArtifactStore) -> Self {
         let owner = Owner::current();
         let host = owner.host.clone();
         Self {
             backend,
-            artifacts: ArtifactStore::new(artifacts),
+            artifacts,
             owner,
             host,
             recorded: Recorded::default(),
@@ -250,19 +254,23 @@ impl Store {
         Ok(interrupted)
     }
 
+    /// Stores each packaged artifact from the file its event names, unless its digest is stored
+    /// already (as it is for uploads to a server: the event then names the stored copy).
     async fn store_artifacts(&self, events: &[RunEvent]) -> Result<(), StoreError> {
         for event in events {
             if let RunEventKind::ArtifactPackaged { source, sha256, .. } = &event.kind {
-                let artifacts = self.artifacts.clone();
-                let (path, sha256) = (PathBuf::from(source), sha256.clone());
-                let copying = path.clone();
-                // Copying may take a while for big files; it must not hold up the runtime.
-                let copied = tokio::task::spawn_blocking(move || artifacts.store(&copying, &sha256)).await;
-                copied.map_err(|err| StoreError::ArtifactIo {
-                    operation: "copy the artifact",
-                    path,
-                    source: std::io::Error::other(err),
-                })??;
+                let path = PathBuf::from(source);
+                self.artifacts
+                    .put_file(&path, sha256)
+                    .await
+                    .map_err(|error| match error {
+                        ArtifactError::DigestMismatch { expected, actual } => StoreError::DigestMismatch {
+                            path,
+                            expected,
+                            actual,
+                        },
+                        other => StoreError::Artifact(other),
+                    })?;
             }
         }
         Ok(())
@@ -371,7 +379,7 @@ impl Store {
             .into_iter()
             .map(|artifact| {
                 Ok(ArtifactRecord {
-                    path: self.artifacts.path(&artifact.sha256)?,
+                    path: self.artifacts.stored_at(&artifact.sha256)?,
                     size: crate::query::unsigned(artifact.size, "artifact size")?,
                     task_path: artifact.task_path,
                     name: artifact.name,
@@ -466,21 +474,9 @@ impl Store {
             .collect()
     }
 
-    /// Where the artifact with this digest is stored, if it is.
-    pub fn artifact_path(&self, sha256: &str) -> Result<Option<PathBuf>, StoreError> {
-        let path = self.artifacts.path(sha256)?;
-        Ok(path.is_file().then_some(path))
-    }
-
-    /// The directory artifacts are stored under.
-    pub fn artifact_dir(&self) -> &Path {
-        self.artifacts.root()
-    }
-
-    /// Where the artifact with this digest is stored, or would be: for writers that put a
-    /// verified file there themselves (a complete file renamed into place).
-    pub fn artifact_file(&self, sha256: &str) -> Result<PathBuf, StoreError> {
-        self.artifacts.path(sha256)
+    /// Where artifacts are kept: uploads, downloads and sizes go through it.
+    pub fn artifacts(&self) -> &ArtifactStore {
+        &self.artifacts
     }
 
     /// The open database, for the modules that add queries of their own (`token`).

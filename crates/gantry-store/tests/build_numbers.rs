@@ -4,10 +4,9 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
 
 use common::{RunBuilder, TestStore};
-use gantry_store::{Store, StoreError, StoreOptions};
+use gantry_store::{ArtifactLocation, Store, StoreError, StoreOptions};
 use sqlx::Connection;
 use tokio::process::Command;
 
@@ -85,7 +84,7 @@ async fn allocate_in_child_process() {
         return;
     };
     let options = StoreOptions {
-        artifact_dir: std::env::var_os("GANTRY_STORE_TEST_ARTIFACTS").map(PathBuf::from),
+        artifacts: std::env::var_os("GANTRY_STORE_TEST_ARTIFACTS").map(|dir| ArtifactLocation::Dir(dir.into())),
     };
     let store = Store::open_with(&url, &options).await.unwrap();
     for _ in 0..EACH {

@@ -98,9 +98,11 @@ async fn records_a_full_run_and_reads_it_back(test: TestStore) {
         .join("data/artifacts/sha256/2c")
         .join(HELLO_SHA256);
     assert_eq!(artifact_record.path, expected);
-    assert_eq!(test.store.artifact_path(HELLO_SHA256).unwrap(), Some(expected));
-    assert_eq!(test.store.artifact_path(&"0".repeat(64)).unwrap(), None);
-    assert!(test.store.artifact_path("../x").is_err());
+    let artifacts = test.store.artifacts();
+    assert_eq!(artifacts.stored_at(HELLO_SHA256).unwrap(), expected);
+    assert_eq!(artifacts.size(HELLO_SHA256).await.unwrap(), Some(5));
+    assert_eq!(artifacts.size(&"0".repeat(64)).await.unwrap(), None);
+    assert!(artifacts.size("../x").await.is_err());
 
     // By unique prefix and by app and build number.
     let prefix = &run.run_id.0[..30];
@@ -544,7 +546,7 @@ async fn refuses_what_it_cannot_open() {
     };
     check(
         "postgres://postgres@127.0.0.1/gantry",
-        "needs an artifact directory",
+        "needs an artifact location",
     )
     .await;
     check("mysql://localhost/gantry", "is not a database url").await;
@@ -571,7 +573,7 @@ async fn refuses_what_it_cannot_open() {
     );
     // A PostgreSQL database that does not exist, or a server that does not answer.
     let options = gantry_store::StoreOptions {
-        artifact_dir: Some(dir.path().join("artifacts")),
+        artifacts: Some(gantry_store::ArtifactLocation::Dir(dir.path().join("artifacts"))),
     };
     for url in [
         "postgres://postgres@127.0.0.1:5432/gantry_no_such_database",

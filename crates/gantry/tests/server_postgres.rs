@@ -189,6 +189,7 @@ fn a_postgres_store_needs_an_artifact_directory() {
         .unwrap();
     let out = common::outcome(output);
     assert_eq!(out.code, Some(2), "{out:?}");
-    assert!(out.stderr.contains("needs `--artifacts DIR`"), "{}", out.stderr);
+    assert!(out.stderr.contains("needs `--artifacts`"), "{}", out.stderr);
     assert!(out.stderr.contains("hint:"), "{}", out.stderr);
+    assert!(out.stderr.contains("s3://BUCKET/PREFIX"), "{}", out.stderr);
 }

@@ -8,15 +8,15 @@ use crate::exit::{ExitStatus, UsageError};
 pub async fn server(args: &ServerArgs) -> anyhow::Result<ExitStatus> {
     if is_postgres_url(&args.db) && args.artifacts.is_none() {
         return Err(UsageError::new(
-            "a PostgreSQL store needs `--artifacts DIR`: there is no file to keep artifacts beside",
+            "a PostgreSQL store needs `--artifacts`: there is no file to keep artifacts beside",
         )
         .hint(
-            "pass `--artifacts DIR` (or set `GANTRY_ARTIFACTS`), the same shared directory on every replica",
+            "pass `--artifacts s3://BUCKET/PREFIX` or `--artifacts DIR` (or set `GANTRY_ARTIFACTS`), the same for every replica",
         )
         .into());
     }
     let config = ServerConfig {
-        artifact_dir: args.artifacts.clone(),
+        artifacts: args.artifacts.clone(),
         anonymous_read: args.anonymous_read,
         admin_token: std::env::var("GANTRY_ADMIN_TOKEN")
             .ok()

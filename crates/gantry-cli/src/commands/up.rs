@@ -25,7 +25,7 @@ pub async fn up(args: UpArgs) -> anyhow::Result<ExitStatus> {
         workspace::ensure_state_dir(&root)?
     };
     let config = ServerConfig {
-        artifact_dir: None,
+        artifacts: None,
         // A local, loopback server: reading needs no token; reporting and admin still do.
         anonymous_read: true,
         admin_token: std::env::var("GANTRY_ADMIN_TOKEN")

@@ -59,7 +59,7 @@ pub async fn record(
             sha256, size, source, ..
         } = &mut event.kind
         {
-            *source = uploaded_artifact(&state, index, sha256, *size)?;
+            *source = uploaded_artifact(&state, index, sha256, *size).await?;
         }
     }
     let finishes = events
@@ -103,29 +103,32 @@ fn unsupported(error: &VersionError) -> AppError {
 }
 
 /// The stored copy of an uploaded artifact, checked against what the event says.
-fn uploaded_artifact(state: &AppState, index: usize, sha256: &str, size: u64) -> Result<String, AppError> {
+async fn uploaded_artifact(
+    state: &AppState,
+    index: usize,
+    sha256: &str,
+    size: u64,
+) -> Result<String, AppError> {
     let field = |name: &str| format!("/events/{index}/{name}");
-    let stored = state
-        .store
-        .artifact_path(sha256)
+    let artifacts = state.store.artifacts();
+    let stored = artifacts
+        .size(sha256)
+        .await
         .map_err(|error| AppError::from(error).with_field(field("sha256")))?;
-    let Some(path) = stored else {
+    let Some(actual) = stored else {
         return Err(AppError::conflict(
             "artifact_missing",
             format!("artifact sha256:{sha256} was not uploaded; PUT it to /api/v1/artifacts/{sha256} first"),
         )
         .with_field(field("sha256")));
     };
-    let actual = std::fs::metadata(&path)
-        .map_err(|error| AppError::internal("read an artifact's size", &error))?
-        .len();
     if actual != size {
         return Err(AppError::bad_request(format!(
             "event #{index} says artifact sha256:{sha256} has {size} bytes, but it has {actual}"
         ))
         .with_field(field("size")));
     }
-    Ok(path.display().to_string())
+    Ok(artifacts.stored_at(sha256)?.display().to_string())
 }
 
 /// The run's status, for counting finished runs; `None` if it is not recorded (or cannot be

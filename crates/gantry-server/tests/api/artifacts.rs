@@ -25,7 +25,7 @@ async fn uploads_once_and_downloads() {
     let reply = api.send(put(b"anything".to_vec())).await;
     reply.expect(StatusCode::OK);
     assert_eq!(reply.json()["created"], false);
-    let stored = api.store().artifact_path(&digest).unwrap().unwrap();
+    let stored = api.store().artifacts().stored_at(&digest).unwrap();
     assert_eq!(std::fs::read(stored).unwrap(), content);
 
     let reply = api
@@ -72,13 +72,13 @@ async fn refuses_bad_digests_wrong_content_and_missing_artifacts() {
         .await;
     reply.expect(StatusCode::BAD_REQUEST);
     assert_eq!(reply.error_code(), "digest_mismatch");
-    assert!(api.store().artifact_path(&claimed).unwrap().is_none());
-    let uploads = api.store().artifact_dir().join(".uploads");
-    assert_eq!(
-        std::fs::read_dir(&uploads).unwrap().count(),
-        0,
-        "no partial upload is left behind"
-    );
+    let artifacts = api.store().artifacts();
+    assert!(artifacts.size(&claimed).await.unwrap().is_none());
+    let shard = artifacts.stored_at(&claimed).unwrap();
+    let left: Vec<_> = std::fs::read_dir(shard.parent().unwrap())
+        .map(|entries| entries.flatten().map(|entry| entry.file_name()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "no partial upload is left behind: {left:?}");
 
     let reply = api
         .send(Call::get(&format!("/api/v1/artifacts/{claimed}")).token(&api.reader))
@@ -113,7 +113,7 @@ async fn refuses_uploads_over_the_limit() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
-    assert!(api.store().artifact_path(&digest).unwrap().is_none());
+    assert!(api.store().artifacts().size(&digest).await.unwrap().is_none());
     // At the limit: fine.
     let content = vec![7_u8; 1000];
     let reply = api

@@ -7,7 +7,7 @@ use std::time::Duration;
 use axum::http::StatusCode;
 use gantry_model::RunResult;
 use gantry_server::ServerConfig;
-use gantry_store::RunStatus;
+use gantry_store::{ArtifactLocation, RunStatus};
 
 use crate::harness::{Api, Call, RunBuilder, db_url};
 use crate::postgres::TestDatabase;
@@ -113,7 +113,7 @@ fn interrupted(server: &Running) -> u64 {
 
 async fn leased(db_url: &str, artifacts: Option<&std::path::Path>) -> Running {
     let mut config = ServerConfig::new("127.0.0.1:0".parse().unwrap(), db_url);
-    config.artifact_dir = artifacts.map(std::path::Path::to_path_buf);
+    config.artifacts = artifacts.map(|dir| ArtifactLocation::Dir(dir.to_path_buf()));
     config.admin_token = Some("lease-test-admin-secret-0123456789".to_owned());
     config.remote_lease = Duration::from_secs(1);
     config.lease_sweep = Duration::from_millis(50);

@@ -1,6 +1,6 @@
 //! The HTTP API, driven through the router (`oneshot`) on a real SQLite store, and over a real
 //! socket where the transport matters (live logs, graceful shutdown, concurrent servers, and
-//! replicas on one PostgreSQL database).
+//! replicas on one PostgreSQL database), and artifacts in a real S3-compatible server (moto).
 
 mod artifacts;
 mod auth;
@@ -9,10 +9,12 @@ mod harness;
 mod health;
 mod lease;
 mod logs;
+mod moto;
 mod openapi;
 mod permissions;
 mod postgres;
 mod replicas;
 mod runs;
+mod s3;
 mod socket;
 mod tokens;

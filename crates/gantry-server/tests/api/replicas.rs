@@ -7,6 +7,7 @@ use axum::body::Body;
 use axum::http::{Method, StatusCode};
 use gantry_model::RunResult;
 use gantry_server::ServerConfig;
+use gantry_store::ArtifactLocation;
 use serde_json::Value;
 use tokio::time::timeout;
 
@@ -22,7 +23,7 @@ const ALLOCATIONS_PER_CLIENT: usize = 50;
 
 async fn replica(database: &TestDatabase, artifacts: &Path) -> Running {
     let mut config = ServerConfig::new("127.0.0.1:0".parse().unwrap(), &database.url);
-    config.artifact_dir = Some(artifacts.to_path_buf());
+    config.artifacts = Some(ArtifactLocation::Dir(artifacts.to_path_buf()));
     config.admin_token = Some(ADMIN.to_owned());
     Running::with(config).await
 }
@@ -204,7 +205,8 @@ async fn a_postgres_store_without_an_artifact_directory_is_refused() {
     );
     let error = gantry_server::Server::bind(config).await.unwrap_err();
     let message = error.to_string();
-    assert!(message.contains("needs an artifact directory"), "{message}");
+    assert!(message.contains("needs an artifact location"), "{message}");
+    assert!(message.contains("s3://BUCKET/PREFIX"), "{message}");
     assert!(
         !message.contains("secret"),
         "no password in the message: {message}"

@@ -315,7 +315,7 @@ async fn shutting_down_finishes_requests_in_flight_and_ends_streams() {
     let store = server.store.clone();
     let addr = server.addr;
     server.stopped().await;
-    assert!(store.artifact_path(&digest).unwrap().is_some());
+    assert!(store.artifacts().size(&digest).await.unwrap().is_some());
     assert!(
         tokio::net::TcpStream::connect(addr).await.is_err(),
         "no longer listening"

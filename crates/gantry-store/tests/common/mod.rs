@@ -12,7 +12,7 @@ use gantry_model::{
     LogStream, Pipeline, RunEvent, RunEventKind, RunId, RunResult, Stage, Task, TaskOutcome, TaskPath,
     Traceability,
 };
-use gantry_store::{Store, StoreOptions};
+use gantry_store::{ArtifactLocation, Store, StoreOptions};
 use indexmap::IndexMap;
 use sqlx::{Connection, PgConnection};
 use tempfile::TempDir;
@@ -78,7 +78,7 @@ impl TestStore {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("{server}/{name}");
         let options = StoreOptions {
-            artifact_dir: Some(dir.path().join("data/artifacts")),
+            artifacts: Some(ArtifactLocation::Dir(dir.path().join("data/artifacts"))),
         };
         let store = Store::open_with(&url, &options).await.unwrap();
         Some(Self {
@@ -100,7 +100,10 @@ impl TestStore {
 
     /// The artifact directory the store was opened with (`None`: beside the SQLite file).
     pub fn artifact_dir(&self) -> Option<PathBuf> {
-        self.options.artifact_dir.clone()
+        match &self.options.artifacts {
+            Some(ArtifactLocation::Dir(dir)) => Some(dir.clone()),
+            _ => None,
+        }
     }
 
     /// Whether this is the PostgreSQL variant of a test.
