@@ -270,11 +270,16 @@ mod tests {
     async fn stores_once_by_digest_in_the_directory_layout_and_checks_it() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().join("artifacts");
-        let store = ArtifactStore::open(ArtifactLocation::Dir(root.clone())).await.unwrap();
+        let store = ArtifactStore::open(ArtifactLocation::Dir(root.clone()))
+            .await
+            .unwrap();
         let source = dir.path().join("hello.txt");
         std::fs::write(&source, "hello").unwrap();
 
-        let stored = store.put_file(&source, &HELLO_SHA256.to_uppercase()).await.unwrap();
+        let stored = store
+            .put_file(&source, &HELLO_SHA256.to_uppercase())
+            .await
+            .unwrap();
         assert_eq!(
             stored,
             StoredArtifact {
@@ -298,16 +303,24 @@ mod tests {
     async fn refused_content_leaves_nothing_behind() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().join("artifacts");
-        let store = ArtifactStore::open(ArtifactLocation::Dir(root.clone())).await.unwrap();
+        let store = ArtifactStore::open(ArtifactLocation::Dir(root.clone()))
+            .await
+            .unwrap();
         let wrong = "0".repeat(64);
 
-        let err = store.put(&wrong, chunks(&[b"not ", b"hello"]), u64::MAX).await.unwrap_err();
+        let err = store
+            .put(&wrong, chunks(&[b"not ", b"hello"]), u64::MAX)
+            .await
+            .unwrap_err();
         assert!(
             matches!(&err, ArtifactError::DigestMismatch { expected, actual }
                 if *expected == wrong && actual.len() == 64),
             "{err:?}"
         );
-        let err = store.put(HELLO_SHA256, chunks(&[b"hel", b"lo"]), 4).await.unwrap_err();
+        let err = store
+            .put(HELLO_SHA256, chunks(&[b"hel", b"lo"]), 4)
+            .await
+            .unwrap_err();
         assert!(matches!(err, ArtifactError::TooLarge { limit: 4 }), "{err:?}");
         let cut = futures_util::stream::iter([
             Ok(Bytes::from_static(b"hel")),
@@ -329,7 +342,10 @@ mod tests {
             assert!(left.is_empty(), "{shard}: {left:?}");
         }
 
-        let stored = store.put(HELLO_SHA256, chunks(&[b"hel", b"lo"]), 5).await.unwrap();
+        let stored = store
+            .put(HELLO_SHA256, chunks(&[b"hel", b"lo"]), 5)
+            .await
+            .unwrap();
         assert!(stored.created && stored.size == 5, "{stored:?}");
     }
 
@@ -337,7 +353,9 @@ mod tests {
     async fn removes_only_stale_temporary_files() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().join("artifacts");
-        let store = ArtifactStore::open(ArtifactLocation::Dir(root.clone())).await.unwrap();
+        let store = ArtifactStore::open(ArtifactLocation::Dir(root.clone()))
+            .await
+            .unwrap();
         let shard = root.join("sha256/2c");
         std::fs::create_dir_all(&shard).unwrap();
         std::fs::create_dir_all(root.join(".uploads")).unwrap();

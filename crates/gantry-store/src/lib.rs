@@ -32,7 +32,9 @@ mod store;
 mod token;
 mod validation;
 
-pub use artifact::{ArtifactError, ArtifactLocation, ArtifactReader, ArtifactStore, S3Location, StoredArtifact};
+pub use artifact::{
+    ArtifactError, ArtifactLocation, ArtifactReader, ArtifactStore, S3Location, StoredArtifact,
+};
 pub use cdevent::{RunContext, to_cdevent};
 pub use error::StoreError;
 pub use query::{

@@ -84,7 +84,8 @@ async fn allocate_in_child_process() {
         return;
     };
     let options = StoreOptions {
-        artifacts: std::env::var_os("GANTRY_STORE_TEST_ARTIFACTS").map(|dir| ArtifactLocation::Dir(dir.into())),
+        artifacts: std::env::var_os("GANTRY_STORE_TEST_ARTIFACTS")
+            .map(|dir| ArtifactLocation::Dir(dir.into())),
     };
     let store = Store::open_with(&url, &options).await.unwrap();
     for _ in 0..EACH {

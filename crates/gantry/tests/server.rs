@@ -248,6 +248,51 @@ fn a_start_that_cannot_listen_leaves_the_bootstrap_token_for_the_next() {
     assert!(second.contains("bootstrap admin token"), "{first}{second}");
 }
 
+/// `--artifacts s3://…` takes its endpoint and credentials from the standard AWS variables, and a
+/// bucket that cannot be listed stops the server at startup with an error that names it.
+#[test]
+fn an_artifact_bucket_out_of_reach_stops_the_server_at_startup() {
+    let data = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", data.path().join("gantry.db").display());
+    // Nothing listens there: the endpoint is refused at once.
+    let endpoint = format!("http://127.0.0.1:{}", free_port());
+    let output = Command::new(env!("CARGO_BIN_EXE_gantry"))
+        .args(["server", "--listen", "127.0.0.1:0", "--db", &db])
+        .args(["--artifacts", "s3://gantry-out-of-reach/ci"])
+        .env("AWS_ENDPOINT_URL", &endpoint)
+        .env("AWS_ALLOW_HTTP", "true")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "gantry-test-key")
+        .env("AWS_SECRET_ACCESS_KEY", "gantry-test-secret-value")
+        .env("NO_COLOR", "1")
+        .env_remove("GANTRY_ARTIFACTS")
+        .output()
+        .unwrap();
+    let out = common::outcome(output);
+    assert_eq!(out.code, Some(1), "{out:?}");
+    for expected in [
+        "failed to open the artifact store `s3://gantry-out-of-reach/ci`",
+        "bucket `gantry-out-of-reach`",
+        "listing it failed",
+        &endpoint,
+    ] {
+        assert!(out.stderr.contains(expected), "{expected}: {}", out.stderr);
+    }
+    assert!(!out.stderr.contains("gantry-test-secret-value"), "{}", out.stderr);
+    assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
+    assert!(!out.stdout.contains("listening"), "{}", out.stdout);
+
+    let out = common::outcome(
+        Command::new(env!("CARGO_BIN_EXE_gantry"))
+            .args(["server", "--db", &db, "--artifacts", "gs://elsewhere/ci"])
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(out.code, Some(2), "{out:?}");
+    assert!(out.stderr.contains("s3://BUCKET/PREFIX"), "{}", out.stderr);
+}
+
 /// The README's main command: `gantry up` serves the UI, runs the pipeline once into its store,
 /// prints where to see it, and stops cleanly on SIGTERM.
 #[test]

@@ -88,7 +88,10 @@ async fn a_run_recorded_locally_keeps_its_artifacts_in_the_bucket() {
         panic!("{:?}", detail.artifacts)
     };
     let key = format!("team/sha256/{}/{digest}", &digest[..2]);
-    assert_eq!(artifact.path.display().to_string(), format!("s3://gantry-local/{key}"));
+    assert_eq!(
+        artifact.path.display().to_string(),
+        format!("s3://gantry-local/{key}")
+    );
     assert_eq!(moto.contents("gantry-local").await, (vec![key], vec![]));
     assert!(
         !dir.path().join("data/artifacts").exists(),
@@ -98,7 +101,9 @@ async fn a_run_recorded_locally_keeps_its_artifacts_in_the_bucket() {
     let elsewhere = ArtifactStore::open(location).await.unwrap();
     let reader = elsewhere.get(&digest).await.unwrap().unwrap();
     assert_eq!(reader.size, 22);
-    let content: Vec<Bytes> = futures_util::TryStreamExt::try_collect(reader.content).await.unwrap();
+    let content: Vec<Bytes> = futures_util::TryStreamExt::try_collect(reader.content)
+        .await
+        .unwrap();
     assert_eq!(content.concat(), b"hello from a local run");
     store.close().await;
 }
@@ -121,11 +126,18 @@ async fn uploads_through_the_api_land_in_the_bucket_and_download_byte_for_byte()
 
     let (status, downloaded) = get(&server, &format!("/api/v1/artifacts/{digest}")).await;
     assert_eq!(status, StatusCode::OK);
-    assert!(downloaded.as_ref() == content.as_slice(), "the same bytes come back");
+    assert!(
+        downloaded.as_ref() == content.as_slice(),
+        "the same bytes come back"
+    );
 
     // A run that packaged it is recorded against the copy in the bucket.
     let mut run = RunBuilder::new("hello", 1);
-    let events = [run.queued(), run.started(), run.artifact("build/compile", "hello", &content)];
+    let events = [
+        run.queued(),
+        run.started(),
+        run.artifact("build/compile", "hello", &content),
+    ];
     report(&server, ADMIN, &events).await;
     let (status, body) = get(&server, &format!("/api/v1/runs/{}", run.run_id)).await;
     assert_eq!(status, StatusCode::OK);

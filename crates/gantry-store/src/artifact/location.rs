@@ -129,9 +129,9 @@ impl FromStr for ArtifactLocation {
         // S3's own rule for bucket names (3 to 63 of a-z, 0-9, `.`, `-`), so that a typo is
         // told here rather than as a failed request.
         let valid_bucket = (3..=63).contains(&bucket.len())
-            && bucket
-                .bytes()
-                .all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'.' || byte == b'-');
+            && bucket.bytes().all(|byte| {
+                byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'.' || byte == b'-'
+            });
         if !valid_bucket {
             return Err(invalid(
                 "the bucket name must be 3 to 63 lowercase letters, digits, `.` or `-`",
@@ -154,11 +154,20 @@ mod tests {
             assert_eq!(text.parse::<ArtifactLocation>().ok(), expect, "{text}");
         };
         check("artifacts", Some(ArtifactLocation::Dir("artifacts".into())));
-        check("/var/lib/gantry", Some(ArtifactLocation::Dir("/var/lib/gantry".into())));
-        check("s3://gantry-artifacts", Some(ArtifactLocation::S3(S3Location::new("gantry-artifacts", ""))));
+        check(
+            "/var/lib/gantry",
+            Some(ArtifactLocation::Dir("/var/lib/gantry".into())),
+        );
+        check(
+            "s3://gantry-artifacts",
+            Some(ArtifactLocation::S3(S3Location::new("gantry-artifacts", ""))),
+        );
         check(
             "s3://gantry-artifacts/team/a/",
-            Some(ArtifactLocation::S3(S3Location::new("gantry-artifacts", "team/a"))),
+            Some(ArtifactLocation::S3(S3Location::new(
+                "gantry-artifacts",
+                "team/a",
+            ))),
         );
         check("", None);
         check("s3://", None);
@@ -173,6 +182,9 @@ mod tests {
         let location = S3Location::new("b-1", "/p/q/").with_setting("AWS_SECRET_ACCESS_KEY", "hunter22");
         assert_eq!(location.to_string(), "s3://b-1/p/q");
         let shown = format!("{:?}", ArtifactLocation::S3(location));
-        assert!(shown.contains("aws_secret_access_key") && !shown.contains("hunter22"), "{shown}");
+        assert!(
+            shown.contains("aws_secret_access_key") && !shown.contains("hunter22"),
+            "{shown}"
+        );
     }
 }

@@ -3,11 +3,12 @@
 //! a server at startup instead of failing its first upload.
 
 use std::sync::Arc;
+use std::time::Duration;
 
-use object_store::ObjectStore;
 use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
 use object_store::path::Path as ObjectPath;
 use object_store::prefix::PrefixStore;
+use object_store::{ObjectStore, RetryConfig};
 
 use super::{ArtifactError, S3Location};
 
@@ -26,20 +27,27 @@ pub(crate) async fn open(location: &S3Location) -> Result<Arc<dyn ObjectStore>, 
             })?;
         builder = builder.with_config(key, value);
     }
-    let bucket = builder.build().map_err(|source| ArtifactError::Backend {
-        operation: "configure access to",
-        location: location.to_string(),
-        source,
-    })?;
-    let objects: Arc<dyn ObjectStore> = if location.prefix.is_empty() {
-        Arc::new(bucket)
-    } else {
-        Arc::new(PrefixStore::new(bucket, location.prefix.as_str()))
+    let configured = |builder: AmazonS3Builder| -> Result<Arc<dyn ObjectStore>, ArtifactError> {
+        let bucket = builder.build().map_err(|source| ArtifactError::Backend {
+            operation: "configure access to",
+            location: location.to_string(),
+            source,
+        })?;
+        Ok(if location.prefix.is_empty() {
+            Arc::new(bucket)
+        } else {
+            Arc::new(PrefixStore::new(bucket, location.prefix.as_str()))
+        })
     };
-    if let Err(source) = objects
-        .list_with_delimiter(Some(&ObjectPath::from("sha256")))
-        .await
-    {
+    // The check at startup gives up after a few seconds (a wrong endpoint is told at once);
+    // requests later keep object_store's patient retries, which ride out a brief outage.
+    let probe = configured(builder.clone().with_retry(RetryConfig {
+        max_retries: 2,
+        retry_timeout: Duration::from_secs(10),
+        ..RetryConfig::default()
+    }))?;
+    let objects = configured(builder)?;
+    if let Err(source) = probe.list_with_delimiter(Some(&ObjectPath::from("sha256"))).await {
         return Err(ArtifactError::BucketUnusable {
             bucket: location.bucket.clone(),
             location: location.to_string(),
@@ -58,9 +66,10 @@ fn reason(error: &object_store::Error) -> &'static str {
             "the credentials were refused (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)"
         }
         other if other.to_string().contains("NoSuchBucket") => "the bucket does not exist",
-        other if ["InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied"]
-            .iter()
-            .any(|code| other.to_string().contains(code)) =>
+        other
+            if ["InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied"]
+                .iter()
+                .any(|code| other.to_string().contains(code)) =>
         {
             "the credentials were refused (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)"
         }
