@@ -10,7 +10,7 @@
 //! acknowledged without reading its content: the bytes are the same by definition.
 //!
 //! - [`location`]: [`ArtifactLocation`], what `--artifacts` names.
-//! - [`error`]: [`ArtifactError`].
+//! - [`error`]: [`ArtifactError`], what went wrong and where.
 
 mod digest;
 mod error;
@@ -137,7 +137,7 @@ impl ArtifactStore {
             .map_err(move |source| ArtifactError::Backend {
                 operation: "read",
                 location: location.clone(),
-                source,
+                source: Box::new(source),
             })
             .boxed();
         Ok(Some(ArtifactReader { size, content }))
@@ -238,7 +238,7 @@ impl ArtifactStore {
         ArtifactError::Backend {
             operation,
             location: self.describe(digest),
-            source,
+            source: Box::new(source),
         }
     }
 }

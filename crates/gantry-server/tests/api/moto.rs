@@ -1,4 +1,4 @@
-//! A real S3-compatible server for the artifact tests: moto in server mode (from PyPI, installed
+//! A real S3-compatible server for the artifact tests: moto in server mode (from `PyPI`, installed
 //! by `scripts/install-deps`), started on a free loopback port and stopped when dropped.
 //!
 //! Without moto a test prints SKIPPED and passes, except under CI (`CI` set), where it fails.
@@ -14,7 +14,7 @@ use gantry_store::{ArtifactLocation, S3Location};
 use crate::socket::{read, send};
 
 /// How long moto may take to answer after it was started.
-const STARTUP: Duration = Duration::from_secs(60);
+const STARTUP: Duration = Duration::from_mins(1);
 
 /// A running moto server.
 pub(crate) struct Moto {

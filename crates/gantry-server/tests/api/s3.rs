@@ -20,7 +20,7 @@ const ADMIN: &str = "s3-test-admin-secret-0123456789abcdef";
 /// Larger than one part of a multipart upload (5 MiB), so that parts are really sent apart.
 fn big_content() -> Vec<u8> {
     (0..12 * 1024 * 1024_u32)
-        .map(|index| (index.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .map(|index| index.wrapping_mul(2_654_435_761).to_le_bytes()[1])
         .collect()
 }
 

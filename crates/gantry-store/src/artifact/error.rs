@@ -4,7 +4,7 @@
 use std::io;
 use std::path::PathBuf;
 
-/// A failed artifact operation.
+/// A failed artifact operation. (`object_store`'s errors are boxed: they are large, and rare.)
 #[derive(Debug, thiserror::Error)]
 pub enum ArtifactError {
     #[error("`{location}` is not an artifact location: {reason}")]
@@ -43,7 +43,7 @@ pub enum ArtifactError {
         location: String,
         reason: &'static str,
         #[source]
-        source: object_store::Error,
+        source: Box<object_store::Error>,
     },
 
     /// The directory or the object store refused or failed; `operation` says what was tried
@@ -53,6 +53,6 @@ pub enum ArtifactError {
         operation: &'static str,
         location: String,
         #[source]
-        source: object_store::Error,
+        source: Box<object_store::Error>,
     },
 }

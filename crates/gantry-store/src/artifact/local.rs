@@ -26,7 +26,7 @@ pub(crate) fn open(root: &Path) -> Result<Arc<dyn ObjectStore>, ArtifactError> {
         .map_err(|source| ArtifactError::Backend {
             operation: "open the artifact directory",
             location: root.display().to_string(),
-            source,
+            source: Box::new(source),
         })?
         // A crash must never leave a short file under a digest: synced before it is renamed.
         .with_fsync(true);

@@ -31,7 +31,7 @@ pub(crate) async fn open(location: &S3Location) -> Result<Arc<dyn ObjectStore>, 
         let bucket = builder.build().map_err(|source| ArtifactError::Backend {
             operation: "configure access to",
             location: location.to_string(),
-            source,
+            source: Box::new(source),
         })?;
         Ok(if location.prefix.is_empty() {
             Arc::new(bucket)
@@ -52,7 +52,7 @@ pub(crate) async fn open(location: &S3Location) -> Result<Arc<dyn ObjectStore>, 
             bucket: location.bucket.clone(),
             location: location.to_string(),
             reason: reason(&source),
-            source,
+            source: Box::new(source),
         });
     }
     Ok(objects)
