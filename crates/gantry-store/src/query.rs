@@ -219,7 +219,8 @@ pub struct ArtifactRecord {
     pub name: String,
     pub size: u64,
     pub sha256: String,
-    /// Where the stored copy is, on the store's machine (the API leaves it out).
+    /// Where the stored copy is: a path on the store's machine, or an `s3://BUCKET/KEY` url (the
+    /// API leaves it out).
     pub path: PathBuf,
     pub recorded_at: DateTime<Utc>,
 }
