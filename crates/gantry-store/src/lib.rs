@@ -9,25 +9,26 @@
 //! - [`cdevent`]: how run events are told as CDEvents (public: the server speaks it too).
 //! - [`validation`]: [`validate_cdevent`], against the official schemas compiled in.
 //! - [`query`]: the typed answers ([`RunSummary`], [`RunDetail`], [`LogLine`], ...).
-//! - [`backend`]: which database is open, and the row operations each backend provides;
-//!   [`sqlite`] and [`postgres`] hold their SQL, `migrations/{sqlite,postgres}/` their schemas.
+//! - [`aggregate`]: the tables, one module per aggregate (runs, tasks, build numbers, logs,
+//!   artifact records, events, tokens), each with its SQL for both databases side by side;
+//!   `migrations/{sqlite,postgres}/` hold the schemas, numbered alike.
+//! - [`db`]: the one executor: which database a url names, opening and migrating it,
+//!   transactions, and statements run on either database.
 //! - [`artifact`]: [`ArtifactStore`], artifacts by sha256 in a local directory (by default
 //!   beside the database) or an S3-compatible bucket.
 //! - [`recovery`]: run owners ([`Owner`]) and whether they are still alive.
 //! - [`error`]: [`StoreError`], with the operation or path that failed.
 //! - [`token`]: API tokens ([`Scope`], [`TokenRecord`]), kept as hashes of their secrets.
 
+mod aggregate;
 mod artifact;
-mod backend;
 pub mod cdevent;
+mod db;
 mod error;
 mod notify;
-mod postgres;
 pub mod query;
 mod recorder;
 mod recovery;
-mod same_sql;
-mod sqlite;
 mod store;
 mod token;
 mod validation;

@@ -1,8 +1,8 @@
 //! What the store answers: runs, their stages, tasks, artifacts and logs, as typed values. They
 //! are not wire types: the server converts them into `gantry-api`'s bodies.
 //!
-//! The `…Row` types are the rows as both backends read them (`sqlx::FromRow` is generic over the
-//! database); they become the public types here, with ranges and enums checked.
+//! The rows they are made from, as both databases read them, are in [`crate::aggregate`]; ranges
+//! and enums are checked on the way here.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -250,226 +250,15 @@ pub struct AppSummary {
     pub last_run: RunSummary,
 }
 
-/// A `runs` row as both backends read it.
-#[derive(Debug, sqlx::FromRow)]
-pub(crate) struct RunRow {
-    pub id: String,
-    pub app: String,
-    pub version: String,
-    pub build: i64,
-    pub revision: Option<String>,
-    pub branch: Option<String>,
-    pub traceable: bool,
-    pub untraceable_reason: Option<String>,
-    pub mock: bool,
-    pub result: String,
-    pub queued_at: DateTime<Utc>,
-    pub started_at: Option<DateTime<Utc>>,
-    pub finished_at: Option<DateTime<Utc>>,
-    pub owner_host: Option<String>,
-    pub owner_pid: Option<i64>,
-    pub owner_start_time: Option<i64>,
-    pub last_contact_at: Option<DateTime<Utc>>,
-    pub selection: Option<String>,
-    pub runner_host: Option<String>,
-    pub runner_pid: Option<i64>,
-}
-
-/// How a run's selection is stored: `NULL` for a whole run, else its JSON.
-pub(crate) fn selection_text(selection: &Selection) -> Option<String> {
-    (!selection.is_all()).then(|| serde_json::to_string(selection).unwrap_or_default())
-}
-
-/// The columns of [`RunRow`], for `SELECT` lists built with `concat!`.
-macro_rules! run_columns {
-    () => {
-        "id, app, version, build, revision, branch, traceable, untraceable_reason, mock, result, \
-         queued_at, started_at, finished_at, owner_host, owner_pid, owner_start_time, last_contact_at, \
-         selection, runner_host, runner_pid"
-    };
-}
-pub(crate) use run_columns;
-
-/// Every app with its newest run and its number of runs, for both backends: the counts come
-/// from an index (`runs_by_build`), the newest run is one probe of `runs_by_app` per app, so
-/// the time grows with the number of apps, not of runs.
-pub(crate) const APPS_QUERY: &str = concat!(
-    "SELECT ",
-    run_columns!(),
-    ", total
-     FROM (SELECT app AS counted_app, COUNT(*) AS total FROM runs GROUP BY app) AS counts
-     JOIN runs ON runs.id = (
-         SELECT newest.id FROM runs AS newest WHERE newest.app = counts.counted_app
-         ORDER BY newest.queued_at DESC, newest.id DESC LIMIT 1
-     )
-     ORDER BY app"
-);
-
-impl RunRow {
-    pub(crate) fn summary(&self) -> Result<RunSummary, StoreError> {
-        Ok(RunSummary {
-            id: self.id.clone(),
-            app: self.app.clone(),
-            version: self.version.clone(),
-            build: unsigned(self.build, "build number")?,
-            revision: self.revision.clone(),
-            branch: self.branch.clone(),
-            traceable: self.traceable,
-            untraceable_reason: self.untraceable_reason.clone(),
-            result: RunStatus::parse(&self.result)
-                .ok_or_else(|| corrupt("run result", format!("`{}` is not a run result", self.result)))?,
-            mock: self.mock,
-            queued_at: self.queued_at,
-            started_at: self.started_at,
-            finished_at: self.finished_at,
-            duration_ms: duration_ms(self.started_at.or(Some(self.queued_at)), self.finished_at),
-            selection: match &self.selection {
-                None => Selection::All,
-                Some(text) => serde_json::from_str(text)
-                    .map_err(|err| corrupt("run selection", format!("`{text}`: {err}")))?,
-            },
-        })
-    }
-
-    pub(crate) fn runner(&self) -> Option<gantry_model::Runner> {
-        Some(gantry_model::Runner {
-            host: self.runner_host.clone()?,
-            pid: u32::try_from(self.runner_pid?).ok()?,
-        })
-    }
-
-    pub(crate) fn owner(&self) -> Option<Owner> {
-        Some(Owner {
-            host: self.owner_host.clone()?,
-            pid: u32::try_from(self.owner_pid?).ok()?,
-            start_time: self.owner_start_time.and_then(|time| u64::try_from(time).ok()),
-        })
-    }
-}
-
-#[derive(Debug, sqlx::FromRow)]
-pub(crate) struct StageRow {
-    pub name: String,
-    pub status: String,
-    pub started_at: Option<DateTime<Utc>>,
-    pub finished_at: Option<DateTime<Utc>>,
-}
-
-impl TryFrom<StageRow> for StageRecord {
-    type Error = StoreError;
-
-    fn try_from(row: StageRow) -> Result<Self, StoreError> {
-        Ok(Self {
-            status: task_status(&row.status)?,
-            name: row.name,
-            started_at: row.started_at,
-            finished_at: row.finished_at,
-        })
-    }
-}
-
-#[derive(Debug, sqlx::FromRow)]
-pub(crate) struct TaskRow {
-    pub path: String,
-    pub stage: String,
-    pub status: String,
-    pub attempts: i64,
-    pub exit_code: Option<i64>,
-    pub allowed_failure: bool,
-    pub skip_reason: Option<String>,
-    pub started_at: Option<DateTime<Utc>>,
-    pub finished_at: Option<DateTime<Utc>>,
-}
-
-impl TryFrom<TaskRow> for TaskRecord {
-    type Error = StoreError;
-
-    fn try_from(row: TaskRow) -> Result<Self, StoreError> {
-        Ok(Self {
-            status: task_status(&row.status)?,
-            attempts: u32::try_from(row.attempts)
-                .map_err(|_| corrupt("attempt count", row.attempts.to_string()))?,
-            exit_code: row
-                .exit_code
-                .map(|code| i32::try_from(code).map_err(|_| corrupt("exit code", code.to_string())))
-                .transpose()?,
-            duration_ms: duration_ms(row.started_at, row.finished_at),
-            path: row.path,
-            stage: row.stage,
-            allowed_failure: row.allowed_failure,
-            skip_reason: row.skip_reason,
-            started_at: row.started_at,
-            finished_at: row.finished_at,
-        })
-    }
-}
-
-#[derive(Debug, sqlx::FromRow)]
-pub(crate) struct ArtifactRow {
-    pub task_path: String,
-    pub name: String,
-    pub size: i64,
-    pub sha256: String,
-    pub at: DateTime<Utc>,
-}
-
-#[derive(Debug, sqlx::FromRow)]
-pub(crate) struct LogRow {
-    pub path: String,
-    pub seq: i64,
-    pub stream: String,
-    pub line: String,
-    pub at: DateTime<Utc>,
-}
-
-impl LogRow {
-    pub(crate) fn into_run_line(self) -> Result<RunLogLine, StoreError> {
-        let stream = match self.stream.as_str() {
-            "stdout" => LogStream::Stdout,
-            "stderr" => LogStream::Stderr,
-            other => return Err(corrupt("log stream", format!("`{other}` is not a stream"))),
-        };
-        Ok(RunLogLine {
-            path: self.path,
-            line: LogLine {
-                seq: unsigned(self.seq, "log sequence number")?,
-                stream,
-                line: self.line,
-                at: self.at,
-            },
-        })
-    }
-}
-
-/// How a [`LogStream`] is stored.
-pub(crate) fn stream_name(stream: LogStream) -> &'static str {
-    match stream {
-        LogStream::Stdout => "stdout",
-        LogStream::Stderr => "stderr",
-    }
-}
-
-/// A `SELECT` result for [`crate::Store::apps`]: the newest run of an app and its run count.
-#[derive(Debug, sqlx::FromRow)]
-pub(crate) struct AppRow {
-    #[sqlx(flatten)]
-    pub run: RunRow,
-    pub total: i64,
-}
-
 pub(crate) fn unsigned(value: i64, what: &'static str) -> Result<u64, StoreError> {
     u64::try_from(value).map_err(|_| corrupt(what, format!("{value} is negative")))
 }
 
-fn task_status(text: &str) -> Result<TaskStatus, StoreError> {
-    TaskStatus::parse(text).ok_or_else(|| corrupt("task status", format!("`{text}` is not a task status")))
-}
-
-fn corrupt(what: &'static str, reason: String) -> StoreError {
+pub(crate) fn corrupt(what: &'static str, reason: String) -> StoreError {
     StoreError::Corrupt { what, reason }
 }
 
-fn duration_ms(start: Option<DateTime<Utc>>, end: Option<DateTime<Utc>>) -> Option<u64> {
+pub(crate) fn duration_ms(start: Option<DateTime<Utc>>, end: Option<DateTime<Utc>>) -> Option<u64> {
     let millis = (end? - start?).num_milliseconds();
     Some(u64::try_from(millis).unwrap_or(0))
 }

@@ -1,4 +1,5 @@
-//! What each [`RunEvent`] changes in the store, applied through a backend's [`RecordTx`].
+//! What each [`RunEvent`] changes in the store, applied in a write transaction ([`Tx`]) through
+//! the aggregates' statements.
 //!
 //! Every state change is applied at most once (its id is claimed first) and stored as its
 //! CDEvent as well; task output appends to the task's log, also at most once per event id. A
@@ -13,16 +14,22 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, Utc};
 use gantry_model::{RunEvent, RunEventKind, TaskPath};
 
-use crate::backend::{NewEvent, NewLogLine, NewRun, RecordTx, TaskEnd};
+use crate::aggregate::artifacts::NewArtifact;
+use crate::aggregate::builds::build_taken;
+use crate::aggregate::events::NewEvent;
+use crate::aggregate::logs::{NewLogLine, stream_name};
+use crate::aggregate::runs::NewRun;
+use crate::aggregate::tasks::TaskEnd;
 use crate::cdevent::{self, RunContext, stage_of};
+use crate::db::Tx;
 use crate::error::StoreError;
-use crate::query::{TaskStatus, stream_name};
+use crate::query::TaskStatus;
 use crate::recovery::Owner;
 
 /// Applies `events` in order inside `tx`, and notes that each of their runs was heard from at
 /// `heard_at` (when the events come from the runs' processes); the caller commits.
-pub(crate) async fn apply<T: RecordTx>(
-    tx: &mut T,
+pub(crate) async fn apply(
+    tx: &mut Tx,
     events: &[RunEvent],
     owner: &Owner,
     heard_at: Option<DateTime<Utc>>,
@@ -45,8 +52,8 @@ pub(crate) async fn apply<T: RecordTx>(
     Ok(())
 }
 
-struct Recorder<'t, 'e, T> {
-    tx: &'t mut T,
+struct Recorder<'t, 'e> {
+    tx: &'t mut Tx,
     owner: &'t Owner,
     /// When the runs of this batch were heard from; `None` when they were not.
     heard_at: Option<DateTime<Utc>>,
@@ -62,7 +69,7 @@ struct Recorder<'t, 'e, T> {
     cdevents: Vec<NewEvent<'e>>,
 }
 
-impl<'e, T: RecordTx> Recorder<'_, 'e, T> {
+impl<'e> Recorder<'_, 'e> {
     async fn apply(&mut self, event: &'e RunEvent) -> Result<(), StoreError> {
         let run_id = event.run_id.0.as_str();
         if let RunEventKind::TaskOutput { path, stream, line } = &event.kind {
@@ -187,7 +194,14 @@ impl<'e, T: RecordTx> Recorder<'_, 'e, T> {
             } => {
                 let sha256 = sha256.to_ascii_lowercase();
                 self.tx
-                    .insert_artifact(run_id, path.as_str(), name, *size, &sha256, at)
+                    .insert_artifact(&NewArtifact {
+                        run_id,
+                        task_path: path.as_str(),
+                        name,
+                        size: *size,
+                        sha256: &sha256,
+                        at,
+                    })
                     .await?;
             }
             RunEventKind::TaskOutput { .. } => {}
@@ -231,7 +245,7 @@ impl<'e, T: RecordTx> Recorder<'_, 'e, T> {
             Some(_) => {}
         }
         match self.tx.build_holder(app, build).await? {
-            Some(holder) if holder != run.id => Err(crate::backend::build_taken(run, &holder)),
+            Some(holder) if holder != run.id => Err(build_taken(run, &holder)),
             _ => Ok(()),
         }
     }

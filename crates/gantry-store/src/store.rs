@@ -2,7 +2,8 @@
 //!
 //! It hands out build numbers, records run events (rows, logs, artifacts and CDEvents in one
 //! transaction per batch), stores CDEvents from other tools, finds interrupted runs, and answers
-//! queries. Which database is behind it is the backend's business.
+//! queries. Which database is behind it is [`crate::db`]'s business; the SQL of each table is in
+//! its aggregate ([`crate::aggregate`]).
 
 use std::path::PathBuf;
 
@@ -10,18 +11,19 @@ use chrono::{DateTime, Utc};
 use gantry_model::{RunEvent, RunEventKind, RunId, RunResult};
 use serde_json::Value;
 
+use crate::aggregate::events::NewEvent;
+use crate::aggregate::logs::LogRow;
+use crate::aggregate::runs::RunRow;
 use crate::artifact::{ArtifactError, ArtifactLocation, ArtifactStore};
-use crate::backend::{Backend, Location, NewEvent, RecordTx};
+use crate::db::{Db, Location};
 use crate::error::StoreError;
 use crate::notify::Recorded;
-use crate::postgres::PostgresBackend;
 use crate::query::{
-    AppSummary, ArtifactRecord, LogLine, RunDetail, RunFilter, RunLogLine, RunRow, RunStatus, RunSummary,
+    AppSummary, ArtifactRecord, LogLine, RunDetail, RunFilter, RunLogLine, RunStatus, RunSummary,
     StageRecord, TaskRecord,
 };
 use crate::recorder;
 use crate::recovery::{Liveness, Owner};
-use crate::sqlite::SqliteBackend;
 use crate::validation::validate_cdevent;
 
 /// How many candidates an ambiguous run query lists.
@@ -30,7 +32,7 @@ const MAX_CANDIDATES: u32 = 10;
 /// A handle on the build data repository; cheap to clone, safe to share between tasks.
 #[derive(Debug, Clone)]
 pub struct Store {
-    backend: Backend,
+    db: Db,
     artifacts: ArtifactStore,
     /// Recorded as the owner of every run this handle queues.
     owner: Owner,
@@ -38,16 +40,6 @@ pub struct Store {
     host: String,
     /// Tells followers that run events were recorded; shared by every clone.
     recorded: Recorded,
-}
-
-/// Runs a block with the open backend as `$db`, whichever it is.
-macro_rules! on_backend {
-    ($self:expr, $db:ident => $body:expr) => {
-        match &$self.backend {
-            Backend::Sqlite($db) => $body,
-            Backend::Postgres($db) => $body,
-        }
-    };
 }
 
 /// How to open a store, beyond its url.
@@ -70,7 +62,8 @@ impl Store {
     /// Opens the store at `url` with `options`; the schema is brought up to date either way, and
     /// the artifact store is opened (a bucket is checked) before the database.
     pub async fn open_with(url: &str, options: &StoreOptions) -> Result<Self, StoreError> {
-        match Location::parse(url)? {
+        let location = Location::parse(url)?;
+        match &location {
             Location::Sqlite(path) => {
                 let dir = match path.parent() {
                     Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
@@ -80,31 +73,32 @@ impl Store {
                     path: dir.clone(),
                     source,
                 })?;
-                let location = options
+                let location_of_artifacts = options
                     .artifacts
                     .clone()
                     .unwrap_or_else(|| ArtifactLocation::Dir(dir.join("artifacts")));
-                let artifacts = ArtifactStore::open(location).await?;
-                let backend = Backend::Sqlite(SqliteBackend::open(&path, url).await?);
-                Ok(Self::new(backend, artifacts))
+                let artifacts = ArtifactStore::open(location_of_artifacts).await?;
+                let db = Db::open(&location, url).await?;
+                Ok(Self::new(db, artifacts))
             }
-            Location::Postgres(url) => {
-                let location = options
-                    .artifacts
-                    .clone()
-                    .ok_or_else(|| StoreError::NoArtifactDir { url: url.clone() })?;
-                let artifacts = ArtifactStore::open(location).await?;
-                let backend = Backend::Postgres(PostgresBackend::open(&url).await?);
-                Ok(Self::new(backend, artifacts))
+            Location::Postgres(postgres_url) => {
+                let location_of_artifacts = options.artifacts.clone().ok_or_else(|| {
+                    StoreError::NoArtifactDir {
+                        url: postgres_url.clone(),
+                    }
+                })?;
+                let artifacts = ArtifactStore::open(location_of_artifacts).await?;
+                let db = Db::open(&location, url).await?;
+                Ok(Self::new(db, artifacts))
             }
         }
     }
 
-    fn new(backend: Backend, artifacts: ArtifactStore) -> Self {
+    fn new(db: Db, artifacts: ArtifactStore) -> Self {
         let owner = Owner::current();
         let host = owner.host.clone();
         Self {
-            backend,
+            db,
             artifacts,
             owner,
             host,
@@ -121,13 +115,13 @@ impl Store {
 
     /// Closes the database connections; later calls fail.
     pub async fn close(&self) {
-        on_backend!(self, db => db.close().await);
+        self.db.close().await;
     }
 
     /// The next build number of `app`: 1 for its first, never the same twice, never a gap, even
     /// with many processes asking at once.
     pub async fn allocate_build(&self, app: &str) -> Result<u64, StoreError> {
-        on_backend!(self, db => db.allocate_build(app).await)
+        self.db.allocate_build(app).await
     }
 
     /// Records `events` in order, in one transaction: all or nothing.
@@ -153,20 +147,16 @@ impl Store {
             return Ok(());
         }
         self.store_artifacts(events).await?;
-        on_backend!(self, db => {
-            let mut tx = db.begin().await?;
-            recorder::apply(&mut tx, events, &self.owner, heard_at).await?;
-            tx.commit().await
-        })?;
+        let mut tx = self.db.begin().await?;
+        recorder::apply(&mut tx, events, &self.owner, heard_at).await?;
+        tx.commit().await?;
         self.tell_followers().await
     }
 
     /// Tells those who follow the store (here, and on PostgreSQL every listening replica) that
     /// run events were recorded.
     async fn tell_followers(&self) -> Result<(), StoreError> {
-        if let Backend::Postgres(db) = &self.backend {
-            db.notify_recorded().await?;
-        }
+        self.db.notify_recorded().await?;
         self.recorded.notify();
         Ok(())
     }
@@ -187,10 +177,7 @@ impl Store {
     /// On PostgreSQL, starts hearing the records of every process on the database (`LISTEN`,
     /// on one of the pool's connections until the store closes); on SQLite, does nothing.
     pub async fn listen(&self) -> Result<(), StoreError> {
-        match &self.backend {
-            Backend::Postgres(db) => db.listen(&self.recorded).await,
-            Backend::Sqlite(_) => Ok(()),
-        }
+        self.db.listen(&self.recorded).await
     }
 
     /// Records that the process running `run_id` was heard from at `at` (a heartbeat; recorded
@@ -200,7 +187,7 @@ impl Store {
         run_id: &str,
         at: DateTime<Utc>,
     ) -> Result<Option<RunStatus>, StoreError> {
-        let result = on_backend!(self, db => db.record_contact(run_id, at).await)?;
+        let result = self.db.record_contact(run_id, at).await?;
         result
             .map(|text| {
                 RunStatus::parse(&text).ok_or_else(|| StoreError::Corrupt {
@@ -223,7 +210,7 @@ impl Store {
         owner: &Owner,
         silent_since: DateTime<Utc>,
     ) -> Result<Vec<String>, StoreError> {
-        let candidates = on_backend!(self, db => db.silent_runs(owner, silent_since).await)?;
+        let candidates = self.db.silent_runs(owner, silent_since).await?;
         let mut interrupted = Vec::new();
         for run_id in candidates {
             let event = RunEvent {
@@ -234,18 +221,13 @@ impl Store {
                     result: RunResult::Interrupted,
                 },
             };
-            let finished = on_backend!(self, db => {
-                let mut tx = db.begin().await?;
-                if tx.hold_if_silent(&run_id, silent_since).await? {
-                    recorder::apply(&mut tx, std::slice::from_ref(&event), &self.owner, None).await?;
-                    tx.commit().await?;
-                    true
-                } else {
-                    false
-                }
-            });
-            if finished {
+            let mut tx = self.db.begin().await?;
+            if tx.hold_if_silent(&run_id, silent_since).await? {
+                recorder::apply(&mut tx, std::slice::from_ref(&event), &self.owner, None).await?;
+                tx.commit().await?;
                 interrupted.push(run_id);
+            } else {
+                tx.rollback().await?;
             }
         }
         if !interrupted.is_empty() {
@@ -320,12 +302,9 @@ impl Store {
         if rows.is_empty() {
             return Ok(0);
         }
-        let stored = on_backend!(self, db => {
-            let mut tx = db.begin().await?;
-            let stored = tx.insert_events(&rows).await?;
-            tx.commit().await?;
-            Ok::<_, StoreError>(stored)
-        })?;
+        let mut tx = self.db.begin().await?;
+        let stored = tx.insert_events(&rows).await?;
+        tx.commit().await?;
         Ok(usize::try_from(stored).unwrap_or(usize::MAX))
     }
 
@@ -334,7 +313,7 @@ impl Store {
     ///
     /// Runs owned by live processes or by other hosts are left alone. Call it on every start.
     pub async fn recover_interrupted(&self) -> Result<Vec<String>, StoreError> {
-        let running = on_backend!(self, db => db.running_runs().await)?;
+        let running = self.db.running_runs().await?;
         let mut recovered = Vec::new();
         for row in running {
             let Some(owner) = row.owner() else { continue };
@@ -357,7 +336,7 @@ impl Store {
 
     /// Runs matching `filter`, newest first.
     pub async fn list_runs(&self, filter: &RunFilter) -> Result<Vec<RunSummary>, StoreError> {
-        let rows = on_backend!(self, db => db.list_runs(filter).await)?;
+        let rows = self.db.list_runs(filter).await?;
         rows.iter().map(RunRow::summary).collect()
     }
 
@@ -369,12 +348,12 @@ impl Store {
             return Ok(None);
         };
         let id = row.id.as_str();
-        let (pipeline, stages, tasks, artifacts) = on_backend!(self, db => (
-            db.pipeline(id).await?,
-            db.stages(id).await?,
-            db.tasks(id).await?,
-            db.artifacts(id).await?,
-        ));
+        let (pipeline, stages, tasks, artifacts) = (
+            self.db.pipeline(id).await?,
+            self.db.stages(id).await?,
+            self.db.tasks(id).await?,
+            self.db.artifacts(id).await?,
+        );
         let artifacts = artifacts
             .into_iter()
             .map(|artifact| {
@@ -414,13 +393,13 @@ impl Store {
         if let Some((app, build)) = query.rsplit_once('#')
             && let Ok(build) = build.parse::<u64>()
         {
-            let rows = on_backend!(self, db => db.runs_by_build(app, build).await)?;
+            let rows = self.db.runs_by_build(app, build).await?;
             return one_of(query, rows);
         }
-        if let Some(row) = on_backend!(self, db => db.run(query).await)? {
+        if let Some(row) = self.db.run(query).await? {
             return Ok(Some(row));
         }
-        let rows = on_backend!(self, db => db.runs_by_prefix(query, MAX_CANDIDATES).await)?;
+        let rows = self.db.runs_by_prefix(query, MAX_CANDIDATES).await?;
         one_of(query, rows)
     }
 
@@ -432,7 +411,7 @@ impl Store {
         after_seq: u64,
         limit: u32,
     ) -> Result<Vec<LogLine>, StoreError> {
-        let rows = on_backend!(self, db => db.task_log(run_id, path, after_seq, limit).await)?;
+        let rows = self.db.task_log(run_id, path, after_seq, limit).await?;
         rows.into_iter()
             .map(|row| Ok(row.into_run_line()?.line))
             .collect()
@@ -440,15 +419,13 @@ impl Store {
 
     /// Every log line of a run, task by task in the order they started.
     pub async fn run_log(&self, run_id: &str) -> Result<Vec<RunLogLine>, StoreError> {
-        let rows = on_backend!(self, db => db.run_log(run_id).await)?;
-        rows.into_iter()
-            .map(crate::query::LogRow::into_run_line)
-            .collect()
+        let rows = self.db.run_log(run_id).await?;
+        rows.into_iter().map(LogRow::into_run_line).collect()
     }
 
     /// The CDEvents of a chain (for Gantry's runs, the run id), in time order.
     pub async fn events_for_chain(&self, chain_id: &str) -> Result<Vec<Value>, StoreError> {
-        let texts = on_backend!(self, db => db.events_for_chain(chain_id).await)?;
+        let texts = self.db.events_for_chain(chain_id).await?;
         texts
             .iter()
             .map(|text| {
@@ -462,7 +439,7 @@ impl Store {
 
     /// Every app that has runs, by name, with its newest run.
     pub async fn apps(&self) -> Result<Vec<AppSummary>, StoreError> {
-        let rows = on_backend!(self, db => db.apps().await)?;
+        let rows = self.db.apps().await?;
         rows.into_iter()
             .map(|row| {
                 Ok(AppSummary {
@@ -479,9 +456,9 @@ impl Store {
         &self.artifacts
     }
 
-    /// The open database, for the modules that add queries of their own (`token`).
-    pub(crate) fn backend(&self) -> &Backend {
-        &self.backend
+    /// The open database, for the modules that add operations of their own (`token`).
+    pub(crate) fn db(&self) -> &Db {
+        &self.db
     }
 }
 

@@ -6,8 +6,7 @@
 //! store is its bootstrap token ([`Store::ensure_admin_token`]); the last admin token cannot be
 //! revoked ([`Store::revoke_token`]), so that someone can always manage tokens.
 //!
-//! The SQL lives with each backend (`sqlite/tokens.rs`, `postgres/tokens.rs`; schema in
-//! `migrations/{sqlite,postgres}/0002_tokens.sql`).
+//! The SQL is in [`crate::aggregate::tokens`]; a token's scopes are rows of `token_scopes`.
 
 use std::fmt;
 
@@ -15,7 +14,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::backend::Backend;
+use crate::aggregate::tokens::{Deletion, NewToken, TokenRow};
 use crate::error::StoreError;
 use crate::store::Store;
 
@@ -114,51 +113,10 @@ pub enum TokenError {
     Store(#[from] StoreError),
 }
 
-/// A `tokens` row as both backends read it.
-#[derive(Debug, sqlx::FromRow)]
-pub(crate) struct TokenRow {
-    pub name: String,
-    pub scopes: String,
-    pub hash: String,
-    pub created_at: DateTime<Utc>,
-    pub last_used_at: Option<DateTime<Utc>>,
-}
-
-impl TokenRow {
-    fn record(self) -> Result<TokenRecord, StoreError> {
-        Ok(TokenRecord {
-            scopes: parse_scopes(&self.scopes)?,
-            name: self.name,
-            created_at: self.created_at,
-            last_used_at: self.last_used_at,
-        })
-    }
-}
-
-/// What a backend did when asked to delete a token.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Deletion {
-    Deleted,
-    /// No token has the name.
-    Missing,
-    /// The token is the last admin token: nothing was deleted.
-    LastAdmin,
-}
-
 /// Whether deleting `name` would leave no admin token, given the names of every admin token
-/// (as both backends read them, inside the transaction that deletes).
+/// (as read inside the transaction that deletes).
 pub(crate) fn is_last_admin(name: &str, admins: &[String]) -> bool {
     matches!(admins, [only] if only == name)
-}
-
-/// A token to insert.
-#[derive(Debug)]
-pub(crate) struct NewToken<'a> {
-    pub name: &'a str,
-    /// [`format_scopes`] of its scopes.
-    pub scopes: &'a str,
-    pub hash: &'a str,
-    pub created_at: DateTime<Utc>,
 }
 
 impl Store {
@@ -179,7 +137,7 @@ impl Store {
     ) -> Result<(), TokenError> {
         check_name(name)?;
         check_secret(secret)?;
-        let scopes = format_scopes(scopes)?;
+        let scopes = distinct_scopes(scopes)?;
         let hash = hash_secret(secret);
         let token = NewToken {
             name,
@@ -187,10 +145,7 @@ impl Store {
             hash: &hash,
             created_at: Utc::now(),
         };
-        let created = match self.backend() {
-            Backend::Sqlite(db) => db.insert_token(&token).await?,
-            Backend::Postgres(db) => db.insert_token(&token).await?,
-        };
+        let created = self.db().insert_token(&token).await?;
         if created {
             Ok(())
         } else {
@@ -217,25 +172,17 @@ impl Store {
             }
             None => generate_secret(),
         };
-        let scopes = format_scopes(&[Scope::Admin])?;
         let hash = hash_secret(&secret);
         let token = NewToken {
             name,
-            scopes: &scopes,
+            scopes: &[Scope::Admin],
             hash: &hash,
             created_at: Utc::now(),
         };
-        let created = match self.backend() {
-            Backend::Sqlite(db) => db.insert_first_admin_token(&token).await?,
-            Backend::Postgres(db) => db.insert_first_admin_token(&token).await?,
-        };
-        if created {
+        if self.db().insert_first_admin_token(&token).await? {
             return Ok(Some(secret));
         }
-        let admins = match self.backend() {
-            Backend::Sqlite(db) => db.count_admin_tokens().await?,
-            Backend::Postgres(db) => db.count_admin_tokens().await?,
-        };
+        let admins = self.db().count_admin_tokens().await?;
         if admins > 0 {
             Ok(None)
         } else {
@@ -248,10 +195,7 @@ impl Store {
     /// The token whose secret is `secret`, if there is one; records that it was used.
     pub async fn authenticate(&self, secret: &str) -> Result<Option<TokenRecord>, StoreError> {
         let hash = hash_secret(secret);
-        let row = match self.backend() {
-            Backend::Sqlite(db) => db.token_by_hash(&hash).await?,
-            Backend::Postgres(db) => db.token_by_hash(&hash).await?,
-        };
+        let row = self.db().token_by_hash(&hash).await?;
         // The row was found by the hash, so the comparison cannot fail; comparing in constant
         // time anyway keeps the check sound if the lookup ever becomes a prefix or range query.
         let Some(row) = row.filter(|row| constant_time_eq(row.hash.as_bytes(), hash.as_bytes())) else {
@@ -262,31 +206,22 @@ impl Store {
             .last_used_at
             .is_none_or(|last| now - last >= LAST_USED_RESOLUTION)
         {
-            match self.backend() {
-                Backend::Sqlite(db) => db.touch_token(&row.name, now).await?,
-                Backend::Postgres(db) => db.touch_token(&row.name, now).await?,
-            }
+            self.db().touch_token(&row.name, now).await?;
         }
-        row.record().map(Some)
+        Ok(Some(row.record()))
     }
 
     /// Every token, by name.
     pub async fn list_tokens(&self) -> Result<Vec<TokenRecord>, StoreError> {
-        let rows = match self.backend() {
-            Backend::Sqlite(db) => db.tokens().await?,
-            Backend::Postgres(db) => db.tokens().await?,
-        };
-        rows.into_iter().map(TokenRow::record).collect()
+        let rows = self.db().tokens().await?;
+        Ok(rows.into_iter().map(TokenRow::record).collect())
     }
 
     /// Deletes the token named `name`; `false` when there was none. Refuses
     /// ([`TokenError::LastAdmin`]) to delete the last token with the `admin` scope, checking
     /// and deleting in one transaction so that concurrent revocations cannot remove them all.
     pub async fn revoke_token(&self, name: &str) -> Result<bool, TokenError> {
-        let deletion = match self.backend() {
-            Backend::Sqlite(db) => db.delete_token(name).await?,
-            Backend::Postgres(db) => db.delete_token(name).await?,
-        };
+        let deletion = self.db().delete_token(name).await?;
         match deletion {
             Deletion::Deleted => Ok(true),
             Deletion::Missing => Ok(false),
@@ -344,30 +279,15 @@ fn check_secret(secret: &str) -> Result<(), TokenError> {
     }
 }
 
-/// Scopes as stored: deduplicated, space-separated, in the order read, report, admin.
-pub(crate) fn format_scopes(scopes: &[Scope]) -> Result<String, TokenError> {
+/// Scopes as stored: each once, in the order read, report, admin; at least one.
+fn distinct_scopes(scopes: &[Scope]) -> Result<Vec<Scope>, TokenError> {
     let mut sorted = scopes.to_vec();
     sorted.sort_unstable();
     sorted.dedup();
     if sorted.is_empty() {
         return Err(TokenError::NoScopes);
     }
-    Ok(sorted
-        .iter()
-        .map(|scope| scope.as_str())
-        .collect::<Vec<_>>()
-        .join(" "))
-}
-
-fn parse_scopes(text: &str) -> Result<Vec<Scope>, StoreError> {
-    text.split_whitespace()
-        .map(|word| {
-            Scope::parse(word).ok_or_else(|| StoreError::Corrupt {
-                what: "token scope",
-                reason: format!("`{word}` is not a scope"),
-            })
-        })
-        .collect()
+    Ok(sorted)
 }
 
 #[cfg(test)]
@@ -390,12 +310,12 @@ mod tests {
     #[test]
     fn scopes_are_stored_sorted_once() {
         assert_eq!(
-            format_scopes(&[Scope::Admin, Scope::Read, Scope::Admin]).unwrap(),
-            "read admin"
+            distinct_scopes(&[Scope::Admin, Scope::Read, Scope::Admin]).unwrap(),
+            [Scope::Read, Scope::Admin]
         );
-        assert!(matches!(format_scopes(&[]), Err(TokenError::NoScopes)));
-        assert_eq!(parse_scopes("read admin").unwrap(), [Scope::Read, Scope::Admin]);
-        assert!(parse_scopes("read root").is_err());
+        assert!(matches!(distinct_scopes(&[]), Err(TokenError::NoScopes)));
+        assert_eq!(Scope::parse("admin"), Some(Scope::Admin));
+        assert_eq!(Scope::parse("root"), None);
     }
 
     #[test]

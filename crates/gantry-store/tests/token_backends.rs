@@ -6,6 +6,7 @@ mod common;
 
 use common::TestStore;
 use gantry_store::{Scope, TokenError};
+use sqlx::Connection;
 
 async fn tokens_round_trip(test: TestStore) {
     let store = &test.store;
@@ -133,3 +134,90 @@ on_both_backends!(
     the_last_admin_token_is_not_revoked,
     concurrent_revocations_keep_an_admin_token,
 );
+
+/// A store whose tokens were written before scopes were rows (migrations up to 0007, scopes as
+/// space-separated text) keeps every token's scopes, and its admin token stays one.
+async fn scopes_written_as_text_become_rows(test: TestStore) {
+    let store = &test.store;
+    let tokens = store.list_tokens().await.unwrap();
+    let scopes: Vec<(&str, &[Scope])> = tokens
+        .iter()
+        .map(|token| (token.name.as_str(), token.scopes.as_slice()))
+        .collect();
+    assert_eq!(
+        scopes,
+        [
+            ("old-admin", &[Scope::Read, Scope::Admin][..]),
+            ("old-ci", &[Scope::Report][..]),
+            ("old-reader", &[Scope::Read][..]),
+        ]
+    );
+    let found = store
+        .authenticate(OLD_SECRET)
+        .await
+        .unwrap()
+        .expect("the migrated token by its secret");
+    assert_eq!(found.name, "old-ci");
+    assert!(found.allows(Scope::Report) && !found.allows(Scope::Admin));
+    assert_eq!(
+        store.ensure_admin_token("bootstrap", None).await.unwrap(),
+        None,
+        "the migrated admin token counts"
+    );
+    assert!(matches!(
+        store.revoke_token("old-admin").await,
+        Err(TokenError::LastAdmin { .. })
+    ));
+    assert!(store.revoke_token("old-ci").await.unwrap());
+}
+
+const OLD_SECRET: &str = "gantry_an_old_secret_of_the_ci_token";
+
+/// Brings the database at `url` to where migrations before 0008 left it, and writes tokens as
+/// they were kept then (scopes as space-separated text).
+async fn tokens_as_text(url: &str) {
+    let sqlite = url.starts_with("sqlite:");
+    let older = tempfile::tempdir().unwrap();
+    let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("migrations")
+        .join(if sqlite { "sqlite" } else { "postgres" });
+    for entry in std::fs::read_dir(source).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if name.as_str() < "0008" {
+            std::fs::copy(&path, older.path().join(name)).unwrap();
+        }
+    }
+    let migrator = sqlx::migrate::Migrator::new(older.path()).await.unwrap();
+    let ci_hash = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(OLD_SECRET.as_bytes()));
+    let insert = format!(
+        "INSERT INTO tokens (name, scopes, hash, created_at) VALUES
+             ('old-admin', 'read admin', 'a1', '2025-01-01T00:00:00.000000Z'),
+             ('old-ci', 'report', '{ci_hash}', '2025-01-01T00:00:00.000000Z'),
+             ('old-reader', 'read', 'r1', '2025-01-01T00:00:00.000000Z')"
+    );
+    if sqlite {
+        let mut conn = sqlx::SqliteConnection::connect(&format!("{url}?mode=rwc"))
+            .await
+            .unwrap();
+        migrator.run(&mut conn).await.unwrap();
+        sqlx::raw_sql(&insert).execute(&mut conn).await.unwrap();
+    } else {
+        let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+        migrator.run(&mut conn).await.unwrap();
+        sqlx::raw_sql(&insert).execute(&mut conn).await.unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_scopes_written_as_text_become_rows() {
+    let test = TestStore::sqlite_prepared(tokens_as_text).await;
+    scopes_written_as_text_become_rows(test).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_scopes_written_as_text_become_rows() {
+    if let Some(test) = TestStore::postgres_prepared(tokens_as_text).await {
+        scopes_written_as_text_become_rows(test).await;
+    }
+}

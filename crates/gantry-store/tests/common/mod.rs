@@ -40,8 +40,16 @@ impl TestStore {
     }
 
     pub async fn sqlite() -> Self {
+        Self::sqlite_prepared(async |_| {}).await
+    }
+
+    /// [`TestStore::sqlite`], with `prepare` given the database's url before the store opens it
+    /// (to write a store as an older Gantry left it, say).
+    pub async fn sqlite_prepared(prepare: impl AsyncFnOnce(&str)) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let url = Self::url_in(&dir);
+        std::fs::create_dir_all(dir.path().join("data")).unwrap();
+        prepare(&url).await;
         let options = StoreOptions::default();
         let store = Store::open_with(&url, &options).await.unwrap();
         Self {
@@ -56,6 +64,12 @@ impl TestStore {
     /// A store on a new database of the local PostgreSQL server; `None`, said loudly, when the
     /// server cannot be reached (a failure when the `CI` environment variable is set).
     pub async fn postgres() -> Option<Self> {
+        Self::postgres_prepared(async |_| {}).await
+    }
+
+    /// [`TestStore::postgres`], with `prepare` given the new database's url before the store
+    /// opens it.
+    pub async fn postgres_prepared(prepare: impl AsyncFnOnce(&str)) -> Option<Self> {
         let server = postgres_server();
         let mut admin = match PgConnection::connect(&format!("{server}/postgres")).await {
             Ok(admin) => admin,
@@ -77,6 +91,7 @@ impl TestStore {
         admin.close().await.unwrap();
         let dir = tempfile::tempdir().unwrap();
         let url = format!("{server}/{name}");
+        prepare(&url).await;
         let options = StoreOptions {
             artifacts: Some(ArtifactLocation::Dir(dir.path().join("data/artifacts"))),
         };
@@ -154,6 +169,7 @@ impl Drop for TestStore {
 
 /// Defines a `#[tokio::test]` per backend for each `scenario(test: TestStore)` named: in
 /// `sqlite::NAME` and in `postgres::NAME` (which passes, saying so loudly, without a server, unless `CI` is set).
+#[allow(unused_macros)] // not every test file runs on both backends this way
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
