@@ -30,6 +30,13 @@ pub(crate) struct LogRow {
     pub at: DateTime<Utc>,
 }
 
+/// The `SELECT` of [`LogRow`]s, a task's lines with its path, for `concat!`.
+macro_rules! log_rows {
+    () => {
+        "SELECT t.path, l.seq, l.stream, l.line, l.at FROM tasks t JOIN task_logs l ON l.task_id = t.id"
+    };
+}
+
 impl Db {
     /// Up to `limit` lines of a task's log after line `after_seq`.
     pub(crate) async fn task_log(
@@ -43,12 +50,10 @@ impl Db {
             .await?
             .fetch_all(
                 "read a task's log",
-                Sql::both(
-                    "SELECT t.path, l.seq, l.stream, l.line, l.at
-                     FROM tasks t JOIN task_logs l ON l.task_id = t.id
-                     WHERE t.run_id = $1 AND t.path = $2 AND l.seq > $3
-                     ORDER BY l.seq LIMIT $4",
-                ),
+                Sql::both(concat!(
+                    log_rows!(),
+                    " WHERE t.run_id = $1 AND t.path = $2 AND l.seq > $3 ORDER BY l.seq LIMIT $4"
+                )),
                 &[run_id.into(), path.into(), after_seq.into(), limit.into()],
             )
             .await
@@ -60,12 +65,7 @@ impl Db {
             .await?
             .fetch_all(
                 "read a run's log",
-                Sql::both(
-                    "SELECT t.path, l.seq, l.stream, l.line, l.at
-                     FROM tasks t JOIN task_logs l ON l.task_id = t.id
-                     WHERE t.run_id = $1
-                     ORDER BY t.id, l.seq",
-                ),
+                Sql::both(concat!(log_rows!(), " WHERE t.run_id = $1 ORDER BY t.id, l.seq")),
                 &[run_id.into()],
             )
             .await
