@@ -82,11 +82,13 @@ impl Store {
                 Ok(Self::new(db, artifacts))
             }
             Location::Postgres(postgres_url) => {
-                let location_of_artifacts = options.artifacts.clone().ok_or_else(|| {
-                    StoreError::NoArtifactDir {
-                        url: postgres_url.clone(),
-                    }
-                })?;
+                let location_of_artifacts =
+                    options
+                        .artifacts
+                        .clone()
+                        .ok_or_else(|| StoreError::NoArtifactDir {
+                            url: postgres_url.clone(),
+                        })?;
                 let artifacts = ArtifactStore::open(location_of_artifacts).await?;
                 let db = Db::open(&location, url).await?;
                 Ok(Self::new(db, artifacts))
