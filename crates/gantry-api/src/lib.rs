@@ -10,7 +10,8 @@
 //! - [`run_events`]: the versioned envelope of Gantry's own run events ([`RunEventBatch`]), on
 //!   the wire and in a client's spool, and what the server answers to a batch or a heartbeat.
 //! - [`artifact`]: [`ArtifactStored`], the answer to an upload.
-//! - [`token`]: API tokens ([`Scope`], [`NewToken`], [`CreatedToken`], [`TokenList`]).
+//! - [`token`]: API tokens ([`Scope`], [`NewToken`], [`CreatedToken`], [`TokenList`]) and the
+//!   principal a token speaks for ([`Whoami`]).
 //! - [`health`]: the bodies of `/healthz` and `/readyz`.
 //! - [`agent`]: the agent protocol (lease, heartbeat, complete), described, not yet served.
 //! - [`model_schema`]: the OpenAPI schemas of the model's types that travel in these bodies.
@@ -41,4 +42,4 @@ pub use run::{Artifact, RunDocument, RunStatus, RunSummary, RunsPage, Stage, Tas
 pub use run_events::{
     EventsRecorded, Heartbeat, RUN_EVENTS_VERSION, RunEventBatch, VersionError, check_version,
 };
-pub use token::{CreatedToken, NewToken, Scope, TokenInfo, TokenList};
+pub use token::{CreatedToken, NewToken, PrincipalKind, Scope, TokenInfo, TokenList, Whoami};

@@ -38,12 +38,16 @@ pub const COOKIE: &str = "gantry_token";
 /// How long a browser keeps its login (30 days).
 const COOKIE_MAX_AGE_SECONDS: u32 = 30 * 24 * 60 * 60;
 
-/// Who is asking; in every authorized request's extensions, for handlers that care.
+/// Who is asking; in every authorized request's extensions, for handlers that care (approvals
+/// and the audit log name it).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Principal {
+    /// A person, through one of their tokens.
+    User { name: String, token: TokenRecord },
+    /// A token of no user: a CI service, an agent; named by the token.
+    Machine(TokenRecord),
     /// No token (allowed only where `anonymous_read` opens reading).
     Anonymous,
-    Token(TokenRecord),
 }
 
 /// How a request's token came, beside its [`Principal`] in the request's extensions: a
@@ -55,11 +59,29 @@ pub enum TokenSource {
 }
 
 impl Principal {
-    /// The token's name, if there is a token.
-    pub fn name(&self) -> Option<&str> {
+    /// The principal a token speaks for: its user's, else the token itself as a machine.
+    pub fn of(token: TokenRecord) -> Self {
+        match token.user.clone() {
+            Some(name) => Self::User { name, token },
+            None => Self::Machine(token),
+        }
+    }
+
+    /// The token, if there is one.
+    pub fn token(&self) -> Option<&TokenRecord> {
         match self {
+            Self::User { token, .. } | Self::Machine(token) => Some(token),
             Self::Anonymous => None,
-            Self::Token(token) => Some(&token.name),
+        }
+    }
+
+    /// The name an audit trail records: the user's name, `token:NAME` for a machine token, or
+    /// `anonymous`. User and token names cannot hold a `:`, so the three never collide.
+    pub fn audit_name(&self) -> String {
+        match self {
+            Self::User { name, .. } => name.clone(),
+            Self::Machine(token) => format!("token:{}", token.name),
+            Self::Anonymous => "anonymous".to_owned(),
         }
     }
 }
@@ -133,7 +155,7 @@ pub async fn require(
                 } else {
                     TokenSource::Bearer
                 });
-                Principal::Token(token)
+                Principal::of(token)
             }
             // A stale cookie is as good as none: with anonymous reading the pages still show.
             Ok(None) if credential.from_cookie => Principal::Anonymous,
@@ -144,26 +166,26 @@ pub async fn require(
             Err(error) => return AppError::from(error).into_response(),
         },
     };
-    let allowed = match &principal {
-        Principal::Anonymous => needed == Scope::Read && state.anonymous_read,
-        Principal::Token(token) => token.allows(needed),
+    let allowed = match principal.token() {
+        None => needed == Scope::Read && state.anonymous_read,
+        Some(token) => token.allows(needed),
     };
     if !allowed {
         let wants_page = !route.starts_with("/api/") && accepts_html(request.headers());
-        return match &principal {
-            Principal::Anonymous if wants_page => {
+        return match principal.token() {
+            None if wants_page => {
                 let here = request
                     .uri()
                     .path_and_query()
                     .map_or("/", |target| target.as_str());
                 Redirect::to(&format!("/login?next={}", query_encode(here))).into_response()
             }
-            Principal::Anonymous => AppError::unauthorized(format!(
+            None => AppError::unauthorized(format!(
                 "this route needs a token with the `{needed}` scope: send `Authorization: Bearer TOKEN`"
             ))
             .into_response(),
-            Principal::Token(token) => {
-                tracing::info!(route, token = %token.name, %needed, "refused a request: missing scope");
+            Some(token) => {
+                tracing::info!(route, token = %token.name, principal = %principal.audit_name(), %needed, "refused a request: missing scope");
                 AppError::forbidden(format!(
                     "token `{}` lacks the `{needed}` scope this route needs",
                     token.name
@@ -172,8 +194,8 @@ pub async fn require(
             }
         };
     }
-    if let Principal::Token(token) = &principal {
-        tracing::debug!(token = %token.name, "authorized");
+    if let Some(token) = principal.token() {
+        tracing::debug!(token = %token.name, principal = %principal.audit_name(), "authorized");
     }
     request.extensions_mut().insert(principal);
     if let Some(source) = source {
@@ -242,7 +264,7 @@ pub(crate) async fn login(
     if !token.allows(Scope::Read) {
         return page(StatusCode::FORBIDDEN, Some("That token may not read."), next);
     }
-    tracing::info!(token = %token.name, "browser logged in");
+    tracing::info!(token = %token.name, principal = %Principal::of(token.clone()).audit_name(), "browser logged in");
     let secure = headers
         .get("x-forwarded-proto")
         .is_some_and(|proto| proto.as_bytes() == b"https");

@@ -63,6 +63,7 @@ fn routes() -> Routes {
         .api(Read, routes!(artifacts::download))
         .api(Admin, routes!(tokens::create, tokens::list))
         .api(Admin, routes!(tokens::revoke))
+        .api(Read, routes!(tokens::whoami))
         .api(Public, routes!(health::healthz))
         .api(Public, routes!(health::readyz))
         .api(Public, routes!(metrics::metrics))

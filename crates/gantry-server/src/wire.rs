@@ -155,6 +155,7 @@ pub fn token_info(token: store::TokenRecord) -> api::TokenInfo {
     api::TokenInfo {
         name: token.name,
         scopes: token.scopes.into_iter().map(scope).collect(),
+        user: token.user,
         created_at: token.created_at,
         last_used_at: token.last_used_at,
     }

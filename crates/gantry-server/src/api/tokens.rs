@@ -1,11 +1,12 @@
-//! API tokens, for admins: `POST /api/v1/tokens` creates one and shows its secret once,
-//! `GET /api/v1/tokens` lists them (never a secret), `DELETE /api/v1/tokens/{name}` revokes one
-//! (never the last admin token).
+//! API tokens, for admins: `POST /api/v1/tokens` creates one (a user's, or a machine token)
+//! and shows its secret once, `GET /api/v1/tokens` lists them (never a secret),
+//! `DELETE /api/v1/tokens/{name}` revokes one (never the last admin token). And for anyone who
+//! may read: `GET /api/v1/whoami`, the principal the request's token speaks for.
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use gantry_api::{CreatedToken, ErrorBody, NewToken, TokenList};
+use gantry_api::{CreatedToken, ErrorBody, NewToken, PrincipalKind, TokenList, Whoami};
 
 use crate::auth::Principal;
 use crate::error::AppError;
@@ -22,7 +23,7 @@ use crate::wire;
     request_body = NewToken,
     responses(
         (status = 201, description = "Created; keep the secret, it is not shown again", body = CreatedToken),
-        (status = 400, description = "A bad name, or no scope", body = ErrorBody),
+        (status = 400, description = "A bad name, no scope, or an unknown user", body = ErrorBody),
         (status = 401, description = "No valid token", body = ErrorBody),
         (status = 403, description = "The token is not an admin's", body = ErrorBody),
         (status = 409, description = "A token has this name", body = ErrorBody),
@@ -37,12 +38,15 @@ pub async fn create(
     let scopes: Vec<_> = new.scopes.iter().copied().map(wire::store_scope).collect();
     let secret = state
         .metrics
-        .time_store("create_token", state.store.create_token(&new.name, &scopes))
+        .time_store(
+            "create_token",
+            state
+                .store
+                .create_token_for(&new.name, &scopes, new.user.as_deref()),
+        )
         .await?;
-    let by = principal
-        .as_ref()
-        .and_then(|principal| principal.name().map(str::to_owned));
-    tracing::info!(token = %new.name, by = by.as_deref().unwrap_or("-"), "created a token");
+    let by = principal.map_or_else(|| "-".to_owned(), |principal| principal.audit_name());
+    tracing::info!(token = %new.name, user = new.user.as_deref().unwrap_or("-"), by, "created a token");
     let mut scopes = new.scopes;
     scopes.sort_unstable();
     scopes.dedup();
@@ -51,6 +55,7 @@ pub async fn create(
         Json(CreatedToken {
             name: new.name,
             scopes,
+            user: new.user,
             secret,
         }),
     ))
@@ -109,4 +114,34 @@ pub async fn revoke(
     } else {
         Err(AppError::not_found(format!("no token is named `{name}`")))
     }
+}
+
+/// The principal the request's token speaks for: a user, a machine token, or nobody (where
+/// anonymous reading is on).
+#[utoipa::path(
+    get,
+    path = "/api/v1/whoami",
+    operation_id = "whoami",
+    tag = "tokens",
+    responses(
+        (status = 200, description = "Who the request speaks for", body = Whoami),
+        (status = 401, description = "No valid token", body = ErrorBody),
+    )
+)]
+pub async fn whoami(principal: Option<axum::Extension<Principal>>) -> Json<Whoami> {
+    let principal = principal.map_or(Principal::Anonymous, |axum::Extension(principal)| principal);
+    let kind = match &principal {
+        Principal::User { .. } => PrincipalKind::User,
+        Principal::Machine(_) => PrincipalKind::Machine,
+        Principal::Anonymous => PrincipalKind::Anonymous,
+    };
+    let token = principal.token();
+    Json(Whoami {
+        kind,
+        name: principal.audit_name(),
+        token: token.map(|token| token.name.clone()),
+        scopes: token
+            .map(|token| token.scopes.iter().copied().map(wire::scope).collect())
+            .unwrap_or_default(),
+    })
 }

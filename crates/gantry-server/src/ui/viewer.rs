@@ -1,6 +1,6 @@
 //! [`Viewer`]: who is looking at a page, for the top bar: a browser signed in with its login
-//! cookie (the token's name and a button to sign out), a client with a bearer token (its name),
-//! or a reader without a token (a link to sign in).
+//! cookie (the user's name, or a machine token's, and a button to sign out), a client with a
+//! bearer token (that name), or a reader without a token (a link to sign in).
 //!
 //! The viewer is known while a request is handled ([`scope`], a middleware inside the
 //! authorization layer), so that every page, error pages and the 404 fallback included, renders
@@ -10,12 +10,15 @@ use axum::extract::Request;
 use axum::middleware::Next;
 use axum::response::Response;
 
+use gantry_store::TokenRecord as Token;
+
 use crate::auth::{Principal, TokenSource};
 
 /// Who is looking.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Viewer {
-    /// A browser signed in with `/login`: it can sign out.
+    /// A browser signed in with `/login`: it can sign out. `name` is the token's user, or the
+    /// token's own name for a machine token.
     Session { name: String },
     /// A client sending `Authorization: Bearer`: nothing to sign out of.
     Bearer { name: String },
@@ -47,14 +50,13 @@ impl Looking {
 pub async fn scope(request: Request, next: Next) -> Response {
     let extensions = request.extensions();
     let viewer = match extensions.get::<Principal>() {
-        Some(Principal::Token(token)) => match extensions.get::<TokenSource>() {
-            Some(TokenSource::Cookie) => Viewer::Session {
-                name: token.name.clone(),
-            },
-            _ => Viewer::Bearer {
-                name: token.name.clone(),
-            },
-        },
+        Some(Principal::User { name, .. } | Principal::Machine(Token { name, .. })) => {
+            let name = name.clone();
+            match extensions.get::<TokenSource>() {
+                Some(TokenSource::Cookie) => Viewer::Session { name },
+                _ => Viewer::Bearer { name },
+            }
+        }
         Some(Principal::Anonymous) => Viewer::Anonymous,
         // A route open to everyone: no page of the UI is one, so nothing renders a top bar.
         None => return next.run(request).await,
