@@ -45,6 +45,9 @@ pub enum Command {
     /// Manage API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Manage users: the people tokens act for.
+    #[command(subcommand)]
+    User(UserCommand),
 }
 
 #[derive(Debug, Args)]
@@ -115,6 +118,33 @@ pub struct TokenCreateArgs {
     /// Comma-separated scopes: `read`, `report`, `admin`.
     #[arg(long, value_delimiter = ',', default_value = "read")]
     pub scopes: Vec<String>,
+    /// The user the token acts for, added before with `gantry user add`; without it the token
+    /// is a machine token (a CI service, an agent), named by itself.
+    #[arg(long, value_name = "NAME")]
+    pub user: Option<String>,
+    /// The store the server uses (env `GANTRY_DB`).
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "GANTRY_DB",
+        default_value = "sqlite://gantry.db"
+    )]
+    pub db: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add a user, whom tokens can then act for (`gantry token create --user NAME`).
+    Add(UserAddArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct UserAddArgs {
+    /// A unique name: letters, digits, `-`, `_`, `.` and `@`, up to 64.
+    pub name: String,
+    /// The user's email address.
+    #[arg(long, value_name = "EMAIL")]
+    pub email: Option<String>,
     /// The store the server uses (env `GANTRY_DB`).
     #[arg(
         long,

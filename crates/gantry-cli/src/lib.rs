@@ -77,6 +77,7 @@ async fn dispatch(command: Command, environment: &Environment) -> anyhow::Result
         Command::Up(args) => commands::up::up(args).await,
         Command::Sync(args) => commands::sync::sync(&args, environment).await,
         Command::Token(command) => commands::token::token(command).await,
+        Command::User(command) => commands::user::user(command).await,
         Command::Schema => {
             output::println(&serde_json::to_string_pretty(&gantry_model::json_schema())?)?;
             Ok(ExitStatus::Success)

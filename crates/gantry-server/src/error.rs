@@ -191,6 +191,7 @@ impl From<TokenError> for AppError {
             TokenError::InvalidName { .. } => Self::bad_request(error.to_string()).with_field("/name"),
             TokenError::NoScopes => Self::bad_request(error.to_string()).with_field("/scopes"),
             TokenError::WeakSecret => Self::bad_request(error.to_string()),
+            TokenError::UnknownUser { .. } => Self::bad_request(error.to_string()).with_field("/user"),
             TokenError::LastAdmin { .. } => Self::conflict("last_admin_token", error.to_string()),
             TokenError::Store(error) => error.into(),
         }

@@ -1,5 +1,5 @@
-//! [`create_token`]: a token from scope names, for `gantry token create` (which writes to the
-//! store directly, without a running server).
+//! [`create_token`]: a token from scope names, for a user or a machine, for
+//! `gantry token create` (which writes to the store directly, without a running server).
 
 use gantry_store::{Scope, Store, TokenError};
 
@@ -13,14 +13,16 @@ pub enum CreateTokenError {
 }
 
 /// Creates the token `name` with the scopes named in `scopes` (`read`, `report`, `admin`; each
-/// also allows the ones before it) and returns its secret, shown once.
+/// also allows the ones before it), acting for `user` (who must exist) or, without one, a
+/// machine token; returns its secret, shown once.
 pub async fn create_token<S: AsRef<str>>(
     store: &Store,
     name: &str,
     scopes: &[S],
+    user: Option<&str>,
 ) -> Result<String, CreateTokenError> {
     let scopes = parse_scopes(scopes)?;
-    Ok(store.create_token(name, &scopes).await?)
+    Ok(store.create_token_for(name, &scopes, user).await?)
 }
 
 /// Scope names, trimmed; `a,b` in one item is taken as two.

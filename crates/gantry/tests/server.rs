@@ -447,3 +447,72 @@ fn the_api_holds_to_its_document_under_schemathesis() {
         - 1;
     assert!(stdout.contains(&format!("Tested: {operations}\n")), "{stdout}");
 }
+
+/// `gantry user add` and `gantry token create --user`: a token for a user who was not added is
+/// refused with the way out; once added, the user's token is seen by the server as that user,
+/// and a token of no user as a machine.
+#[test]
+fn tokens_for_users_and_machines_from_the_cli() {
+    let project = Project::new();
+    let db = project.path().join("server.db");
+    let url = format!("sqlite://{}", db.display());
+    let create = |name: &str, user: Option<&str>| {
+        let mut args = vec!["token", "create", "--name", name, "--scopes", "read", "--db", &url];
+        if let Some(user) = user {
+            args.extend(["--user", user]);
+        }
+        project.run(&args)
+    };
+
+    let out = create("alice-laptop", Some("alice"));
+    assert_eq!(out.code, Some(2), "{out:?}");
+    assert!(
+        out.stderr.contains("cannot create token `alice-laptop`: there is no user `alice`")
+            && out.stderr.contains("hint: add the user first: `gantry user add alice`"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stdout.is_empty(), "{}", out.stdout);
+
+    let out = project.run(&["user", "add", "alice", "--email", "alice@example.com", "--db", &url]);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    let out = project.run(&["user", "add", "alice", "--db", &url]);
+    assert_eq!(out.code, Some(2), "{out:?}");
+    assert!(
+        out.stderr.contains("a user named `alice` exists already"),
+        "{}",
+        out.stderr
+    );
+    let out = project.run(&["user", "add", "token:ci", "--db", &url]);
+    assert_eq!(out.code, Some(2), "{out:?}");
+
+    let out = create("alice-laptop", Some("alice"));
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert!(out.stderr.contains("for user `alice`"), "{}", out.stderr);
+    let alice = out.stdout.trim().to_owned();
+    let out = create("ci", None);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert!(out.stderr.contains("as a machine token"), "{}", out.stderr);
+    let ci = out.stdout.trim().to_owned();
+
+    let server = ServerProcess::start(&db, 0);
+    let whoami = |token: &str| -> serde_json::Value {
+        serde_json::from_slice(&common::http_get(
+            &format!("{}/api/v1/whoami", server.url),
+            Some(token),
+        ))
+        .unwrap()
+    };
+    let me = whoami(&alice);
+    assert_eq!((me["kind"].as_str(), me["name"].as_str()), (Some("user"), Some("alice")), "{me}");
+    let me = whoami(&ci);
+    assert_eq!((me["kind"].as_str(), me["name"].as_str()), (Some("machine"), Some("token:ci")), "{me}");
+    let tokens = server.get("/api/v1/tokens");
+    let alice_laptop = tokens["tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|token| token["name"] == "alice-laptop")
+        .unwrap();
+    assert_eq!(alice_laptop["user"], "alice", "{tokens}");
+}

@@ -11,6 +11,7 @@ pub mod source;
 pub mod sync;
 pub mod token;
 pub mod up;
+pub mod user;
 
 use gantry_model::Selection;
 

@@ -13,6 +13,7 @@ mod moto;
 mod openapi;
 mod permissions;
 mod postgres;
+mod principals;
 mod replicas;
 mod runs;
 mod s3;

@@ -182,20 +182,20 @@ async fn a_store_gets_one_bootstrap_admin_token() {
 #[tokio::test]
 async fn the_cli_creates_tokens_from_scope_names() {
     let api = Api::new().await;
-    let secret = gantry_server::create_token(api.store(), "deployer", &["read", "report"])
+    let secret = gantry_server::create_token(api.store(), "deployer", &["read", "report"], None)
         .await
         .unwrap();
     api.send(Call::post("/api/v1/apps/x/builds").token(&secret))
         .await
         .expect(StatusCode::CREATED);
-    let error = gantry_server::create_token(api.store(), "other", &["superuser"])
+    let error = gantry_server::create_token(api.store(), "other", &["superuser"], None)
         .await
         .unwrap_err();
     assert_eq!(
         error.to_string(),
         "`superuser` is not a scope: use read, report or admin"
     );
-    let error = gantry_server::create_token(api.store(), "deployer", &["read"])
+    let error = gantry_server::create_token(api.store(), "deployer", &["read"], None)
         .await
         .unwrap_err();
     assert_eq!(error.to_string(), "a token named `deployer` exists already");
