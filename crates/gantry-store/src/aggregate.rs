@@ -9,7 +9,8 @@
 //! - [`logs`]: task output lines, numbered per task.
 //! - [`artifacts`]: which run packaged which file under which digest.
 //! - [`events`]: CDEvents, and the ids of the run events already applied.
-//! - [`tokens`]: API tokens and their scopes.
+//! - [`tokens`]: API tokens, their scopes and the user each acts for.
+//! - [`users`]: the people tokens act for.
 //!
 //! A new aggregate (jobs, deployments, an audit log) is one more module of the same shape, and
 //! a migration for each database under `migrations/`, numbered alike.
@@ -21,3 +22,4 @@ pub(crate) mod logs;
 pub(crate) mod runs;
 pub(crate) mod tasks;
 pub(crate) mod tokens;
+pub(crate) mod users;

@@ -19,6 +19,7 @@
 //! - [`recovery`]: run owners ([`Owner`]) and whether they are still alive.
 //! - [`error`]: [`StoreError`], with the operation or path that failed.
 //! - [`token`]: API tokens ([`Scope`], [`TokenRecord`]), kept as hashes of their secrets.
+//! - [`user`]: users ([`UserRecord`]), the people tokens act for.
 
 mod aggregate;
 mod artifact;
@@ -31,6 +32,7 @@ mod recorder;
 mod recovery;
 mod store;
 mod token;
+mod user;
 mod validation;
 
 pub use artifact::{
@@ -45,4 +47,5 @@ pub use query::{
 pub use recovery::Owner;
 pub use store::{Store, StoreOptions};
 pub use token::{MIN_SECRET_LEN, SECRET_PREFIX, Scope, TokenError, TokenRecord};
+pub use user::{UserError, UserRecord};
 pub use validation::{CdEventError, known_cdevent_types, validate_cdevent};

@@ -14,7 +14,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::aggregate::tokens::{Deletion, NewToken, TokenRow};
+use crate::aggregate::tokens::{Deletion, Insertion, NewToken, TokenRow};
 use crate::error::StoreError;
 use crate::store::Store;
 
@@ -75,6 +75,8 @@ pub struct TokenRecord {
     pub name: String,
     /// As given at creation, in the order read, report, admin.
     pub scopes: Vec<Scope>,
+    /// The user the token acts for; `None` for a machine token (a CI service, an agent).
+    pub user: Option<String>,
     pub created_at: DateTime<Utc>,
     /// When a request last used it (to the minute); `None` if never.
     pub last_used_at: Option<DateTime<Utc>>,
@@ -99,6 +101,10 @@ pub enum TokenError {
     #[error("a token named `{name}` exists already")]
     NameTaken { name: String },
 
+    /// Users are added on purpose (`gantry user add`), never by creating a token for them.
+    #[error("there is no user `{user}`")]
+    UnknownUser { user: String },
+
     #[error("the token secret is too short: it needs at least {MIN_SECRET_LEN} characters")]
     WeakSecret,
 
@@ -120,20 +126,43 @@ pub(crate) fn is_last_admin(name: &str, admins: &[String]) -> bool {
 }
 
 impl Store {
-    /// Creates a token named `name` with `scopes` and returns its secret, which is not stored
-    /// and cannot be shown again.
+    /// Creates a machine token named `name` with `scopes` and returns its secret, which is not
+    /// stored and cannot be shown again.
     pub async fn create_token(&self, name: &str, scopes: &[Scope]) -> Result<String, TokenError> {
+        self.create_token_for(name, scopes, None).await
+    }
+
+    /// Creates a token named `name` with `scopes`, acting for `user` (who must exist,
+    /// [`TokenError::UnknownUser`] otherwise) or, without one, a machine token; returns its
+    /// secret, which is not stored and cannot be shown again.
+    pub async fn create_token_for(
+        &self,
+        name: &str,
+        scopes: &[Scope],
+        user: Option<&str>,
+    ) -> Result<String, TokenError> {
         let secret = generate_secret();
-        self.create_token_with_secret(name, scopes, &secret).await?;
+        self.insert_token(name, scopes, &secret, user).await?;
         Ok(secret)
     }
 
-    /// Creates a token with a secret chosen by the operator (at least [`MIN_SECRET_LEN`] long).
+    /// Creates a machine token with a secret chosen by the operator (at least
+    /// [`MIN_SECRET_LEN`] long).
     pub async fn create_token_with_secret(
         &self,
         name: &str,
         scopes: &[Scope],
         secret: &str,
+    ) -> Result<(), TokenError> {
+        self.insert_token(name, scopes, secret, None).await
+    }
+
+    async fn insert_token(
+        &self,
+        name: &str,
+        scopes: &[Scope],
+        secret: &str,
+        user: Option<&str>,
     ) -> Result<(), TokenError> {
         check_name(name)?;
         check_secret(secret)?;
@@ -144,14 +173,16 @@ impl Store {
             scopes: &scopes,
             hash: &hash,
             created_at: Utc::now(),
+            user,
         };
-        let created = self.db().insert_token(&token).await?;
-        if created {
-            Ok(())
-        } else {
-            Err(TokenError::NameTaken {
+        match self.db().insert_token(&token).await? {
+            Insertion::Created => Ok(()),
+            Insertion::NameTaken => Err(TokenError::NameTaken {
                 name: name.to_owned(),
-            })
+            }),
+            Insertion::UnknownUser => Err(TokenError::UnknownUser {
+                user: user.unwrap_or_default().to_owned(),
+            }),
         }
     }
 
@@ -178,6 +209,7 @@ impl Store {
             scopes: &[Scope::Admin],
             hash: &hash,
             created_at: Utc::now(),
+            user: None,
         };
         if self.db().insert_first_admin_token(&token).await? {
             return Ok(Some(secret));
@@ -250,25 +282,31 @@ fn constant_time_eq(left: &[u8], right: &[u8]) -> bool {
 }
 
 fn check_name(name: &str) -> Result<(), TokenError> {
-    let invalid = |reason| {
-        Err(TokenError::InvalidName {
+    match name_problem(name) {
+        Some(reason) => Err(TokenError::InvalidName {
             name: name.to_owned(),
             reason,
-        })
-    };
+        }),
+        None => Ok(()),
+    }
+}
+
+/// Why `name` cannot name a token or a user, if it cannot. Never a `:`, so that an audit
+/// trail's `token:NAME` for a machine token cannot be taken for a user's name.
+pub(crate) fn name_problem(name: &str) -> Option<&'static str> {
     if name.is_empty() {
-        return invalid("it is empty");
+        return Some("it is empty");
     }
     if name.len() > 64 {
-        return invalid("it is longer than 64 characters");
+        return Some("it is longer than 64 characters");
     }
     if !name
         .bytes()
         .all(|byte| byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'@'))
     {
-        return invalid("use letters, digits, `-`, `_`, `.` and `@`");
+        return Some("use letters, digits, `-`, `_`, `.` and `@`");
     }
-    Ok(())
+    None
 }
 
 fn check_secret(secret: &str) -> Result<(), TokenError> {

@@ -457,7 +457,9 @@ fn tokens_for_users_and_machines_from_the_cli() {
     let db = project.path().join("server.db");
     let url = format!("sqlite://{}", db.display());
     let create = |name: &str, user: Option<&str>| {
-        let mut args = vec!["token", "create", "--name", name, "--scopes", "read", "--db", &url];
+        let mut args = vec![
+            "token", "create", "--name", name, "--scopes", "read", "--db", &url,
+        ];
         if let Some(user) = user {
             args.extend(["--user", user]);
         }
@@ -467,14 +469,25 @@ fn tokens_for_users_and_machines_from_the_cli() {
     let out = create("alice-laptop", Some("alice"));
     assert_eq!(out.code, Some(2), "{out:?}");
     assert!(
-        out.stderr.contains("cannot create token `alice-laptop`: there is no user `alice`")
-            && out.stderr.contains("hint: add the user first: `gantry user add alice`"),
+        out.stderr
+            .contains("cannot create token `alice-laptop`: there is no user `alice`")
+            && out
+                .stderr
+                .contains("hint: add the user first: `gantry user add alice`"),
         "{}",
         out.stderr
     );
     assert!(out.stdout.is_empty(), "{}", out.stdout);
 
-    let out = project.run(&["user", "add", "alice", "--email", "alice@example.com", "--db", &url]);
+    let out = project.run(&[
+        "user",
+        "add",
+        "alice",
+        "--email",
+        "alice@example.com",
+        "--db",
+        &url,
+    ]);
     assert_eq!(out.code, Some(0), "{out:?}");
     let out = project.run(&["user", "add", "alice", "--db", &url]);
     assert_eq!(out.code, Some(2), "{out:?}");
@@ -504,9 +517,17 @@ fn tokens_for_users_and_machines_from_the_cli() {
         .unwrap()
     };
     let me = whoami(&alice);
-    assert_eq!((me["kind"].as_str(), me["name"].as_str()), (Some("user"), Some("alice")), "{me}");
+    assert_eq!(
+        (me["kind"].as_str(), me["name"].as_str()),
+        (Some("user"), Some("alice")),
+        "{me}"
+    );
     let me = whoami(&ci);
-    assert_eq!((me["kind"].as_str(), me["name"].as_str()), (Some("machine"), Some("token:ci")), "{me}");
+    assert_eq!(
+        (me["kind"].as_str(), me["name"].as_str()),
+        (Some("machine"), Some("token:ci")),
+        "{me}"
+    );
     let tokens = server.get("/api/v1/tokens");
     let alice_laptop = tokens["tokens"]
         .as_array()

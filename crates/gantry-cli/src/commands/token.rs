@@ -13,9 +13,12 @@ pub async fn token(command: TokenCommand) -> anyhow::Result<ExitStatus> {
                 .map_err(|err| {
                     let error = UsageError::new(format!("cannot create token `{}`: {err}", args.name));
                     match (&err, &args.user) {
-                        (gantry_server::CreateTokenError::Token(gantry_store::TokenError::UnknownUser { .. }), Some(user)) => {
-                            error.hint(format!("add the user first: `gantry user add {user}`"))
-                        }
+                        (
+                            gantry_server::CreateTokenError::Token(gantry_store::TokenError::UnknownUser {
+                                ..
+                            }),
+                            Some(user),
+                        ) => error.hint(format!("add the user first: `gantry user add {user}`")),
                         _ => error,
                     }
                 })?;

@@ -1,8 +1,9 @@
-//! API tokens: `tokens` (a name, the sha256 of the secret, times of creation and last use) and
+//! API tokens: `tokens` (a name, the sha256 of the secret, times of creation and last use, the
+//! user it acts for if any) and
 //! `token_scopes` (one row per scope a token holds). The rules (who may revoke what, how
 //! secrets are made and checked) are in [`crate::token`].
 //!
-//! Schema: `migrations/*/0002_tokens.sql` and `0008_token_scopes.sql`.
+//! Schema: `migrations/*/0002_tokens.sql`, `0008_token_scopes.sql` and `0010_users.sql`.
 
 use chrono::{DateTime, Utc};
 
@@ -18,6 +19,8 @@ pub(crate) struct NewToken<'a> {
     pub scopes: &'a [Scope],
     pub hash: &'a str,
     pub created_at: DateTime<Utc>,
+    /// The user it acts for; `None` for a machine token.
+    pub user: Option<&'a str>,
 }
 
 /// A token as both databases read it, with a column for each scope it may hold.
@@ -27,6 +30,7 @@ pub(crate) struct TokenRow {
     pub hash: String,
     pub created_at: DateTime<Utc>,
     pub last_used_at: Option<DateTime<Utc>>,
+    pub user_name: Option<String>,
     read: bool,
     report: bool,
     admin: bool,
@@ -35,11 +39,21 @@ pub(crate) struct TokenRow {
 /// The columns of [`TokenRow`], for `SELECT … FROM tokens`.
 macro_rules! token_columns {
     () => {
-        "name, hash, created_at, last_used_at,
+        "name, hash, created_at, last_used_at, user_name,
          EXISTS (SELECT 1 FROM token_scopes s WHERE s.token_name = tokens.name AND s.scope = 'read') AS read,
          EXISTS (SELECT 1 FROM token_scopes s WHERE s.token_name = tokens.name AND s.scope = 'report') AS report,
          EXISTS (SELECT 1 FROM token_scopes s WHERE s.token_name = tokens.name AND s.scope = 'admin') AS admin"
     };
+}
+
+/// What a database did when asked to insert a token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Insertion {
+    Created,
+    /// A token has the name: nothing was inserted.
+    NameTaken,
+    /// The token's user does not exist: nothing was inserted.
+    UnknownUser,
 }
 
 /// What a database did when asked to delete a token.
@@ -66,6 +80,7 @@ impl TokenRow {
                 .map(|(scope, _)| scope)
                 .collect(),
             name: self.name,
+            user: self.user_name,
             created_at: self.created_at,
             last_used_at: self.last_used_at,
         }
@@ -73,19 +88,42 @@ impl TokenRow {
 }
 
 impl Db {
-    /// `false` when a token with this name (or, astronomically unlikely, this hash) exists.
-    pub(crate) async fn insert_token(&self, token: &NewToken<'_>) -> Result<bool, StoreError> {
+    /// Inserts `token`, unless a token with this name (or, astronomically unlikely, this hash)
+    /// exists or its user does not.
+    pub(crate) async fn insert_token(&self, token: &NewToken<'_>) -> Result<Insertion, StoreError> {
         let mut tx = self.begin().await?;
+        if let Some(user) = token.user {
+            let found: Option<(String,)> = tx
+                .fetch_optional(
+                    "find a token's user",
+                    Sql::both("SELECT name FROM users WHERE name = $1"),
+                    &[user.into()],
+                )
+                .await?;
+            if found.is_none() {
+                tx.rollback().await?;
+                return Ok(Insertion::UnknownUser);
+            }
+        }
         let created = tx
             .execute(
                 "create a token",
                 Sql::both(
-                    "INSERT INTO tokens (name, hash, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                    "INSERT INTO tokens (name, hash, created_at, user_name) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
                 ),
-                &[token.name.into(), token.hash.into(), token.created_at.into()],
+                &[
+                    token.name.into(),
+                    token.hash.into(),
+                    token.created_at.into(),
+                    token.user.into(),
+                ],
             )
             .await?;
-        tx.finish_token(token, created == 1).await
+        Ok(if tx.finish_token(token, created == 1).await? {
+            Insertion::Created
+        } else {
+            Insertion::NameTaken
+        })
     }
 
     /// Inserts `token` (whose only scope is `admin`) only if no admin token exists. Two servers
