@@ -32,6 +32,7 @@ async fn lists_every_route_of_the_api() {
         ("/api/v1/tokens", "post"),
         ("/api/v1/tokens", "get"),
         ("/api/v1/tokens/{name}", "delete"),
+        ("/api/v1/whoami", "get"),
         ("/healthz", "get"),
         ("/readyz", "get"),
         ("/metrics", "get"),
@@ -45,7 +46,7 @@ async fn lists_every_route_of_the_api() {
             "{method} {path} has no responses"
         );
     }
-    assert_eq!(paths.len(), 15, "{:?}", paths.keys().collect::<Vec<_>>());
+    assert_eq!(paths.len(), 16, "{:?}", paths.keys().collect::<Vec<_>>());
     let heartbeat = &document["components"]["schemas"]["Heartbeat"]["properties"];
     assert!(heartbeat["lease_seconds"].is_object(), "{heartbeat}");
     let schemes = &document["components"]["securitySchemes"];
