@@ -776,6 +776,19 @@ async fn the_top_bar_says_who_is_signed_in() {
             .lacks("action=\"/logout\"")
             .lacks("Sign in");
     }
+    // A user's token: the browser names the user, a script its token.
+    store.store.add_user("alice", None).await.unwrap();
+    let alice = store
+        .store
+        .create_token_for("alice-laptop", &[gantry_store::Scope::Read], Some("alice"))
+        .await
+        .unwrap();
+    get_with(&router, "/runs", ("cookie", &format!("gantry_token={alice}")))
+        .await
+        .has("Signed in as <strong>alice</strong>");
+    get_with(&router, "/runs", ("authorization", &format!("Bearer {alice}")))
+        .await
+        .has("Token <strong>alice-laptop</strong>");
     // A cookie whose token was revoked reads anonymously, and is offered to sign in again.
     store.store.revoke_token("release-manager").await.unwrap();
     let page = get_with(&router, "/runs", ("cookie", &cookie)).await;

@@ -1,6 +1,6 @@
 //! [`Viewer`]: who is looking at a page, for the top bar: a browser signed in with its login
 //! cookie (the user's name, or a machine token's, and a button to sign out), a client with a
-//! bearer token (that name), or a reader without a token (a link to sign in).
+//! bearer token (the token's name), or a reader without a token (a link to sign in).
 //!
 //! The viewer is known while a request is handled ([`scope`], a middleware inside the
 //! authorization layer), so that every page, error pages and the 404 fallback included, renders
@@ -10,8 +10,6 @@ use axum::extract::Request;
 use axum::middleware::Next;
 use axum::response::Response;
 
-use gantry_store::TokenRecord as Token;
-
 use crate::auth::{Principal, TokenSource};
 
 /// Who is looking.
@@ -20,7 +18,7 @@ pub enum Viewer {
     /// A browser signed in with `/login`: it can sign out. `name` is the token's user, or the
     /// token's own name for a machine token.
     Session { name: String },
-    /// A client sending `Authorization: Bearer`: nothing to sign out of.
+    /// A client sending `Authorization: Bearer`: nothing to sign out of. `name` is the token's.
     Bearer { name: String },
     /// Reading without a token (anonymous reading is on).
     Anonymous,
@@ -49,17 +47,21 @@ impl Looking {
 /// Middleware: makes the request's viewer known to what renders pages while it is handled.
 pub async fn scope(request: Request, next: Next) -> Response {
     let extensions = request.extensions();
-    let viewer = match extensions.get::<Principal>() {
-        Some(Principal::User { name, .. } | Principal::Machine(Token { name, .. })) => {
-            let name = name.clone();
-            match extensions.get::<TokenSource>() {
-                Some(TokenSource::Cookie) => Viewer::Session { name },
-                _ => Viewer::Bearer { name },
-            }
-        }
-        Some(Principal::Anonymous) => Viewer::Anonymous,
+    let Some(principal) = extensions.get::<Principal>() else {
         // A route open to everyone: no page of the UI is one, so nothing renders a top bar.
-        None => return next.run(request).await,
+        return next.run(request).await;
+    };
+    let from_cookie = extensions.get::<TokenSource>() == Some(&TokenSource::Cookie);
+    // A browser's bar names the person signed in; a script's names its token, as it says.
+    let viewer = match principal {
+        Principal::Anonymous => Viewer::Anonymous,
+        Principal::User { name, .. } if from_cookie => Viewer::Session { name: name.clone() },
+        Principal::Machine(token) if from_cookie => Viewer::Session {
+            name: token.name.clone(),
+        },
+        Principal::User { token, .. } | Principal::Machine(token) => Viewer::Bearer {
+            name: token.name.clone(),
+        },
     };
     let here = request
         .uri()
