@@ -407,6 +407,26 @@ mod tests {
     }
 
     #[test]
+    fn principals_name_a_user_a_machine_or_nobody() {
+        let token = |user: Option<&str>| TokenRecord {
+            name: "laptop".to_owned(),
+            scopes: vec![Scope::Read],
+            user: user.map(str::to_owned),
+            created_at: chrono::Utc::now(),
+            last_used_at: None,
+        };
+        let user = Principal::of(token(Some("alice")));
+        assert!(matches!(&user, Principal::User { name, .. } if name == "alice"));
+        assert_eq!(user.audit_name(), "alice");
+        assert_eq!(user.token().map(|token| token.name.as_str()), Some("laptop"));
+        let machine = Principal::of(token(None));
+        assert!(matches!(machine, Principal::Machine(_)));
+        assert_eq!(machine.audit_name(), "token:laptop");
+        assert_eq!(Principal::Anonymous.audit_name(), "anonymous");
+        assert_eq!(Principal::Anonymous.token(), None);
+    }
+
+    #[test]
     fn goes_back_only_to_this_server() {
         assert_eq!(safe_next(Some("/runs?app=x")), "/runs?app=x");
         assert_eq!(safe_next(Some("//evil.example")), "/");
