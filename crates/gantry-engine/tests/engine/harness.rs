@@ -12,52 +12,23 @@ use chrono::{DateTime, Utc};
 use gantry_engine::{MockSettings, RunRequest, Stop};
 use gantry_model::event::RunInfo;
 use gantry_model::{
-    LogStream, Pipeline, Plan, RunEvent, RunEventKind, RunId, RunResult, Selection, Stage, Task, TaskKind,
-    TaskOutcome, Traceability, When,
+    LogStream, Pipeline, Plan, RunEvent, RunEventKind, RunId, RunResult, Selection, Stage, Task, TaskOutcome,
 };
-use indexmap::IndexMap;
+use gantry_test::PipelineBuilder;
+pub use gantry_test::pipeline::{group, task, when_branch};
 use tokio::sync::mpsc;
 
 /// How long any test run may take before it counts as hung.
 const RUN_LIMIT: Duration = Duration::from_mins(1);
 
-pub fn task(name: &str, script: &str) -> Task {
-    Task::script(name, script)
-}
-
-pub fn group(name: &str, tasks: Vec<Task>) -> Task {
-    Task {
-        kind: TaskKind::Group { tasks },
-        ..Task::script(name, "")
-    }
-}
-
-pub fn when_branch(task: Task, branch: &str) -> Task {
-    Task {
-        when: Some(When {
-            branch: vec![branch.to_owned()],
-        }),
-        ..task
-    }
-}
-
 /// A pipeline with nothing in it.
 pub fn empty_pipeline() -> Pipeline {
-    Pipeline {
-        app: "demo".to_owned(),
-        version: "1.0.{build}".to_owned(),
-        env: IndexMap::new(),
-        secrets: Vec::new(),
-        traceable: Traceability::Optional,
-        setup: Vec::new(),
-        stages: Vec::new(),
-        finally: Vec::new(),
-    }
+    PipelineBuilder::new("demo").build()
 }
 
 /// A run to execute.
 pub struct Test {
-    pipeline: Pipeline,
+    pipeline: PipelineBuilder,
     branch: Option<String>,
     secrets: Vec<(String, String)>,
     jobs: usize,
@@ -70,7 +41,7 @@ pub struct Test {
 impl Test {
     pub fn new() -> Self {
         Self {
-            pipeline: empty_pipeline(),
+            pipeline: PipelineBuilder::new("demo"),
             branch: None,
             secrets: Vec::new(),
             jobs: 4,
@@ -82,45 +53,37 @@ impl Test {
     }
 
     pub fn setup(mut self, tasks: Vec<Task>) -> Self {
-        self.pipeline.setup = tasks;
+        self.pipeline = self.pipeline.setup(tasks);
         self
     }
 
-    pub fn stage(self, name: &str, tasks: Vec<Task>) -> Self {
-        self.stage_value(Stage {
-            name: name.to_owned(),
-            parallel: false,
-            when: None,
-            tasks,
-        })
+    pub fn stage(mut self, name: &str, tasks: Vec<Task>) -> Self {
+        self.pipeline = self.pipeline.stage(name, tasks);
+        self
     }
 
-    pub fn parallel(self, name: &str, tasks: Vec<Task>) -> Self {
-        self.stage_value(Stage {
-            name: name.to_owned(),
-            parallel: true,
-            when: None,
-            tasks,
-        })
+    pub fn parallel(mut self, name: &str, tasks: Vec<Task>) -> Self {
+        self.pipeline = self.pipeline.parallel(name, tasks);
+        self
     }
 
     pub fn stage_value(mut self, stage: Stage) -> Self {
-        self.pipeline.stages.push(stage);
+        self.pipeline = self.pipeline.stage_value(stage);
         self
     }
 
     pub fn finally(mut self, tasks: Vec<Task>) -> Self {
-        self.pipeline.finally = tasks;
+        self.pipeline = self.pipeline.finally(tasks);
         self
     }
 
     pub fn env(mut self, key: &str, value: &str) -> Self {
-        self.pipeline.env.insert(key.to_owned(), value.to_owned());
+        self.pipeline = self.pipeline.env(key, value);
         self
     }
 
     pub fn secret(mut self, name: &str, value: &str) -> Self {
-        self.pipeline.secrets.push(name.to_owned());
+        self.pipeline = self.pipeline.secret(name);
         self.secrets.push((name.to_owned(), value.to_owned()));
         self
     }
@@ -173,17 +136,18 @@ impl Test {
 
     /// Runs, showing every event to `watch` as it comes, with what stops the run.
     pub async fn run_stopping(self, mut watch: impl FnMut(&RunEvent, &Stop)) -> Run {
-        let plan = Plan::new(&self.pipeline, self.branch.as_deref(), &Selection::All).expect("a valid plan");
+        let pipeline = self.pipeline.build();
+        let plan = Plan::new(&pipeline, self.branch.as_deref(), &Selection::All).expect("a valid plan");
         let run_id = RunId(uuid::Uuid::now_v7().to_string());
         let info = RunInfo {
-            app: self.pipeline.app.clone(),
+            app: pipeline.app.clone(),
             version: "1.0.7".to_owned(),
             build: 7,
             revision: Some("0123abcd".to_owned()),
             branch: self.branch.clone(),
             traceable: true,
             untraceable_reason: None,
-            pipeline: self.pipeline.clone(),
+            pipeline: pipeline.clone(),
             mock: self.mock.is_some(),
             selection: gantry_model::Selection::All,
             runner: None,
