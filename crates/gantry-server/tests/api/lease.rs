@@ -10,8 +10,8 @@ use gantry_server::ServerConfig;
 use gantry_store::{ArtifactLocation, RunStatus};
 
 use crate::harness::{Api, Call, RunBuilder, db_url};
-use crate::postgres::TestDatabase;
 use crate::socket::{PATIENCE, Running, report};
+use gantry_test::PostgresDatabase;
 
 fn heartbeat(run_id: &str) -> Call {
     Call::post(&format!("/api/v1/runs/{run_id}/heartbeat"))
@@ -167,7 +167,7 @@ async fn a_server_sweeps_by_itself() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_replicas_sweeping_one_postgres_database_interrupt_each_run_once() {
-    let Some(database) = TestDatabase::create().await else {
+    let Some(database) = PostgresDatabase::create().await else {
         return;
     };
     let artifacts = tempfile::tempdir().unwrap();

@@ -12,7 +12,6 @@ mod logs;
 mod moto;
 mod openapi;
 mod permissions;
-mod postgres;
 mod principals;
 mod replicas;
 mod runs;

@@ -12,8 +12,8 @@ use serde_json::Value;
 use tokio::time::timeout;
 
 use crate::harness::{RunBuilder, sha256};
-use crate::postgres::TestDatabase;
 use crate::socket::{PATIENCE, Running, client, read, read_events, report, request, send};
+use gantry_test::PostgresDatabase;
 
 const ADMIN: &str = "replica-test-admin-secret-0123456789";
 
@@ -21,7 +21,7 @@ const ADMIN: &str = "replica-test-admin-secret-0123456789";
 const CLIENTS_PER_REPLICA: usize = 16;
 const ALLOCATIONS_PER_CLIENT: usize = 50;
 
-async fn replica(database: &TestDatabase, artifacts: &Path) -> Running {
+async fn replica(database: &PostgresDatabase, artifacts: &Path) -> Running {
     let mut config = ServerConfig::new("127.0.0.1:0".parse().unwrap(), &database.url);
     config.artifacts = Some(ArtifactLocation::Dir(artifacts.to_path_buf()));
     config.admin_token = Some(ADMIN.to_owned());
@@ -45,7 +45,7 @@ async fn get_json(server: &Running, path: &str) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_replicas_on_one_postgres_database_allocate_every_number_once_and_share_runs() {
-    let Some(database) = TestDatabase::create().await else {
+    let Some(database) = PostgresDatabase::create().await else {
         return;
     };
     let artifacts = tempfile::tempdir().unwrap();
@@ -141,7 +141,7 @@ async fn stream(server: &Running, path: &str) -> Body {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_live_page_on_one_replica_follows_a_run_reported_to_the_other() {
-    let Some(database) = TestDatabase::create().await else {
+    let Some(database) = PostgresDatabase::create().await else {
         return;
     };
     let artifacts = tempfile::tempdir().unwrap();

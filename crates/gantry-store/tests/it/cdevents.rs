@@ -1,16 +1,13 @@
 //! The CDEvents Gantry writes and accepts, checked against the official CDEvents 0.5.1 schemas
 //! and conformance examples (a copy of the specification folder in `fixtures/cdevents`).
 
-#[macro_use]
-mod common;
-
 use std::collections::{BTreeSet, HashMap};
 use std::error::Error;
 use std::path::{Path, PathBuf};
 
-use common::{HELLO_SHA256, RecordAllocated, RunBuilder, TestStore, full_run};
 use gantry_model::RunResult;
 use gantry_store::{StoreError, validate_cdevent};
+use gantry_test::{HELLO_SHA256, RecordAllocated, RunBuilder, TestStore, full_run};
 use jsonschema::{Draft, Retrieve, Uri, Validator};
 use serde_json::{Value, json};
 
@@ -296,7 +293,7 @@ async fn stores_other_tools_events_once(test: TestStore) {
     );
 }
 
-on_both_backends!(
+gantry_test::on_both_backends!(
     every_event_of_recorded_runs_is_valid,
     events_carry_what_rebuilds_the_run,
     stores_other_tools_events_once,

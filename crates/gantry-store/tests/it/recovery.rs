@@ -2,13 +2,10 @@
 //! Runs whose process cannot be checked from here hold a lease instead: silent for too long,
 //! they are interrupted, once, however many callers look at once.
 
-#[macro_use]
-mod common;
-
 use chrono::{DateTime, TimeZone, Utc};
-use common::{RecordAllocated, RunBuilder, TestStore};
 use gantry_model::RunResult;
 use gantry_store::{Owner, RunStatus, TaskStatus, validate_cdevent};
+use gantry_test::{RecordAllocated, RunBuilder, TestStore};
 
 /// The pid of a process that has exited and been reaped.
 fn dead_pid() -> u32 {
@@ -27,7 +24,7 @@ async fn running_run(test: &TestStore, owner: Owner, finished: bool) -> String {
         run.queued(),
         run.started(),
         run.stage_started("build"),
-        run.task_started("build/compile", 1),
+        run.task_started("build/compile"),
     ];
     events.push(run.output("build/compile", "compiling"));
     if finished {
@@ -253,7 +250,7 @@ async fn replicas_sweeping_at_once_interrupt_each_run_once(test: TestStore) {
     }
 }
 
-on_both_backends!(
+gantry_test::on_both_backends!(
     marks_runs_of_dead_processes_interrupted_and_no_others,
     runs_silent_past_their_lease_are_interrupted_and_no_others,
     replicas_sweeping_at_once_interrupt_each_run_once,

@@ -1,11 +1,8 @@
 //! Users on both backends: added once each, tokens made for them (never for a user who was not
 //! added), and the tokens of an older store kept as machine tokens.
 
-#[macro_use]
-mod common;
-
-use common::TestStore;
 use gantry_store::{Scope, TokenError, UserError};
+use gantry_test::TestStore;
 use sqlx::Connection;
 
 async fn tokens_act_for_users(test: TestStore) {
@@ -81,7 +78,7 @@ async fn tokens_act_for_users(test: TestStore) {
     assert_eq!(store.list_users().await.unwrap().len(), 2);
 }
 
-on_both_backends!(tokens_act_for_users);
+gantry_test::on_both_backends!(tokens_act_for_users);
 
 /// A store whose tokens were made before users existed (migrations up to 0009) keeps them, as
 /// machine tokens.
@@ -148,13 +145,13 @@ async fn tokens_before_users(url: &str) {
 mod migrated {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn sqlite() {
-        let test = crate::common::TestStore::sqlite_prepared(super::tokens_before_users).await;
+        let test = gantry_test::TestStore::sqlite_prepared(super::tokens_before_users).await;
         super::older_tokens_become_machine_tokens(test).await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn postgres() {
-        if let Some(test) = crate::common::TestStore::postgres_prepared(super::tokens_before_users).await {
+        if let Some(test) = gantry_test::TestStore::postgres_prepared(super::tokens_before_users).await {
             super::older_tokens_become_machine_tokens(test).await;
         }
     }

@@ -3,11 +3,9 @@
 //! constraints, read from SQLite's catalog (`sqlite_master`, pragmas) and PostgreSQL's
 //! (`information_schema`, `pg_catalog`). A migration written for one database only fails here.
 
-mod common;
-
 use std::collections::{BTreeMap, BTreeSet};
 
-use common::TestStore;
+use gantry_test::TestStore;
 use sqlx::{Connection, PgConnection, SqliteConnection};
 
 /// What one database says of its tables, in terms both can be compared in.

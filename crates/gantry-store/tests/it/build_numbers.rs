@@ -1,12 +1,9 @@
 //! Build numbers: atomic per app, never twice, never a gap, across handles and processes.
 
-#[macro_use]
-mod common;
-
 use std::collections::BTreeSet;
 
-use common::{RunBuilder, TestStore};
 use gantry_store::{ArtifactLocation, Store, StoreError, StoreOptions};
+use gantry_test::{RunBuilder, TestStore};
 use sqlx::Connection;
 use tokio::process::Command;
 
@@ -102,7 +99,7 @@ async fn twenty_processes_allocate_every_number_once(test: TestStore) {
             child
                 .args([
                     "--exact",
-                    "allocate_in_child_process",
+                    "build_numbers::allocate_in_child_process",
                     "--ignored",
                     "--nocapture",
                     "--test-threads=1",
@@ -277,7 +274,7 @@ async fn old_duplicate_builds_do_not_stop_the_migration(test: TestStore) {
     store.close().await;
 }
 
-on_both_backends!(
+gantry_test::on_both_backends!(
     twenty_stores_on_one_database_allocate_every_number_once,
     twenty_processes_allocate_every_number_once,
     numbers_are_per_app_and_survive_reopening,

@@ -1,11 +1,8 @@
 //! Recording runs and reading them back.
 
-#[macro_use]
-mod common;
-
-use common::{HELLO_SHA256, RecordAllocated, RunBuilder, TestStore, full_run};
 use gantry_model::{RunEventKind, RunResult, Selection, TaskOutcome, TaskPath};
 use gantry_store::{LogLine, RunFilter, RunStatus, StoreError, TaskStatus};
+use gantry_test::{HELLO_SHA256, RecordAllocated, RunBuilder, TestStore, full_run};
 use serde_json::json;
 
 async fn records_a_full_run_and_reads_it_back(test: TestStore) {
@@ -468,7 +465,7 @@ async fn a_run_finishes_once_and_closes_what_was_left_running(test: TestStore) {
         run.queued(),
         run.started(),
         run.stage_started("build"),
-        run.task_started("build/compile", 1),
+        run.task_started("build/compile"),
     ];
     events.push(run.output("build/compile", "working"));
     events.push(run.finished(RunResult::Cancelled));
@@ -496,7 +493,7 @@ async fn output_before_a_task_starts_is_kept(test: TestStore) {
     let events = [
         run.queued(),
         run.output("setup/tools", "early"),
-        run.task_started("setup/tools", 1),
+        run.task_started("setup/tools"),
     ];
     test.store.record_allocated(&events).await.unwrap();
     let log = test
@@ -631,8 +628,8 @@ async fn records_two_hundred_tasks(test: TestStore) {
 async fn log_lines_are_numbered_without_gaps_across_batches(test: TestStore) {
     let mut run = RunBuilder::new("chatty", 1);
     let mut events = vec![run.queued(), run.started()];
-    events.push(run.task_started("build/a", 1));
-    events.push(run.task_started("build/b", 1));
+    events.push(run.task_started("build/a"));
+    events.push(run.task_started("build/b"));
     for index in 1..=260 {
         let path = if index % 3 == 0 { "build/b" } else { "build/a" };
         events.push(run.output(path, &format!("{path} {index}")));
@@ -730,7 +727,7 @@ async fn a_partial_run_is_recorded_as_partial(test: TestStore) {
     assert!(custom(&whole.run_id.0).await.get("selection").is_none());
 }
 
-on_both_backends!(
+gantry_test::on_both_backends!(
     a_partial_run_is_recorded_as_partial,
     log_lines_are_numbered_without_gaps_across_batches,
     records_a_full_run_and_reads_it_back,

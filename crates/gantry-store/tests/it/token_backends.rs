@@ -1,11 +1,8 @@
 //! API tokens on both backends: created, found by secret, listed, revoked, and the last admin
 //! token kept, also against concurrent revocations.
 
-#[macro_use]
-mod common;
-
-use common::TestStore;
 use gantry_store::{Scope, TokenError};
+use gantry_test::TestStore;
 use sqlx::Connection;
 
 async fn tokens_round_trip(test: TestStore) {
@@ -129,7 +126,7 @@ async fn concurrent_revocations_keep_an_admin_token(test: TestStore) {
     }
 }
 
-on_both_backends!(
+gantry_test::on_both_backends!(
     tokens_round_trip,
     the_last_admin_token_is_not_revoked,
     concurrent_revocations_keep_an_admin_token,
