@@ -340,12 +340,9 @@ fn show_json_is_the_api_run_document_from_a_store_and_from_a_server() {
     assert!(document.get("owner").is_none(), "no owner process: {document}");
 
     let server = ServerProcess::start(&project.path().join(".gantry/gantry.db"), 0);
-    let remote = common::outcome(
-        project
-            .command(&["show", "strawberry#1", "--json", "--server", &server.url])
-            .env("GANTRY_TOKEN", ADMIN)
-            .output()
-            .unwrap(),
+    let remote = project.run_with_token(
+        &["show", "strawberry#1", "--json", "--server", &server.url],
+        ADMIN,
     );
     assert_eq!(remote.code, Some(0), "{remote:?}");
     assert_eq!(remote.stdout, local.stdout);
