@@ -479,11 +479,7 @@ fn tokens_for_users_and_machines_from_the_cli() {
 
     let server = ServerProcess::start(&db, 0);
     let whoami = |token: &str| -> serde_json::Value {
-        serde_json::from_slice(&common::http_get(
-            &format!("{}/api/v1/whoami", server.url),
-            Some(token),
-        ))
-        .unwrap()
+        serde_json::from_slice(&http_get(&format!("{}/api/v1/whoami", server.url), Some(token))).unwrap()
     };
     let me = whoami(&alice);
     assert_eq!(
