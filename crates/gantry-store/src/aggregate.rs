@@ -11,6 +11,8 @@
 //! - [`events`]: CDEvents, and the ids of the run events already applied.
 //! - [`tokens`]: API tokens, their scopes and the user each acts for.
 //! - [`users`]: the people tokens act for.
+//! - [`leases`]: who holds a resource (a reported run, a queued job), until when, under which
+//!   fencing number.
 //!
 //! A new aggregate (jobs, deployments, an audit log) is one more module of the same shape, and
 //! a migration for each database under `migrations/`, numbered alike.
@@ -18,6 +20,7 @@
 pub(crate) mod artifacts;
 pub(crate) mod builds;
 pub(crate) mod events;
+pub(crate) mod leases;
 pub(crate) mod logs;
 pub(crate) mod runs;
 pub(crate) mod tasks;

@@ -18,6 +18,8 @@
 //!   beside the database) or an S3-compatible bucket.
 //! - [`recovery`]: run owners ([`Owner`]) and whether they are still alive.
 //! - [`error`]: [`StoreError`], with the operation or path that failed.
+//! - [`lease`]: leases of resources (reported runs, queued jobs): [`Lease`], acquired,
+//!   renewed and released under a fencing number, and the sweep of expired ones.
 //! - [`token`]: API tokens ([`Scope`], [`TokenRecord`]), kept as hashes of their secrets.
 //! - [`user`]: users ([`UserRecord`]), the people tokens act for.
 
@@ -26,6 +28,7 @@ mod artifact;
 pub mod cdevent;
 mod db;
 mod error;
+pub mod lease;
 mod notify;
 pub mod query;
 mod recorder;
@@ -40,6 +43,7 @@ pub use artifact::{
 };
 pub use cdevent::{RunContext, to_cdevent};
 pub use error::StoreError;
+pub use lease::{Lease, LeaseError, run_resource};
 pub use query::{
     AppSummary, ArtifactRecord, LogLine, RunDetail, RunFilter, RunLogLine, RunStatus, RunSummary,
     StageRecord, TaskRecord, TaskStatus,

@@ -459,6 +459,11 @@ impl Store {
     }
 
     /// The open database, for the modules that add operations of their own (`token`).
+    /// The owner recorded for the runs this handle queues.
+    pub(crate) fn owner(&self) -> &Owner {
+        &self.owner
+    }
+
     pub(crate) fn db(&self) -> &Db {
         &self.db
     }

@@ -372,6 +372,22 @@ impl Tx {
         Ok(())
     }
 
+    /// Whether the run is still `running`, holding its row until the transaction ends so that
+    /// no other finish slips in between.
+    pub(crate) async fn hold_if_running(&mut self, run_id: &str) -> Result<bool, StoreError> {
+        let running: Option<(i32,)> = self
+            .fetch_optional(
+                "check a running run",
+                Sql::each(
+                    "SELECT 1 FROM runs WHERE id = $1 AND result = 'running'",
+                    "SELECT 1 FROM runs WHERE id = $1 AND result = 'running' FOR UPDATE",
+                ),
+                &[run_id.into()],
+            )
+            .await?;
+        Ok(running.is_some())
+    }
+
     /// Whether the run is still `running` and silent since before `silent_since`, holding its
     /// row until the transaction ends so that no contact and no other finish slips in between.
     pub(crate) async fn hold_if_silent(

@@ -1,0 +1,254 @@
+//! Leases on both backends: acquired by one holder, refused to others, renewed only by the
+//! holder under the current fencing number, expired, re-acquired with a higher fencing number,
+//! released; and the sweep of reported runs, once per expiry however many replicas sweep.
+//! Times are given, never waited for.
+
+#[macro_use]
+mod common;
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use common::{RecordAllocated, RunBuilder, TestStore};
+use gantry_store::{LeaseError, RunStatus, TaskStatus, run_resource, validate_cdevent};
+
+fn at(seconds: i64) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2030, 1, 1, 0, 0, 0).unwrap() + Duration::seconds(seconds)
+}
+
+const TTL: Duration = Duration::seconds(60);
+
+async fn leases_are_held_renewed_expired_and_fenced(test: TestStore) {
+    let store = &test.store;
+    let a = store.acquire_lease("job:1", "agent-a", TTL, at(0)).await.unwrap();
+    assert_eq!(
+        (a.holder.as_str(), a.fencing, a.expires_at),
+        ("agent-a", 1, at(60))
+    );
+    assert_eq!(store.lease("job:1").await.unwrap(), Some(a.clone()));
+
+    // Held: nobody else acquires it, not even the holder (it renews).
+    let refused = store
+        .acquire_lease("job:1", "agent-b", TTL, at(30))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&refused, LeaseError::Held { holder, expires_at, .. } if holder == "agent-a" && *expires_at == at(60)),
+        "{refused:?}"
+    );
+    assert!(refused.to_string().contains("held by `agent-a`"), "{refused}");
+
+    // Renewed by its holder; a renewal by another, or under another fencing number, is refused.
+    let a = store.renew_lease(&a, TTL, at(30)).await.unwrap();
+    assert_eq!((a.fencing, a.expires_at), (1, at(90)));
+    let mut b = a.clone();
+    b.holder = "agent-b".into();
+    assert!(matches!(
+        store.renew_lease(&b, TTL, at(31)).await,
+        Err(LeaseError::Lost { current: Some(1), .. })
+    ));
+    // A renewal never moves the expiry back.
+    assert_eq!(
+        store
+            .renew_lease(&a, Duration::seconds(1), at(31))
+            .await
+            .unwrap()
+            .expires_at,
+        at(90)
+    );
+
+    // Expired: someone else acquires it with a higher fencing number, and the old holder is
+    // refused from then on, saying so.
+    let b = store
+        .acquire_lease("job:1", "agent-b", TTL, at(90))
+        .await
+        .unwrap();
+    assert_eq!(
+        (b.holder.as_str(), b.fencing, b.expires_at),
+        ("agent-b", 2, at(150))
+    );
+    let stale = store.renew_lease(&a, TTL, at(91)).await.unwrap_err();
+    assert!(
+        matches!(
+            &stale,
+            LeaseError::Lost {
+                fencing: 1,
+                current: Some(2),
+                ..
+            }
+        ),
+        "{stale:?}"
+    );
+    assert_eq!(
+        stale.to_string(),
+        "`agent-a` no longer holds `job:1` under fencing number 1 (its fencing number is now 2)"
+    );
+    assert!(matches!(
+        store.release_lease(&a).await,
+        Err(LeaseError::Lost { .. })
+    ));
+
+    // Released: free at once, and the next acquisition's fencing number goes on increasing.
+    store.release_lease(&b).await.unwrap();
+    assert_eq!(store.lease("job:1").await.unwrap(), None);
+    assert!(matches!(
+        store.renew_lease(&b, TTL, at(100)).await,
+        Err(LeaseError::Lost { .. })
+    ));
+    let a = store
+        .acquire_lease("job:1", "agent-a", TTL, at(100))
+        .await
+        .unwrap();
+    assert_eq!(a.fencing, 3);
+
+    // Other resources are leased apart.
+    let other = store
+        .acquire_lease("job:2", "agent-b", TTL, at(100))
+        .await
+        .unwrap();
+    assert_eq!(other.fencing, 1);
+    assert!(matches!(
+        store.renew_lease(&b, TTL, at(100)).await,
+        Err(LeaseError::Lost { current: Some(3), .. })
+    ));
+}
+
+async fn the_sweep_takes_each_expired_lease_once(test: TestStore) {
+    let store = &test.store;
+    let early = store.acquire_lease("job:early", "a", TTL, at(0)).await.unwrap();
+    let renewed = store.acquire_lease("job:renewed", "b", TTL, at(0)).await.unwrap();
+    store.acquire_lease("job:late", "c", TTL, at(50)).await.unwrap();
+    store
+        .acquire_lease("run:other-kind", "d", TTL, at(0))
+        .await
+        .unwrap();
+    // `_` and `%` in a prefix are matched as they are.
+    assert!(store.expired_leases("job_", at(60)).await.unwrap().is_empty());
+
+    let expired = store.expired_leases("job:", at(60)).await.unwrap();
+    assert_eq!(expired, [early.clone(), renewed.clone()]);
+
+    // Between the listing and the sweep, one holder renews: its lease is kept.
+    store.renew_lease(&renewed, TTL, at(60)).await.unwrap();
+    assert!(store.expire_lease(&early, at(60)).await.unwrap());
+    assert!(
+        !store.expire_lease(&renewed, at(60)).await.unwrap(),
+        "renewed meanwhile"
+    );
+    assert!(!store.expire_lease(&early, at(60)).await.unwrap(), "only once");
+    assert_eq!(store.lease("job:early").await.unwrap(), None);
+    assert!(matches!(
+        store.renew_lease(&early, TTL, at(61)).await,
+        Err(LeaseError::Lost { .. })
+    ));
+    assert_eq!(
+        store.lease("job:renewed").await.unwrap().unwrap().expires_at,
+        at(120)
+    );
+    let names: Vec<String> = store
+        .expired_leases("job:", at(110))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|lease| lease.resource)
+        .collect();
+    assert_eq!(names, ["job:late"]);
+}
+
+/// Records a running run reported by `holder`, holding its lease from `at(0)`; returns its id.
+async fn reported_run(test: &TestStore, holder: &str, finished: bool) -> String {
+    let build = test.store.allocate_build("hello").await.unwrap();
+    let mut run = RunBuilder::new("hello", build);
+    let mut events = vec![
+        run.queued(),
+        run.started(),
+        run.stage_started("build"),
+        run.task_started("build/compile", 1),
+    ];
+    if finished {
+        events.push(run.finished(gantry_model::RunResult::Success));
+    }
+    test.store.record_allocated(&events).await.unwrap();
+    test.store
+        .acquire_lease(&run_resource(&run.run_id.0), holder, TTL, at(0))
+        .await
+        .unwrap();
+    run.run_id.0
+}
+
+async fn runs_whose_lease_expired_are_interrupted_once(test: TestStore) {
+    let silent = reported_run(&test, "ci-1", false).await;
+    let renewed = reported_run(&test, "ci-2", false).await;
+    let finished = reported_run(&test, "ci-3", true).await;
+    let lease = test.store.lease(&run_resource(&renewed)).await.unwrap().unwrap();
+    test.store.renew_lease(&lease, TTL, at(50)).await.unwrap();
+
+    let mut interrupted = test.store.interrupt_expired_runs(at(60)).await.unwrap();
+    interrupted.sort();
+    assert_eq!(interrupted, [silent.clone()]);
+    let detail = |id: String| {
+        let store = test.store.clone();
+        async move { store.find_run(&id).await.unwrap().unwrap() }
+    };
+    let run = detail(silent.clone()).await;
+    assert_eq!(run.summary.result, RunStatus::Interrupted);
+    assert_eq!(run.tasks[0].status, TaskStatus::Interrupted);
+    let events = test.store.events_for_chain(&silent).await.unwrap();
+    let last = events.last().unwrap();
+    assert_eq!(last["customData"]["result"], "interrupted");
+    assert_eq!(last["subject"]["content"]["outcome"], "error");
+    validate_cdevent(last).unwrap();
+    assert_eq!(detail(renewed.clone()).await.summary.result, RunStatus::Running);
+    // A finished run's lease left behind is taken, the run stays as it ended.
+    assert_eq!(detail(finished.clone()).await.summary.result, RunStatus::Success);
+    assert_eq!(test.store.lease(&run_resource(&finished)).await.unwrap(), None);
+    assert!(
+        test.store
+            .interrupt_expired_runs(at(60))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        test.store.interrupt_expired_runs(at(110)).await.unwrap(),
+        [renewed]
+    );
+}
+
+/// Two replicas sweeping at once: each expired run is interrupted by exactly one of them, with
+/// exactly one `pipelinerun.finished`.
+async fn replicas_sweeping_at_once_interrupt_each_run_once(test: TestStore) {
+    let mut runs = Vec::new();
+    for index in 0..20 {
+        runs.push(reported_run(&test, &format!("ci-{index}"), false).await);
+    }
+    let mut sweeps = Vec::new();
+    for _ in 0..2 {
+        let replica = test.open_another().await;
+        sweeps.push(tokio::spawn(async move {
+            replica.interrupt_expired_runs(at(60)).await.unwrap()
+        }));
+    }
+    let first = sweeps.remove(0).await.unwrap();
+    let second = sweeps.remove(0).await.unwrap();
+    let mut all: Vec<String> = first.iter().chain(&second).cloned().collect();
+    all.sort();
+    runs.sort();
+    assert_eq!(all, runs, "each run once: {first:?} {second:?}");
+    for run in &runs {
+        let finishes = test
+            .store
+            .events_for_chain(run)
+            .await
+            .unwrap()
+            .iter()
+            .filter(|event| event["context"]["type"] == "dev.cdevents.pipelinerun.finished.0.3.0")
+            .count();
+        assert_eq!(finishes, 1, "{run}");
+    }
+}
+
+on_both_backends!(
+    leases_are_held_renewed_expired_and_fenced,
+    the_sweep_takes_each_expired_lease_once,
+    runs_whose_lease_expired_are_interrupted_once,
+    replicas_sweeping_at_once_interrupt_each_run_once,
+);
