@@ -9,6 +9,7 @@ mod common;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use common::{RecordAllocated, RunBuilder, TestStore};
 use gantry_store::{LeaseError, RunStatus, TaskStatus, run_resource, validate_cdevent};
+use sqlx::Connection;
 
 fn at(seconds: i64) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2030, 1, 1, 0, 0, 0).unwrap() + Duration::seconds(seconds)
@@ -243,6 +244,75 @@ async fn replicas_sweeping_at_once_interrupt_each_run_once(test: TestStore) {
             .filter(|event| event["context"]["type"] == "dev.cdevents.pipelinerun.finished.0.3.0")
             .count();
         assert_eq!(finishes, 1, "{run}");
+    }
+}
+
+/// Writes runs as a server before leases left them: reported runs owned by "remote client".
+async fn runs_before_leases(url: &str) {
+    let sqlite = !url.starts_with("postgres");
+    let older = tempfile::tempdir().unwrap();
+    let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("migrations")
+        .join(if sqlite { "sqlite" } else { "postgres" });
+    for entry in std::fs::read_dir(source).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if name.as_str() < "0009" {
+            std::fs::copy(&path, older.path().join(name)).unwrap();
+        }
+    }
+    let migrator = sqlx::migrate::Migrator::new(older.path()).await.unwrap();
+    let insert = "INSERT INTO runs (id, app, version, build, traceable, mock, pipeline, result, queued_at,
+                                    last_contact_at, owner_host, owner_pid) VALUES
+         ('heard', 'hello', '1', 1, FALSE, FALSE, '{}', 'running', '2030-01-01T00:00:00.000000Z',
+          '2030-01-01T00:00:10.500000Z', 'remote client', 0),
+         ('quiet', 'hello', '2', 2, FALSE, FALSE, '{}', 'running', '2030-01-01T00:00:00.000000Z',
+          NULL, 'remote client', 0),
+         ('done', 'hello', '3', 3, FALSE, FALSE, '{}', 'success', '2030-01-01T00:00:00.000000Z',
+          NULL, 'remote client', 0),
+         ('local', 'hello', '4', 4, FALSE, FALSE, '{}', 'running', '2030-01-01T00:00:00.000000Z',
+          NULL, 'build-host', 42)";
+    if sqlite {
+        let mut conn = sqlx::SqliteConnection::connect(&format!("{url}?mode=rwc"))
+            .await
+            .unwrap();
+        migrator.run(&mut conn).await.unwrap();
+        sqlx::raw_sql(insert).execute(&mut conn).await.unwrap();
+    } else {
+        let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+        migrator.run(&mut conn).await.unwrap();
+        sqlx::raw_sql(insert).execute(&mut conn).await.unwrap();
+    }
+}
+
+/// Reported runs still running when a store is migrated hold a lease from then on, expiring
+/// the default two minutes after their client was last heard from; no other run has one.
+async fn reported_runs_of_older_stores_hold_leases(test: TestStore) {
+    let store = &test.store;
+    let heard = store.lease("run:heard").await.unwrap().unwrap();
+    assert_eq!((heard.holder.as_str(), heard.fencing), ("remote client", 1));
+    assert_eq!(heard.expires_at, at(130) + Duration::milliseconds(500));
+    let quiet = store.lease("run:quiet").await.unwrap().unwrap();
+    assert_eq!(quiet.expires_at, at(120));
+    assert_eq!(store.lease("run:done").await.unwrap(), None);
+    assert_eq!(store.lease("run:local").await.unwrap(), None);
+
+    assert_eq!(store.interrupt_expired_runs(at(125)).await.unwrap(), ["quiet"]);
+    let status = |id: &'static str| async move { store.find_run(id).await.unwrap().unwrap().summary.result };
+    assert_eq!(status("quiet").await, RunStatus::Interrupted);
+    assert_eq!(status("heard").await, RunStatus::Running);
+    assert_eq!(status("local").await, RunStatus::Running);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_reported_runs_of_older_stores_hold_leases() {
+    reported_runs_of_older_stores_hold_leases(TestStore::sqlite_prepared(runs_before_leases).await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_reported_runs_of_older_stores_hold_leases() {
+    if let Some(test) = TestStore::postgres_prepared(runs_before_leases).await {
+        reported_runs_of_older_stores_hold_leases(test).await;
     }
 }
 
