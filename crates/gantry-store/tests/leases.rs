@@ -184,7 +184,7 @@ async fn runs_whose_lease_expired_are_interrupted_once(test: TestStore) {
 
     let mut interrupted = test.store.interrupt_expired_runs(at(60)).await.unwrap();
     interrupted.sort();
-    assert_eq!(interrupted, [silent.clone()]);
+    assert_eq!(interrupted, std::slice::from_ref(&silent));
     let detail = |id: String| {
         let store = test.store.clone();
         async move { store.find_run(&id).await.unwrap().unwrap() }
