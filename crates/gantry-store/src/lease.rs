@@ -12,6 +12,8 @@
 //!   taken from its holder by one conditional update, so of several replicas sweeping at once
 //!   exactly one acts on each expiry, and a lease renewed meanwhile is left alone.
 //!   [`Store::interrupt_expired_runs`] is that sweep for reported runs.
+//! - [`Store::record_held`] records a reported run's events in the transaction that renews (or
+//!   first acquires) the run's lease, so that no report of a stale holder is recorded.
 //!
 //! Every operation takes the time `now` from its caller: servers pass the clock, tests pass
 //! times of their choosing instead of sleeping. The SQL is in [`crate::aggregate::leases`].
@@ -20,6 +22,7 @@ use chrono::{DateTime, Duration, Utc};
 use gantry_model::{RunEvent, RunEventKind, RunId, RunResult};
 
 use crate::aggregate::leases::LeaseRow;
+use crate::db::Tx;
 use crate::error::StoreError;
 use crate::recorder;
 use crate::store::Store;
@@ -83,8 +86,10 @@ impl LeaseRow {
 }
 
 impl Store {
-    /// Gives `resource` to `holder` for `ttl` from `now` if nobody holds it at `now`; refused
-    /// with [`LeaseError::Held`] otherwise (the holder itself renews rather than acquires).
+    /// Gives `resource` to `holder` for `ttl` from `now` if nobody else holds it at `now`;
+    /// refused with [`LeaseError::Held`] otherwise. A holder acquiring what it holds already (a
+    /// client or agent that restarted) gets a new fencing number, and its old one is refused
+    /// from then on.
     pub async fn acquire_lease(
         &self,
         resource: &str,
@@ -92,26 +97,10 @@ impl Store {
         ttl: Duration,
         now: DateTime<Utc>,
     ) -> Result<Lease, LeaseError> {
-        let acquired = self.db().acquire_lease(resource, holder, now, now + ttl).await?;
-        if let Some(lease) = acquired.and_then(LeaseRow::held) {
-            return Ok(lease);
-        }
-        // Held by someone: say by whom. (Released between the two statements, it is named as
-        // held by nobody until the acquisition failed; the caller may try again.)
-        let current = self.db().lease(resource).await?;
-        let (holder, expires_at) = match current {
-            Some(LeaseRow {
-                holder: Some(holder),
-                expires_at,
-                ..
-            }) => (holder, expires_at),
-            _ => ("nobody".to_owned(), now),
-        };
-        Err(LeaseError::Held {
-            resource: resource.to_owned(),
-            holder,
-            expires_at,
-        })
+        let mut tx = self.db().begin().await?;
+        let lease = tx.acquire(resource, holder, ttl, now).await?;
+        tx.commit().await?;
+        Ok(lease)
     }
 
     /// Pushes the expiry of `lease` back to `ttl` from `now` (never earlier than it was), if its
@@ -123,27 +112,26 @@ impl Store {
         ttl: Duration,
         now: DateTime<Utc>,
     ) -> Result<Lease, LeaseError> {
-        let renewed = self
-            .db()
-            .renew_lease(&lease.resource, &lease.holder, lease.fencing, now + ttl)
+        let mut tx = self.db().begin().await?;
+        let renewed = tx
+            .renew(&lease.resource, &lease.holder, lease.fencing, ttl, now)
             .await?;
-        match renewed.and_then(LeaseRow::held) {
-            Some(renewed) => Ok(renewed),
-            None => Err(self.lost(lease).await),
-        }
+        tx.commit().await?;
+        Ok(renewed)
     }
 
     /// Frees `lease` so that anyone may acquire it; refused with [`LeaseError::Lost`] if its
     /// holder no longer holds it.
     pub async fn release_lease(&self, lease: &Lease) -> Result<(), LeaseError> {
-        if self
-            .db()
+        let mut tx = self.db().begin().await?;
+        if tx
             .release_lease(&lease.resource, &lease.holder, lease.fencing)
             .await?
         {
+            tx.commit().await?;
             Ok(())
         } else {
-            Err(self.lost(lease).await)
+            Err(tx.lost(&lease.resource, &lease.holder, lease.fencing).await)
         }
     }
 
@@ -167,6 +155,36 @@ impl Store {
         let expired = tx.expire_lease(&lease.resource, lease.fencing, now).await?;
         tx.commit().await?;
         Ok(expired)
+    }
+
+    /// Records a batch of events of the run `run_id` reported by `holder`, in the transaction
+    /// that keeps the run's lease for `ttl` from `now`: renewed under `fencing` when the holder
+    /// names the number it was given, acquired otherwise (the run's first batch, or a holder
+    /// that lost its number). Refused, recording nothing, when the lease is held by someone
+    /// else or `fencing` is stale. Such runs have no owner process: recovery leaves them to
+    /// their lease.
+    pub async fn record_held(
+        &self,
+        run_id: &str,
+        events: &[RunEvent],
+        holder: &str,
+        fencing: Option<i64>,
+        ttl: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<Lease, LeaseError> {
+        self.store_artifacts(events).await?;
+        let resource = run_resource(run_id);
+        let mut tx = self.db().begin().await?;
+        let lease = match fencing {
+            Some(fencing) => tx.renew(&resource, holder, fencing, ttl, now).await?,
+            None => tx.acquire(&resource, holder, ttl, now).await?,
+        };
+        recorder::apply(&mut tx, events, None, Some(now)).await?;
+        tx.commit().await?;
+        if !events.is_empty() {
+            self.tell_followers().await?;
+        }
+        Ok(lease)
     }
 
     /// The sweep of reported runs: each run whose lease expired at `now` is marked
@@ -195,24 +213,72 @@ impl Store {
                         result: RunResult::Interrupted,
                     },
                 };
-                recorder::apply(&mut tx, std::slice::from_ref(&event), self.owner(), None).await?;
+                recorder::apply(&mut tx, std::slice::from_ref(&event), None, None).await?;
                 interrupted.push(run_id.to_owned());
             }
             tx.commit().await?;
         }
+        if !interrupted.is_empty() {
+            self.tell_followers().await?;
+        }
         Ok(interrupted)
     }
+}
 
-    /// The refusal of an operation by `lease`'s holder, naming the resource's fencing number now.
-    async fn lost(&self, lease: &Lease) -> LeaseError {
-        let current = match self.db().lease(&lease.resource).await {
+impl Tx {
+    async fn acquire(
+        &mut self,
+        resource: &str,
+        holder: &str,
+        ttl: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<Lease, LeaseError> {
+        let acquired = self.acquire_lease(resource, holder, now, now + ttl).await?;
+        if let Some(lease) = acquired.and_then(LeaseRow::held) {
+            return Ok(lease);
+        }
+        // Refused: the row is someone else's, unexpired (read in the same transaction).
+        let current = self.lease(resource).await?;
+        let (holder, expires_at) = match current {
+            Some(LeaseRow {
+                holder: Some(holder),
+                expires_at,
+                ..
+            }) => (holder, expires_at),
+            _ => ("nobody".to_owned(), now),
+        };
+        Err(LeaseError::Held {
+            resource: resource.to_owned(),
+            holder,
+            expires_at,
+        })
+    }
+
+    async fn renew(
+        &mut self,
+        resource: &str,
+        holder: &str,
+        fencing: i64,
+        ttl: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<Lease, LeaseError> {
+        let renewed = self.renew_lease(resource, holder, fencing, now + ttl).await?;
+        match renewed.and_then(LeaseRow::held) {
+            Some(renewed) => Ok(renewed),
+            None => Err(self.lost(resource, holder, fencing).await),
+        }
+    }
+
+    /// The refusal of an operation by `holder` under `fencing`, naming the fencing number now.
+    async fn lost(&mut self, resource: &str, holder: &str, fencing: i64) -> LeaseError {
+        let current = match self.lease(resource).await {
             Ok(row) => row.map(|row| row.fencing),
             Err(error) => return error.into(),
         };
         LeaseError::Lost {
-            resource: lease.resource.clone(),
-            holder: lease.holder.clone(),
-            fencing: lease.fencing,
+            resource: resource.to_owned(),
+            holder: holder.to_owned(),
+            fencing,
             current,
         }
     }

@@ -31,7 +31,7 @@ use crate::recovery::Owner;
 pub(crate) async fn apply(
     tx: &mut Tx,
     events: &[RunEvent],
-    owner: &Owner,
+    owner: Option<&Owner>,
     heard_at: Option<DateTime<Utc>>,
 ) -> Result<(), StoreError> {
     let mut recorder = Recorder {
@@ -54,7 +54,9 @@ pub(crate) async fn apply(
 
 struct Recorder<'t, 'e> {
     tx: &'t mut Tx,
-    owner: &'t Owner,
+    /// The process running the runs queued in this batch; `None` for runs that hold a lease
+    /// instead (reported to a server).
+    owner: Option<&'t Owner>,
     /// When the runs of this batch were heard from; `None` when they were not.
     heard_at: Option<DateTime<Utc>>,
     /// Runs seen in this batch, so that each is read from the database once.

@@ -150,14 +150,14 @@ impl Store {
         }
         self.store_artifacts(events).await?;
         let mut tx = self.db.begin().await?;
-        recorder::apply(&mut tx, events, &self.owner, heard_at).await?;
+        recorder::apply(&mut tx, events, Some(&self.owner), heard_at).await?;
         tx.commit().await?;
         self.tell_followers().await
     }
 
     /// Tells those who follow the store (here, and on PostgreSQL every listening replica) that
     /// run events were recorded.
-    async fn tell_followers(&self) -> Result<(), StoreError> {
+    pub(crate) async fn tell_followers(&self) -> Result<(), StoreError> {
         self.db.notify_recorded().await?;
         self.recorded.notify();
         Ok(())
@@ -225,7 +225,7 @@ impl Store {
             };
             let mut tx = self.db.begin().await?;
             if tx.hold_if_silent(&run_id, silent_since).await? {
-                recorder::apply(&mut tx, std::slice::from_ref(&event), &self.owner, None).await?;
+                recorder::apply(&mut tx, std::slice::from_ref(&event), Some(&self.owner), None).await?;
                 tx.commit().await?;
                 interrupted.push(run_id);
             } else {
@@ -240,7 +240,7 @@ impl Store {
 
     /// Stores each packaged artifact from the file its event names, unless its digest is stored
     /// already (as it is for uploads to a server: the event then names the stored copy).
-    async fn store_artifacts(&self, events: &[RunEvent]) -> Result<(), StoreError> {
+    pub(crate) async fn store_artifacts(&self, events: &[RunEvent]) -> Result<(), StoreError> {
         for event in events {
             if let RunEventKind::ArtifactPackaged { source, sha256, .. } = &event.kind {
                 let path = PathBuf::from(source);
@@ -459,11 +459,6 @@ impl Store {
     }
 
     /// The open database, for the modules that add operations of their own (`token`).
-    /// The owner recorded for the runs this handle queues.
-    pub(crate) fn owner(&self) -> &Owner {
-        &self.owner
-    }
-
     pub(crate) fn db(&self) -> &Db {
         &self.db
     }

@@ -26,7 +26,7 @@ async fn leases_are_held_renewed_expired_and_fenced(test: TestStore) {
     );
     assert_eq!(store.lease("job:1").await.unwrap(), Some(a.clone()));
 
-    // Held: nobody else acquires it, not even the holder (it renews).
+    // Held: nobody else acquires it.
     let refused = store
         .acquire_lease("job:1", "agent-b", TTL, at(30))
         .await
@@ -36,15 +36,28 @@ async fn leases_are_held_renewed_expired_and_fenced(test: TestStore) {
         "{refused:?}"
     );
     assert!(refused.to_string().contains("held by `agent-a`"), "{refused}");
+    // Its holder acquiring it again (restarted, say) gets a new fencing number; the old one is
+    // refused from then on.
+    let restarted = store.acquire_lease("job:1", "agent-a", TTL, at(1)).await.unwrap();
+    assert_eq!((restarted.fencing, restarted.expires_at), (2, at(61)));
+    assert!(matches!(
+        store.renew_lease(&a, TTL, at(2)).await,
+        Err(LeaseError::Lost {
+            fencing: 1,
+            current: Some(2),
+            ..
+        })
+    ));
+    let a = restarted;
 
     // Renewed by its holder; a renewal by another, or under another fencing number, is refused.
     let a = store.renew_lease(&a, TTL, at(30)).await.unwrap();
-    assert_eq!((a.fencing, a.expires_at), (1, at(90)));
+    assert_eq!((a.fencing, a.expires_at), (2, at(90)));
     let mut b = a.clone();
     b.holder = "agent-b".into();
     assert!(matches!(
         store.renew_lease(&b, TTL, at(31)).await,
-        Err(LeaseError::Lost { current: Some(1), .. })
+        Err(LeaseError::Lost { current: Some(2), .. })
     ));
     // A renewal never moves the expiry back.
     assert_eq!(
@@ -64,15 +77,15 @@ async fn leases_are_held_renewed_expired_and_fenced(test: TestStore) {
         .unwrap();
     assert_eq!(
         (b.holder.as_str(), b.fencing, b.expires_at),
-        ("agent-b", 2, at(150))
+        ("agent-b", 3, at(150))
     );
     let stale = store.renew_lease(&a, TTL, at(91)).await.unwrap_err();
     assert!(
         matches!(
             &stale,
             LeaseError::Lost {
-                fencing: 1,
-                current: Some(2),
+                fencing: 2,
+                current: Some(3),
                 ..
             }
         ),
@@ -80,7 +93,7 @@ async fn leases_are_held_renewed_expired_and_fenced(test: TestStore) {
     );
     assert_eq!(
         stale.to_string(),
-        "`agent-a` no longer holds `job:1` under fencing number 1 (its fencing number is now 2)"
+        "`agent-a` no longer holds `job:1` under fencing number 2 (its fencing number is now 3)"
     );
     assert!(matches!(
         store.release_lease(&a).await,
@@ -98,7 +111,7 @@ async fn leases_are_held_renewed_expired_and_fenced(test: TestStore) {
         .acquire_lease("job:1", "agent-a", TTL, at(100))
         .await
         .unwrap();
-    assert_eq!(a.fencing, 3);
+    assert_eq!(a.fencing, 4);
 
     // Other resources are leased apart.
     let other = store
@@ -108,8 +121,9 @@ async fn leases_are_held_renewed_expired_and_fenced(test: TestStore) {
     assert_eq!(other.fencing, 1);
     assert!(matches!(
         store.renew_lease(&b, TTL, at(100)).await,
-        Err(LeaseError::Lost { current: Some(3), .. })
+        Err(LeaseError::Lost { current: Some(4), .. })
     ));
+    assert_eq!(store.lease("job:1").await.unwrap(), Some(a));
 }
 
 async fn the_sweep_takes_each_expired_lease_once(test: TestStore) {
@@ -212,6 +226,75 @@ async fn runs_whose_lease_expired_are_interrupted_once(test: TestStore) {
         test.store.interrupt_expired_runs(at(110)).await.unwrap(),
         [renewed]
     );
+}
+
+/// A reported run's events are recorded under its lease: the first batch acquires it, later
+/// ones renew it with the fencing number given; a stale or foreign report records nothing.
+async fn reports_are_recorded_under_the_run_lease(test: TestStore) {
+    let store = &test.store;
+    let build = store.allocate_build("hello").await.unwrap();
+    let mut run = RunBuilder::new("hello", build);
+    let id = run.run_id.0.clone();
+    let first = [run.queued(), run.started()];
+    let lease = store
+        .record_held(&id, &first, "ci", None, TTL, at(0))
+        .await
+        .unwrap();
+    assert_eq!(
+        (lease.resource.clone(), lease.holder.as_str(), lease.fencing),
+        (run_resource(&id), "ci", 1)
+    );
+    let detail = store.find_run(&id).await.unwrap().unwrap();
+    assert_eq!(detail.owner, None, "no owner process: the lease stands for it");
+    assert_eq!(detail.last_contact_at, Some(at(0)));
+    // Recovery leaves it to its lease.
+    assert!(store.recover_interrupted().await.unwrap().is_empty());
+
+    let renewed = store
+        .record_held(&id, &[run.stage_started("build")], "ci", Some(1), TTL, at(30))
+        .await
+        .unwrap();
+    assert_eq!((renewed.fencing, renewed.expires_at), (1, at(90)));
+
+    // Another client may not report it while the lease holds.
+    let held = store
+        .record_held(
+            &id,
+            &[run.task_started("build/compile", 1)],
+            "other",
+            None,
+            TTL,
+            at(40),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(held, LeaseError::Held { .. }), "{held:?}");
+
+    // Expired and taken over: the first client's late report is refused, and not recorded.
+    let taken = store
+        .record_held(&id, &[], "other", None, TTL, at(100))
+        .await
+        .unwrap();
+    assert_eq!(taken.fencing, 2);
+    let late = run.finished(gantry_model::RunResult::Success);
+    let stale = store
+        .record_held(&id, std::slice::from_ref(&late), "ci", Some(1), TTL, at(101))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            stale,
+            LeaseError::Lost {
+                fencing: 1,
+                current: Some(2),
+                ..
+            }
+        ),
+        "{stale:?}"
+    );
+    let detail = store.find_run(&id).await.unwrap().unwrap();
+    assert_eq!(detail.summary.result, RunStatus::Running);
+    assert!(detail.tasks.is_empty(), "the refused batches recorded nothing");
 }
 
 /// Two replicas sweeping at once: each expired run is interrupted by exactly one of them, with
@@ -318,6 +401,7 @@ async fn postgres_reported_runs_of_older_stores_hold_leases() {
 
 on_both_backends!(
     leases_are_held_renewed_expired_and_fenced,
+    reports_are_recorded_under_the_run_lease,
     the_sweep_takes_each_expired_lease_once,
     runs_whose_lease_expired_are_interrupted_once,
     replicas_sweeping_at_once_interrupt_each_run_once,

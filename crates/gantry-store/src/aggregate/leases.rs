@@ -25,68 +25,63 @@ pub(crate) struct LeaseRow {
 
 const LEASE_COLUMNS: &str = "resource, holder, fencing, expires_at";
 
-impl Db {
-    /// Gives `resource` to `holder` until `expires_at` when nobody holds it (never leased,
-    /// released, swept, or expired at `now`), with a fencing number one more than the last;
-    /// `None` when someone else holds it.
+impl Tx {
+    /// Gives `resource` to `holder` until `expires_at` when nobody else holds it (never
+    /// leased, released, swept, expired at `now`, or held by `holder` itself), with a fencing
+    /// number one more than the last; `None` when someone else holds it.
     pub(crate) async fn acquire_lease(
-        &self,
+        &mut self,
         resource: &str,
         holder: &str,
         now: DateTime<Utc>,
         expires_at: DateTime<Utc>,
     ) -> Result<Option<LeaseRow>, StoreError> {
-        self.connection()
-            .await?
-            .fetch_optional(
-                "acquire a lease",
-                Sql::both(
-                    "INSERT INTO leases (resource, holder, fencing, acquired_at, expires_at)
-                     VALUES ($1, $2, 1, $3, $4)
-                     ON CONFLICT (resource) DO UPDATE
-                         SET holder = excluded.holder, fencing = leases.fencing + 1,
-                             acquired_at = excluded.acquired_at, expires_at = excluded.expires_at
-                         WHERE leases.holder IS NULL OR leases.expires_at <= excluded.acquired_at
-                     RETURNING resource, holder, fencing, expires_at",
-                ),
-                &[resource.into(), holder.into(), now.into(), expires_at.into()],
-            )
-            .await
+        self.fetch_optional(
+            "acquire a lease",
+            Sql::both(
+                "INSERT INTO leases (resource, holder, fencing, acquired_at, expires_at)
+                 VALUES ($1, $2, 1, $3, $4)
+                 ON CONFLICT (resource) DO UPDATE
+                     SET holder = excluded.holder, fencing = leases.fencing + 1,
+                         acquired_at = excluded.acquired_at, expires_at = excluded.expires_at
+                     WHERE leases.holder IS NULL OR leases.holder = excluded.holder
+                        OR leases.expires_at <= excluded.acquired_at
+                 RETURNING resource, holder, fencing, expires_at",
+            ),
+            &[resource.into(), holder.into(), now.into(), expires_at.into()],
+        )
+        .await
     }
 
-    /// Moves the expiry of `resource` to `expires_at` if `holder` still holds it under
-    /// `fencing` (an expired lease nobody swept or took yet included); `None` otherwise.
+    /// Moves the expiry of `resource` to `expires_at` (never back) if `holder` still holds it
+    /// under `fencing` (an expired lease nobody swept or took yet included); `None` otherwise.
     pub(crate) async fn renew_lease(
-        &self,
+        &mut self,
         resource: &str,
         holder: &str,
         fencing: i64,
         expires_at: DateTime<Utc>,
     ) -> Result<Option<LeaseRow>, StoreError> {
-        self.connection()
-            .await?
-            .fetch_optional(
-                "renew a lease",
-                Sql::both(
-                    "UPDATE leases SET expires_at = CASE WHEN expires_at > $4 THEN expires_at ELSE $4 END
-                     WHERE resource = $1 AND holder = $2 AND fencing = $3
-                     RETURNING resource, holder, fencing, expires_at",
-                ),
-                &[resource.into(), holder.into(), fencing.into(), expires_at.into()],
-            )
-            .await
+        self.fetch_optional(
+            "renew a lease",
+            Sql::both(
+                "UPDATE leases SET expires_at = CASE WHEN expires_at > $4 THEN expires_at ELSE $4 END
+                 WHERE resource = $1 AND holder = $2 AND fencing = $3
+                 RETURNING resource, holder, fencing, expires_at",
+            ),
+            &[resource.into(), holder.into(), fencing.into(), expires_at.into()],
+        )
+        .await
     }
 
     /// Frees `resource` if `holder` holds it under `fencing`; whether it did.
     pub(crate) async fn release_lease(
-        &self,
+        &mut self,
         resource: &str,
         holder: &str,
         fencing: i64,
     ) -> Result<bool, StoreError> {
         let released = self
-            .connection()
-            .await?
             .execute(
                 "release a lease",
                 Sql::both(
@@ -98,6 +93,37 @@ impl Db {
         Ok(released == 1)
     }
 
+    /// The lease of `resource`, held or not; `None` if it was never leased.
+    pub(crate) async fn lease(&mut self, resource: &str) -> Result<Option<LeaseRow>, StoreError> {
+        let sql = format!("SELECT {LEASE_COLUMNS} FROM leases WHERE resource = $1");
+        self.fetch_optional("read a lease", Sql::both(&sql), &[resource.into()])
+            .await
+    }
+
+    /// Takes the expired lease of `resource` from its holder if it is still the one under
+    /// `fencing` and still expired at `now`; whether it did. Of several sweepers at once exactly
+    /// one does (the row lock, or SQLite's one writer), and a lease renewed meanwhile is kept.
+    pub(crate) async fn expire_lease(
+        &mut self,
+        resource: &str,
+        fencing: i64,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let expired = self
+            .execute(
+                "expire a lease",
+                Sql::both(
+                    "UPDATE leases SET holder = NULL
+                     WHERE resource = $1 AND fencing = $2 AND holder IS NOT NULL AND expires_at <= $3",
+                ),
+                &[resource.into(), fencing.into(), now.into()],
+            )
+            .await?;
+        Ok(expired == 1)
+    }
+}
+
+impl Db {
     /// The lease of `resource`, held or not; `None` if it was never leased.
     pub(crate) async fn lease(&self, resource: &str) -> Result<Option<LeaseRow>, StoreError> {
         let sql = format!("SELECT {LEASE_COLUMNS} FROM leases WHERE resource = $1");
@@ -128,29 +154,5 @@ impl Db {
                 &[prefix.into(), now.into()],
             )
             .await
-    }
-}
-
-impl Tx {
-    /// Takes the expired lease of `resource` from its holder if it is still the one under
-    /// `fencing` and still expired at `now`; whether it did. Of several sweepers at once exactly
-    /// one does (the row lock, or SQLite's one writer), and a lease renewed meanwhile is kept.
-    pub(crate) async fn expire_lease(
-        &mut self,
-        resource: &str,
-        fencing: i64,
-        now: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
-        let expired = self
-            .execute(
-                "expire a lease",
-                Sql::both(
-                    "UPDATE leases SET holder = NULL
-                     WHERE resource = $1 AND fencing = $2 AND holder IS NOT NULL AND expires_at <= $3",
-                ),
-                &[resource.into(), fencing.into(), now.into()],
-            )
-            .await?;
-        Ok(expired == 1)
     }
 }

@@ -20,7 +20,8 @@ pub(crate) struct NewRun<'a> {
     pub info: &'a gantry_model::event::RunInfo,
     pub pipeline_json: &'a str,
     pub queued_at: DateTime<Utc>,
-    pub owner: &'a Owner,
+    /// `None` for a run that holds a lease instead ([`crate::lease`]).
+    pub owner: Option<&'a Owner>,
 }
 
 /// A `runs` row as both databases read it.
@@ -309,9 +310,12 @@ impl Tx {
                     info.mock.into(),
                     Arg::Json(run.pipeline_json),
                     run.queued_at.into(),
-                    (&run.owner.host).into(),
-                    run.owner.pid.into(),
-                    run.owner.start_time.and_then(|time| i64::try_from(time).ok()).into(),
+                    run.owner.map(|owner| owner.host.as_str()).into(),
+                    run.owner.map(|owner| owner.pid).map(i64::from).into(),
+                    run.owner
+                        .and_then(|owner| owner.start_time)
+                        .and_then(|time| i64::try_from(time).ok())
+                        .into(),
                     selection.as_deref().into(),
                     info.runner.as_ref().map(|runner| runner.host.as_str()).into(),
                     info.runner.as_ref().map(|runner| i64::from(runner.pid)).into(),
