@@ -40,6 +40,7 @@ pub use health::{HEALTHY, READY};
 pub use log::{LogEnd, LogEvent, LogLine};
 pub use run::{Artifact, RunDocument, RunStatus, RunSummary, RunsPage, Stage, Task, TaskStatus};
 pub use run_events::{
-    EventsRecorded, Heartbeat, RUN_EVENTS_VERSION, RunEventBatch, VersionError, check_version,
+    EventsRecorded, FENCING_HEADER, Heartbeat, RUN_EVENTS_VERSION, RunEventBatch, RunLease, VersionError,
+    check_version,
 };
 pub use token::{CreatedToken, NewToken, PrincipalKind, Scope, TokenInfo, TokenList, Whoami};

@@ -6,13 +6,25 @@
 //! batch with [`EnvelopeError`], naming both versions and what to upgrade, instead of failing
 //! on a field it does not know. A bare array (what clients sent before the envelope) is refused
 //! the same way.
+//!
+//! A run reported this way holds a lease on the server: the answer to each batch and heartbeat
+//! names it ([`RunLease`]), and the client sends its fencing number back with every later call
+//! in the [`FENCING_HEADER`]. A call with a number that is no longer the lease's (the run's
+//! lease expired and was swept, or another client took it) is refused with `409 lease_lost`;
+//! the run's lease held by another client is refused with `409 lease_held`.
 
+use chrono::{DateTime, Utc};
 use gantry_model::RunEvent;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use utoipa::ToSchema;
 
 use crate::run::RunStatus;
+
+/// The request header that carries the fencing number of the run's lease, once the server gave
+/// one: `Gantry-Lease-Fencing: 3`. Without it, a batch acquires the lease (the run's first
+/// batch, or a client that restarted) and a heartbeat renews the lease its token holds.
+pub const FENCING_HEADER: &str = "gantry-lease-fencing";
 
 /// The version of the run events this build of Gantry writes and reads.
 pub const RUN_EVENTS_VERSION: u32 = 1;
@@ -101,11 +113,25 @@ pub fn check_version(bytes: &[u8]) -> Result<(), VersionError> {
     }
 }
 
+/// A run's lease, as the client reporting it holds it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct RunLease {
+    /// Who holds it: the name of the token that reports the run.
+    pub holder: String,
+    /// Grows with every new acquisition of the lease: send it back in the
+    /// [`FENCING_HEADER`] of every later batch and heartbeat.
+    pub fencing: u64,
+    /// When the run is marked `interrupted` unless a batch or a heartbeat comes first.
+    pub expires_at: DateTime<Utc>,
+}
+
 /// What the server recorded of a batch.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct EventsRecorded {
     /// Events in the batch, all recorded now or before.
     pub recorded: usize,
+    /// The run's lease, renewed (or acquired) by this batch.
+    pub lease: RunLease,
 }
 
 /// The answer to a run's heartbeat (`POST /api/v1/runs/{id}/heartbeat`).
@@ -116,6 +142,9 @@ pub struct Heartbeat {
     pub result: RunStatus,
     /// How long the run stays `running` without news from its client, in seconds.
     pub lease_seconds: u64,
+    /// The run's lease, renewed; absent once the run has finished.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lease: Option<RunLease>,
 }
 
 #[cfg(test)]

@@ -1,10 +1,12 @@
 //! [`Client`]: the server's HTTP API as typed calls.
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::Path;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use gantry_api::{BuildAllocated, ErrorBody, RunEventBatch};
+use gantry_api::{BuildAllocated, ErrorBody, EventsRecorded, FENCING_HEADER, Heartbeat, RunEventBatch};
 use gantry_model::RunEvent;
 use serde::de::DeserializeOwned;
 
@@ -55,6 +57,9 @@ pub struct Client {
     base: String,
     token: Option<String>,
     http: reqwest::Client,
+    /// The fencing number of each run's lease, as the server last gave it; shared by clones
+    /// (the heartbeats go on beside the uploads), sent back with every later call for the run.
+    fencing: Arc<Mutex<HashMap<String, u64>>>,
 }
 
 impl Client {
@@ -75,7 +80,12 @@ impl Client {
                 url: url.to_owned(),
                 reason: err.to_string(),
             })?;
-        Ok(Self { base, token, http })
+        Ok(Self {
+            base,
+            token,
+            http,
+            fencing: Arc::default(),
+        })
     }
 
     /// The server's URL, as given.
@@ -93,24 +103,57 @@ impl Client {
     }
 
     /// Sends a batch of one run's events (the server ignores those it has already), in the
-    /// versioned envelope.
+    /// versioned envelope, under the run's lease: the first batch acquires it, later ones renew
+    /// it with the fencing number the server gave. A `409` (`lease_lost`) means the server gave
+    /// the run up (or another client took it): it records no more of this client's events.
     pub async fn post_run_events(&self, run_id: &str, events: &[RunEvent]) -> Result<(), ClientError> {
         let url = format!("{}/api/v1/runs/{}/events", self.base, encode(run_id));
         let batch = RunEventBatch::new(events.to_vec());
-        let response = self
-            .send(self.http.post(&url).timeout(REQUEST_TIMEOUT).json(&batch))
-            .await?;
-        check(response, "the run's events").await?;
+        let request = self.fenced(self.http.post(&url), run_id);
+        let response = self.send(request.timeout(REQUEST_TIMEOUT).json(&batch)).await?;
+        let response = check(response, "the run's events").await?;
+        if let Ok(recorded) = response.json::<EventsRecorded>().await {
+            self.hold(run_id, recorded.lease.fencing);
+        }
         Ok(())
     }
 
-    /// Tells the server that the run is still live, renewing its lease: a run the server does
-    /// not hear from for longer than that is marked `interrupted`.
+    /// Tells the server that the run is still live, renewing its lease: a run whose lease
+    /// expires is marked `interrupted`.
     pub async fn heartbeat(&self, run_id: &str) -> Result<(), ClientError> {
         let url = format!("{}/api/v1/runs/{}/heartbeat", self.base, encode(run_id));
-        let response = self.send(self.http.post(&url).timeout(REQUEST_TIMEOUT)).await?;
-        check(response, "the heartbeat").await?;
+        let request = self.fenced(self.http.post(&url), run_id);
+        let response = self.send(request.timeout(REQUEST_TIMEOUT)).await?;
+        let response = check(response, "the heartbeat").await?;
+        if let Ok(Heartbeat {
+            lease: Some(lease), ..
+        }) = response.json::<Heartbeat>().await
+        {
+            self.hold(run_id, lease.fencing);
+        }
         Ok(())
+    }
+
+    /// `request` with the fencing number of the run's lease, once the server gave one.
+    fn fenced(&self, request: reqwest::RequestBuilder, run_id: &str) -> reqwest::RequestBuilder {
+        let fencing = self
+            .fencing
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(run_id)
+            .copied();
+        match fencing {
+            Some(fencing) => request.header(FENCING_HEADER, fencing),
+            None => request,
+        }
+    }
+
+    /// Notes the fencing number the server gave the run's lease.
+    fn hold(&self, run_id: &str, fencing: u64) {
+        self.fencing
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(run_id.to_owned(), fencing);
     }
 
     /// Uploads an artifact by digest, streaming the file.

@@ -12,7 +12,7 @@ use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use gantry_api::{ErrorBody, ErrorDetail};
-use gantry_store::{ArtifactError, StoreError, TokenError};
+use gantry_store::{ArtifactError, LeaseError, StoreError, TokenError};
 
 /// A failed request: its status, a stable code and a message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -194,6 +194,21 @@ impl From<TokenError> for AppError {
             TokenError::UnknownUser { .. } => Self::bad_request(error.to_string()).with_field("/user"),
             TokenError::LastAdmin { .. } => Self::conflict("last_admin_token", error.to_string()),
             TokenError::Store(error) => error.into(),
+        }
+    }
+}
+
+impl From<LeaseError> for AppError {
+    fn from(error: LeaseError) -> Self {
+        match error {
+            LeaseError::Held { .. } => Self::conflict("lease_held", error.to_string()),
+            LeaseError::Lost { .. } => Self::conflict(
+                "lease_lost",
+                format!(
+                    "{error}: the run's lease expired or another client took it; stop reporting this run"
+                ),
+            ),
+            LeaseError::Store(error) => error.into(),
         }
     }
 }

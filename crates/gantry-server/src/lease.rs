@@ -1,18 +1,27 @@
 //! The lease of runs reported over the API. Their client is another process, maybe on another
-//! host, so the server cannot check whether it is alive; instead the client keeps in touch
-//! (every batch of events, and a heartbeat when it has nothing to send), and [`sweep`] marks a
-//! run not heard from for longer than the lease `interrupted`, with its `pipelinerun.finished`
-//! CDEvent (outcome `error`).
+//! host, so the server cannot check whether it is alive; instead the run holds a lease in the
+//! store ([`gantry_store::lease`], resource `run:<id>`, held by the reporting token's name):
+//! every batch of events renews it in the transaction that records them, and so does a
+//! heartbeat when the client has nothing to send. [`sweep`] marks a run whose lease expired
+//! `interrupted`, with its `pipelinerun.finished` CDEvent (outcome `error`).
 //!
-//! Every replica sweeps: the store finishes each silent run under its row lock, so of replicas
-//! sweeping at once exactly one interrupts it, and a run heard from meanwhile is left alone.
+//! The client sends the fencing number the server gave it back with every later call
+//! ([`gantry_api::FENCING_HEADER`]); a call under a number that is no longer the lease's is
+//! refused with `409 lease_lost`, so a client that was swept or taken over cannot report again.
+//!
+//! Every replica sweeps: the store takes each expired lease by one conditional update in the
+//! transaction that interrupts its run, so of replicas sweeping at once exactly one interrupts
+//! it, and a run whose lease another replica renewed meanwhile is left alone.
 
 use std::time::Duration;
 
+use axum::http::HeaderMap;
 use chrono::Utc;
 use tokio::time::{Instant, MissedTickBehavior};
 
-use crate::state::{AppState, remote_owner};
+use crate::auth::Principal;
+use crate::error::AppError;
+use crate::state::AppState;
 
 /// Sweeps every `every` until the server shuts down.
 ///
@@ -34,17 +43,13 @@ pub async fn sweep(state: AppState, every: Duration) {
     }
 }
 
-/// Marks `interrupted` the remote runs silent for longer than the lease; returns how many.
+/// Marks `interrupted` the reported runs whose lease expired; returns how many.
 pub async fn sweep_once(state: &AppState) -> usize {
-    let Ok(lease) = chrono::Duration::from_std(state.remote_lease) else {
-        return 0;
-    };
-    let silent_since = Utc::now() - lease;
     let swept = state
         .metrics
         .time_store(
-            "interrupt_silent_runs",
-            state.store.interrupt_silent_runs(&remote_owner(), silent_since),
+            "interrupt_expired_runs",
+            state.store.interrupt_expired_runs(Utc::now()),
         )
         .await;
     match swept {
@@ -60,4 +65,37 @@ pub async fn sweep_once(state: &AppState) -> usize {
             0
         }
     }
+}
+
+/// The length of a run's lease, as the store counts it (a lease too long to count is a
+/// century).
+pub(crate) fn ttl(state: &AppState) -> chrono::Duration {
+    chrono::Duration::from_std(state.remote_lease).unwrap_or_else(|_| chrono::Duration::days(36_500))
+}
+
+/// Who holds the leases of the runs a request reports: its token's name.
+pub(crate) fn holder(principal: Option<&Principal>) -> Result<String, AppError> {
+    principal
+        .and_then(Principal::name)
+        .map(str::to_owned)
+        .ok_or_else(|| AppError::unauthorized("reporting a run needs a token"))
+}
+
+/// The fencing number a request names in [`gantry_api::FENCING_HEADER`], if it names one.
+pub(crate) fn fencing(headers: &HeaderMap) -> Result<Option<i64>, AppError> {
+    let Some(value) = headers.get(gantry_api::FENCING_HEADER) else {
+        return Ok(None);
+    };
+    value
+        .to_str()
+        .ok()
+        .and_then(|text| text.trim().parse::<i64>().ok())
+        .filter(|fencing| *fencing > 0)
+        .map(Some)
+        .ok_or_else(|| {
+            AppError::bad_request(format!(
+                "the `{}` header must be the lease's fencing number, a positive integer",
+                gantry_api::FENCING_HEADER
+            ))
+        })
 }

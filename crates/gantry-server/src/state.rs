@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use gantry_store::{Owner, Store};
+use gantry_store::Store;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{DEFAULT_MAX_UPLOAD_BYTES, DEFAULT_REMOTE_LEASE};
@@ -14,15 +14,12 @@ use crate::metrics::Metrics;
 pub struct AppState {
     /// The build data repository; its pool is shared and safe to use from any task.
     pub store: Store,
-    /// The same store, recording runs reported over the API as owned by a remote client: such a
-    /// run goes on in another process, maybe on another host, so this server's restarts must
-    /// not mark it `interrupted`.
-    pub reports: Store,
     /// Anyone may read without a token.
     pub anonymous_read: bool,
     /// The largest artifact upload accepted, in bytes.
     pub max_upload_bytes: u64,
-    /// How long a run reported over the API stays `running` without news from its client.
+    /// How long a run reported over the API stays `running` without news from its client: the
+    /// length of its lease ([`crate::lease`]).
     pub remote_lease: Duration,
     pub metrics: Arc<Metrics>,
     /// Cancelled when the server starts shutting down: streams (log follows, live pages) end
@@ -35,7 +32,6 @@ impl AppState {
     /// [`DEFAULT_MAX_UPLOAD_BYTES`], remote runs hold a lease of [`DEFAULT_REMOTE_LEASE`].
     pub fn new(store: Store) -> Self {
         Self {
-            reports: store.clone().with_owner(remote_owner()),
             store,
             anonymous_read: false,
             max_upload_bytes: DEFAULT_MAX_UPLOAD_BYTES,
@@ -64,16 +60,5 @@ impl AppState {
     pub fn remote_lease(mut self, remote_lease: Duration) -> Self {
         self.remote_lease = remote_lease;
         self
-    }
-}
-
-/// The owner recorded for runs reported over the API. No host name contains a space, so no
-/// process is ever judged to be this owner, and recovery leaves such runs alone: they hold a
-/// lease instead ([`crate::lease`]).
-pub(crate) fn remote_owner() -> Owner {
-    Owner {
-        host: "remote client".to_owned(),
-        pid: 0,
-        start_time: None,
     }
 }

@@ -160,3 +160,13 @@ pub fn token_info(token: store::TokenRecord) -> api::TokenInfo {
         last_used_at: token.last_used_at,
     }
 }
+
+/// A run's lease as its client sees it.
+pub fn run_lease(lease: gantry_store::Lease) -> api::RunLease {
+    api::RunLease {
+        holder: lease.holder,
+        // Fencing numbers start at 1 and only grow.
+        fencing: u64::try_from(lease.fencing).unwrap_or_default(),
+        expires_at: lease.expires_at,
+    }
+}

@@ -200,44 +200,6 @@ impl Store {
             .transpose()
     }
 
-    /// Marks `interrupted` every run still `running` that `owner` queued and that was last heard
-    /// from before `silent_since` (its queued time counts when it never was); returns their ids.
-    ///
-    /// This is the lease of runs whose owner cannot be checked from here (clients reporting to a
-    /// server): silence means their process is gone. Each run is checked again under its row
-    /// lock as it is finished, so a run heard from meanwhile is left alone, and of several
-    /// callers at once (server replicas) exactly one finishes each run.
-    pub async fn interrupt_silent_runs(
-        &self,
-        owner: &Owner,
-        silent_since: DateTime<Utc>,
-    ) -> Result<Vec<String>, StoreError> {
-        let candidates = self.db.silent_runs(owner, silent_since).await?;
-        let mut interrupted = Vec::new();
-        for run_id in candidates {
-            let event = RunEvent {
-                id: uuid::Uuid::now_v7().to_string(),
-                run_id: RunId(run_id.clone()),
-                at: Utc::now(),
-                kind: RunEventKind::RunFinished {
-                    result: RunResult::Interrupted,
-                },
-            };
-            let mut tx = self.db.begin().await?;
-            if tx.hold_if_silent(&run_id, silent_since).await? {
-                recorder::apply(&mut tx, std::slice::from_ref(&event), Some(&self.owner), None).await?;
-                tx.commit().await?;
-                interrupted.push(run_id);
-            } else {
-                tx.rollback().await?;
-            }
-        }
-        if !interrupted.is_empty() {
-            self.tell_followers().await?;
-        }
-        Ok(interrupted)
-    }
-
     /// Stores each packaged artifact from the file its event names, unless its digest is stored
     /// already (as it is for uploads to a server: the event then names the stored copy).
     pub(crate) async fn store_artifacts(&self, events: &[RunEvent]) -> Result<(), StoreError> {

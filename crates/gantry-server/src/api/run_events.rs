@@ -9,17 +9,25 @@
 //! An `artifact_packaged` event names a file on the client: the server never reads that path.
 //! The artifact must have been uploaded first (`PUT /api/v1/artifacts/{sha256}`), and the event
 //! is recorded against the uploaded copy.
+//!
+//! The run holds a lease ([`crate::lease`]): the batch is recorded in the transaction that
+//! renews it under the fencing number the request names ([`gantry_api::FENCING_HEADER`]), or
+//! acquires it for the request's token when it names none. A stale number, or a lease held by
+//! another token, is refused with `409` and nothing is recorded.
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
+use chrono::Utc;
 use gantry_api::{ErrorBody, EventsRecorded, RunEventBatch, VersionError};
 use gantry_model::RunEventKind;
 use gantry_store::RunStatus;
 
+use crate::auth::Principal;
 use crate::error::AppError;
 use crate::extract::{ApiPath, JsonBytes};
 use crate::state::AppState;
+use crate::{lease, wire};
 
 /// Records a batch of one run's events, in order, all or nothing.
 #[utoipa::path(
@@ -27,7 +35,10 @@ use crate::state::AppState;
     path = "/api/v1/runs/{id}/events",
     operation_id = "record_run_events",
     tag = "runs",
-    params(("id" = String, Path, description = "The run's id; every event must carry it as `run_id`")),
+    params(
+        ("id" = String, Path, description = "The run's id; every event must carry it as `run_id`"),
+        ("gantry-lease-fencing" = Option<u64>, Header, description = "The fencing number of the run's lease, as the answer to an earlier batch or heartbeat gave it; without it, the batch acquires the lease"),
+    ),
     request_body(content = RunEventBatch, description = "Run events, as `gantry run --json` prints them, in the versioned envelope"),
     responses(
         (status = 200, description = "Recorded (events seen before change nothing)", body = EventsRecorded),
@@ -35,7 +46,7 @@ use crate::state::AppState;
         (status = 401, description = "No valid token", body = ErrorBody),
         (status = 403, description = "The token may not report", body = ErrorBody),
         (status = 404, description = "The run's `run_queued` event was never sent", body = ErrorBody),
-        (status = 409, description = "An artifact was not uploaded first", body = ErrorBody),
+        (status = 409, description = "An artifact was not uploaded first (`artifact_missing`), the fencing number is no longer the run lease's (`lease_lost`), or another token holds the lease (`lease_held`)", body = ErrorBody),
         (status = 413, description = "The batch is too large", body = ErrorBody),
         (status = 422, description = "An event has the wrong shape", body = ErrorBody),
     )
@@ -43,8 +54,12 @@ use crate::state::AppState;
 pub async fn record(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<String>,
+    principal: Option<axum::Extension<Principal>>,
+    headers: HeaderMap,
     body: JsonBytes,
 ) -> Result<Json<EventsRecorded>, AppError> {
+    let holder = lease::holder(principal.as_deref())?;
+    let fencing = lease::fencing(&headers)?;
     gantry_api::check_version(body.bytes()).map_err(|error| unsupported(&error))?;
     let RunEventBatch { mut events, .. } = body.parse()?;
     for (index, event) in events.iter_mut().enumerate() {
@@ -69,9 +84,14 @@ pub async fn record(
         && status(&state, &id)
             .await
             .is_none_or(|status| status == RunStatus::Running);
-    state
+    let held = state
         .metrics
-        .time_store("record", state.reports.record(&events))
+        .time_store(
+            "record",
+            state
+                .store
+                .record_held(&id, &events, &holder, fencing, lease::ttl(&state), Utc::now()),
+        )
         .await?;
     state.metrics.observe_task_events(&events);
     if was_running
@@ -84,6 +104,7 @@ pub async fn record(
     tracing::debug!(run = %id, events = events.len(), "recorded run events");
     Ok(Json(EventsRecorded {
         recorded: events.len(),
+        lease: wire::run_lease(held),
     }))
 }
 

@@ -174,29 +174,6 @@ impl Db {
             .await
     }
 
-    /// Runs still `running`, queued by `owner`, not heard from since `silent_since`.
-    pub(crate) async fn silent_runs(
-        &self,
-        owner: &Owner,
-        silent_since: DateTime<Utc>,
-    ) -> Result<Vec<String>, StoreError> {
-        let ids: Vec<(String,)> = self
-            .connection()
-            .await?
-            .fetch_all(
-                "list silent runs",
-                Sql::both(
-                    "SELECT id FROM runs
-                     WHERE result = 'running' AND owner_host = $1 AND owner_pid = $2
-                       AND COALESCE(last_contact_at, queued_at) < $3
-                     ORDER BY queued_at, id",
-                ),
-                &[(&owner.host).into(), owner.pid.into(), silent_since.into()],
-            )
-            .await?;
-        Ok(ids.into_iter().map(|(id,)| id).collect())
-    }
-
     /// Notes a contact with the run's process (a finished run has none); the run's result,
     /// `None` for an unknown run.
     pub(crate) async fn record_contact(
@@ -390,31 +367,6 @@ impl Tx {
             )
             .await?;
         Ok(running.is_some())
-    }
-
-    /// Whether the run is still `running` and silent since before `silent_since`, holding its
-    /// row until the transaction ends so that no contact and no other finish slips in between.
-    pub(crate) async fn hold_if_silent(
-        &mut self,
-        run_id: &str,
-        silent_since: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
-        // SQLite: the transaction holds the write lock from its start, no other writer is
-        // between. PostgreSQL: the row lock makes a concurrent contact or finish wait for this
-        // transaction, and makes this one see theirs (the condition is checked again on the row
-        // as it is after waiting).
-        let silent: Option<(i32,)> = self
-            .fetch_optional(
-                "check a silent run",
-                Sql::each(
-                    "SELECT 1 FROM runs WHERE id = $1 AND result = 'running' AND COALESCE(last_contact_at, queued_at) < $2",
-                    "SELECT 1 FROM runs WHERE id = $1 AND result = 'running' AND COALESCE(last_contact_at, queued_at) < $2
-                     FOR UPDATE",
-                ),
-                &[run_id.into(), silent_since.into()],
-            )
-            .await?;
-        Ok(silent.is_some())
     }
 }
 

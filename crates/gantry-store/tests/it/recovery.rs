@@ -1,6 +1,5 @@
 //! Crash recovery: runs whose process is gone are marked interrupted; others are left alone.
-//! Runs whose process cannot be checked from here hold a lease instead: silent for too long,
-//! they are interrupted, once, however many callers look at once.
+//! Runs reported to a server hold a lease instead (`tests/leases.rs`).
 
 use chrono::{DateTime, TimeZone, Utc};
 use gantry_model::RunResult;
@@ -117,141 +116,40 @@ async fn marks_runs_of_dead_processes_interrupted_and_no_others(test: TestStore)
     );
 }
 
-/// The owner a server records for runs reported over its API.
-fn remote() -> Owner {
-    Owner {
-        host: "remote client".into(),
-        pid: 0,
-        start_time: None,
-    }
-}
-
-/// A time after every recording in these tests, so that every run counts as silent before it.
+/// A time after every recording in these tests.
 fn later(seconds: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2100, 1, 1, 0, 0, seconds).unwrap()
 }
 
-async fn runs_silent_past_their_lease_are_interrupted_and_no_others(test: TestStore) {
-    let silent = running_run(&test, remote(), false).await;
-    let heard = running_run(&test, remote(), false).await;
-    let finished = running_run(&test, remote(), true).await;
-    let local = running_run(&test, Owner::current(), false).await;
-    let reports = test.store.clone().with_owner(remote());
-
-    // A heartbeat after the cutoff keeps `heard` alive; contacts only ever move forward.
+/// Contact with a run's process (its events, a heartbeat) only moves forward, and a finished
+/// run has none. Leases, not contact, decide when a reported run is interrupted
+/// (`tests/leases.rs`).
+async fn contacts_only_move_forward(test: TestStore) {
+    let heard = running_run(&test, Owner::current(), false).await;
+    let finished = running_run(&test, Owner::current(), true).await;
+    let store = &test.store;
     assert_eq!(
-        reports.record_contact(&heard, later(1)).await.unwrap(),
+        store.record_contact(&heard, later(1)).await.unwrap(),
         Some(RunStatus::Running)
     );
     assert_eq!(
-        reports.record_contact(&heard, later(0)).await.unwrap(),
+        store.record_contact(&heard, later(0)).await.unwrap(),
         Some(RunStatus::Running)
     );
     assert_eq!(
-        reports.record_contact(&finished, later(1)).await.unwrap(),
+        store.record_contact(&finished, later(1)).await.unwrap(),
         Some(RunStatus::Success)
     );
-    assert_eq!(
-        reports.record_contact("no-such-run", later(1)).await.unwrap(),
-        None
-    );
-    let detail = |id: String| {
-        let store = test.store.clone();
-        async move { store.find_run(&id).await.unwrap().unwrap() }
-    };
+    assert_eq!(store.record_contact("no-such-run", later(1)).await.unwrap(), None);
+    let detail = |id: String| async move { store.find_run(&id).await.unwrap().unwrap() };
     assert_eq!(detail(heard.clone()).await.last_contact_at, Some(later(1)));
     // Recording events is contact too, by the recording process's clock.
-    let recorded = detail(silent.clone()).await.last_contact_at.unwrap();
+    let recorded = detail(finished.clone()).await.last_contact_at.unwrap();
     assert!((Utc::now() - recorded).num_seconds().abs() < 60, "{recorded}");
-
-    let interrupted = test
-        .store
-        .interrupt_silent_runs(&remote(), later(1))
-        .await
-        .unwrap();
-    assert_eq!(interrupted, std::slice::from_ref(&silent));
-    let run = detail(silent.clone()).await;
-    assert_eq!(run.summary.result, RunStatus::Interrupted);
-    assert_eq!(
-        run.last_contact_at,
-        Some(recorded),
-        "an interruption is no contact"
-    );
-    assert_eq!(run.tasks[0].status, TaskStatus::Interrupted);
-    assert_eq!(detail(heard.clone()).await.summary.result, RunStatus::Running);
-    let done = detail(finished).await;
-    assert_eq!(done.summary.result, RunStatus::Success);
-    assert_ne!(
-        done.last_contact_at,
-        Some(later(1)),
-        "a finished run has no more contact"
-    );
-    assert_eq!(detail(local.clone()).await.summary.result, RunStatus::Running);
-
-    let events = test.store.events_for_chain(&silent).await.unwrap();
-    let last = events.last().unwrap();
-    assert_eq!(last["context"]["type"], "dev.cdevents.pipelinerun.finished.0.3.0");
-    assert_eq!(last["subject"]["content"]["outcome"], "error");
-    assert_eq!(last["customData"]["result"], "interrupted");
-    validate_cdevent(last).unwrap();
-
-    // Nothing more to do; then `heard` falls silent too. Other owners' runs are never touched.
-    assert!(
-        test.store
-            .interrupt_silent_runs(&remote(), later(1))
-            .await
-            .unwrap()
-            .is_empty()
-    );
-    assert_eq!(
-        test.store
-            .interrupt_silent_runs(&remote(), later(2))
-            .await
-            .unwrap(),
-        [heard]
-    );
-    assert_eq!(detail(local).await.summary.result, RunStatus::Running);
-    assert_eq!(
-        test.store.events_for_chain(&silent).await.unwrap().len(),
-        events.len()
-    );
-}
-
-/// Two replicas sweeping at once: each silent run is interrupted by exactly one of them, with
-/// exactly one `pipelinerun.finished`.
-async fn replicas_sweeping_at_once_interrupt_each_run_once(test: TestStore) {
-    let mut runs = Vec::new();
-    for _ in 0..20 {
-        runs.push(running_run(&test, remote(), false).await);
-    }
-    let mut sweeps = Vec::new();
-    for _ in 0..2 {
-        let replica = test.open_another().await;
-        sweeps.push(tokio::spawn(async move {
-            replica.interrupt_silent_runs(&remote(), later(0)).await.unwrap()
-        }));
-    }
-    let first = sweeps.remove(0).await.unwrap();
-    let second = sweeps.remove(0).await.unwrap();
-    let mut all: Vec<String> = first.iter().chain(&second).cloned().collect();
-    all.sort();
-    runs.sort();
-    assert_eq!(all, runs, "each run once: {first:?} {second:?}");
-    for run in &runs {
-        let finishes = test
-            .store
-            .events_for_chain(run)
-            .await
-            .unwrap()
-            .iter()
-            .filter(|event| event["context"]["type"] == "dev.cdevents.pipelinerun.finished.0.3.0")
-            .count();
-        assert_eq!(finishes, 1, "{run}");
-    }
+    assert_ne!(recorded, later(1), "a finished run has no more contact");
 }
 
 gantry_test::on_both_backends!(
     marks_runs_of_dead_processes_interrupted_and_no_others,
-    runs_silent_past_their_lease_are_interrupted_and_no_others,
-    replicas_sweeping_at_once_interrupt_each_run_once,
+    contacts_only_move_forward,
 );
