@@ -1,6 +1,7 @@
-//! The lease of runs reported over the API: heartbeats renew it, and a sweep marks the runs of
-//! silent clients `interrupted`; with real servers, on one SQLite file and on two replicas of
-//! one PostgreSQL database sweeping at once.
+//! The lease of runs reported over the API: batches and heartbeats renew it under its fencing
+//! number, a stale number is refused, and a sweep marks the runs whose lease expired
+//! `interrupted`; with real servers, on one SQLite file and on two replicas of one PostgreSQL
+//! database sweeping at once while a client keeps its run through the other replica.
 
 use std::time::Duration;
 
@@ -10,7 +11,7 @@ use gantry_server::ServerConfig;
 use gantry_store::{ArtifactLocation, RunStatus};
 
 use crate::harness::{Api, Call, RunBuilder, db_url};
-use crate::socket::{PATIENCE, Running, report};
+use crate::socket::{PATIENCE, Running, read, report, request, send};
 use gantry_test::PostgresDatabase;
 
 fn heartbeat(run_id: &str) -> Call {
@@ -46,6 +47,117 @@ async fn a_heartbeat_renews_a_runs_lease() {
     let reply = api.send(heartbeat(&run.run_id).token(&api.reporter)).await;
     reply.expect(StatusCode::OK);
     assert_eq!(reply.json()["result"], "success");
+}
+
+fn batch(run_id: &str, events: &[gantry_model::RunEvent]) -> Call {
+    Call::post(&format!("/api/v1/runs/{run_id}/events"))
+        .json(&gantry_api::RunEventBatch::new(events.to_vec()))
+}
+
+#[tokio::test]
+async fn a_report_under_a_stale_fencing_number_is_refused() {
+    let api = Api::new().await;
+    let other = api
+        .store()
+        .create_token("other", &[gantry_store::Scope::Report])
+        .await
+        .unwrap();
+    api.store().allocate_build("hello").await.unwrap();
+    let mut run = RunBuilder::new("hello", 1);
+    let id = run.run_id.clone();
+
+    // The first batch acquires the lease for its token; later ones renew it by number.
+    let reply = api.send(batch(&id, &[run.queued()]).token(&api.reporter)).await;
+    reply.expect(StatusCode::OK);
+    assert_eq!(reply.json()["lease"]["holder"], "reporter");
+    assert_eq!(reply.json()["lease"]["fencing"], 1);
+    let reply = api
+        .send(
+            batch(&id, &[run.started()])
+                .token(&api.reporter)
+                .header("gantry-lease-fencing", "1"),
+        )
+        .await;
+    reply.expect(StatusCode::OK);
+    assert_eq!(reply.json()["lease"]["fencing"], 1);
+
+    // Another token may not report the run while the lease holds.
+    let reply = api
+        .send(batch(&id, &[run.output("build/compile", "hello")]).token(&other))
+        .await;
+    reply.expect(StatusCode::CONFLICT);
+    assert_eq!(reply.error_code(), "lease_held");
+    assert!(
+        reply.error_message().contains("held by `reporter`"),
+        "{}",
+        reply.text()
+    );
+
+    // The same token without a number (a client that restarted) takes a new one; the old
+    // number is refused from then on, and its batch is not recorded.
+    let reply = api.send(batch(&id, &[]).token(&api.reporter)).await;
+    reply.expect(StatusCode::OK);
+    assert_eq!(reply.json()["lease"]["fencing"], 2);
+    let late = api
+        .send(
+            batch(&id, &[run.task_started("build/compile")])
+                .token(&api.reporter)
+                .header("gantry-lease-fencing", "1"),
+        )
+        .await;
+    late.expect(StatusCode::CONFLICT);
+    assert_eq!(late.error_code(), "lease_lost");
+    assert!(
+        late.error_message().contains("no longer holds `run:")
+            && late
+                .error_message()
+                .contains("fencing number 1 (its fencing number is now 2)"),
+        "{}",
+        late.text()
+    );
+    let detail = api.store().find_run(&id).await.unwrap().unwrap();
+    assert!(detail.tasks.is_empty(), "{detail:?}");
+
+    // Heartbeats likewise; without a number they renew the lease the token holds.
+    let reply = api
+        .send(
+            heartbeat(&id)
+                .token(&api.reporter)
+                .header("gantry-lease-fencing", "1"),
+        )
+        .await;
+    reply.expect(StatusCode::CONFLICT);
+    assert_eq!(reply.error_code(), "lease_lost");
+    let reply = api
+        .send(
+            heartbeat(&id)
+                .token(&api.reporter)
+                .header("gantry-lease-fencing", "2"),
+        )
+        .await;
+    reply.expect(StatusCode::OK);
+    assert_eq!(reply.json()["lease"]["fencing"], 2);
+    let reply = api.send(heartbeat(&id).token(&api.reporter)).await;
+    reply.expect(StatusCode::OK);
+    assert_eq!(reply.json()["lease"]["fencing"], 2);
+    let reply = api.send(heartbeat(&id).token(&other)).await;
+    reply.expect(StatusCode::CONFLICT);
+    assert_eq!(reply.error_code(), "lease_held");
+
+    // A number that is not one is bad input.
+    let reply = api
+        .send(
+            batch(&id, &[])
+                .token(&api.reporter)
+                .header("gantry-lease-fencing", "soon"),
+        )
+        .await;
+    reply.expect(StatusCode::BAD_REQUEST);
+    assert!(
+        reply.error_message().contains("gantry-lease-fencing"),
+        "{}",
+        reply.text()
+    );
 }
 
 #[tokio::test]
@@ -176,6 +288,8 @@ async fn two_replicas_sweeping_one_postgres_database_interrupt_each_run_once() {
         leased(&database.url, Some(artifacts.path()))
     );
     let token = "lease-test-admin-secret-0123456789";
+    // A run reported to one replica whose client keeps it through the other: neither sweeps it.
+    let mut kept = RunBuilder::new("hello", 11);
     let mut ids = Vec::new();
     for build in 1..=10 {
         let mut run = RunBuilder::new("hello", build);
@@ -183,7 +297,35 @@ async fn two_replicas_sweeping_one_postgres_database_interrupt_each_run_once() {
         report(server, token, &[run.queued(), run.started()]).await;
         ids.push(run.run_id);
     }
+    report(&a, token, &[kept.queued(), kept.started()]).await;
+    let heartbeats = {
+        let url = b.url(&format!("/api/v1/runs/{}/heartbeat", kept.run_id));
+        tokio::spawn(async move {
+            loop {
+                let (status, body) = read(
+                    send(request(
+                        axum::http::Method::POST,
+                        &url,
+                        token,
+                        axum::body::Body::empty(),
+                    ))
+                    .await,
+                )
+                .await;
+                assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        })
+    };
     all_interrupted(&a, &ids).await;
+    counted(&[&a, &b], 10).await;
+    heartbeats.abort();
+    let kept_run = b.store.find_run(&kept.run_id).await.unwrap().unwrap();
+    assert_eq!(
+        kept_run.summary.result,
+        RunStatus::Running,
+        "renewed through the other replica"
+    );
     for id in &ids {
         let events = a.store.events_for_chain(id).await.unwrap();
         let finishes = events
@@ -192,7 +334,6 @@ async fn two_replicas_sweeping_one_postgres_database_interrupt_each_run_once() {
             .count();
         assert_eq!(finishes, 1, "{id}");
     }
-    counted(&[&a, &b], 10).await;
     a.shut_down();
     b.shut_down();
     a.stopped().await;
