@@ -453,7 +453,9 @@ mod tests {
         send(store.record_cdevents::<&str>(&[]));
         send(store.recover_interrupted());
         send(store.record_contact("", Utc::now()));
-        send(store.interrupt_silent_runs(&Owner::current(), Utc::now()));
+        send(store.interrupt_expired_runs(Utc::now()));
+        send(store.record_held("", &[], "", None, chrono::Duration::zero(), Utc::now()));
+        send(store.acquire_lease("", "", chrono::Duration::zero(), Utc::now()));
         send(store.list_runs(&RunFilter::default()));
         send(store.find_run(""));
         send(store.task_log("", "", 0, 0));
