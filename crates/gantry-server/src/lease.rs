@@ -76,8 +76,8 @@ pub(crate) fn ttl(state: &AppState) -> chrono::Duration {
 /// Who holds the leases of the runs a request reports: its token's name.
 pub(crate) fn holder(principal: Option<&Principal>) -> Result<String, AppError> {
     principal
-        .and_then(Principal::name)
-        .map(str::to_owned)
+        .and_then(Principal::token)
+        .map(|token| token.name.clone())
         .ok_or_else(|| AppError::unauthorized("reporting a run needs a token"))
 }
 
