@@ -4,6 +4,7 @@
 mod backend_schemas;
 mod build_numbers;
 mod cdevents;
+mod leases;
 mod record;
 mod recovery;
 mod token_backends;

@@ -3,12 +3,9 @@
 //! released; and the sweep of reported runs, once per expiry however many replicas sweep.
 //! Times are given, never waited for.
 
-#[macro_use]
-mod common;
-
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use common::{RecordAllocated, RunBuilder, TestStore};
 use gantry_store::{LeaseError, RunStatus, TaskStatus, run_resource, validate_cdevent};
+use gantry_test::{RecordAllocated, RunBuilder, TestStore};
 use sqlx::Connection;
 
 fn at(seconds: i64) -> DateTime<Utc> {
@@ -176,7 +173,7 @@ async fn reported_run(test: &TestStore, holder: &str, finished: bool) -> String 
         run.queued(),
         run.started(),
         run.stage_started("build"),
-        run.task_started("build/compile", 1),
+        run.task_started("build/compile"),
     ];
     if finished {
         events.push(run.finished(gantry_model::RunResult::Success));
@@ -260,7 +257,7 @@ async fn reports_are_recorded_under_the_run_lease(test: TestStore) {
     let held = store
         .record_held(
             &id,
-            &[run.task_started("build/compile", 1)],
+            &[run.task_started("build/compile")],
             "other",
             None,
             TTL,
@@ -399,7 +396,7 @@ async fn postgres_reported_runs_of_older_stores_hold_leases() {
     }
 }
 
-on_both_backends!(
+gantry_test::on_both_backends!(
     leases_are_held_renewed_expired_and_fenced,
     reports_are_recorded_under_the_run_lease,
     the_sweep_takes_each_expired_lease_once,
