@@ -330,18 +330,7 @@ async fn replicas_sweeping_at_once_interrupt_each_run_once(test: TestStore) {
 /// Writes runs as a server before leases left them: reported runs owned by "remote client".
 async fn runs_before_leases(url: &str) {
     let sqlite = !url.starts_with("postgres");
-    let older = tempfile::tempdir().unwrap();
-    let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("migrations")
-        .join(if sqlite { "sqlite" } else { "postgres" });
-    for entry in std::fs::read_dir(source).unwrap() {
-        let path = entry.unwrap().path();
-        let name = path.file_name().unwrap().to_string_lossy().into_owned();
-        if name.as_str() < "0009" {
-            std::fs::copy(&path, older.path().join(name)).unwrap();
-        }
-    }
-    let migrator = sqlx::migrate::Migrator::new(older.path()).await.unwrap();
+    let migrator = crate::migrations_before(url, "0009").await;
     let insert = "INSERT INTO runs (id, app, version, build, traceable, mock, pipeline, result, queued_at,
                                     last_contact_at, owner_host, owner_pid) VALUES
          ('heard', 'hello', '1', 1, FALSE, FALSE, '{}', 'running', '2030-01-01T00:00:00.000000Z',

@@ -174,18 +174,7 @@ const OLD_SECRET: &str = "gantry_an_old_secret_of_the_ci_token";
 /// they were kept then (scopes as space-separated text).
 async fn tokens_as_text(url: &str) {
     let sqlite = url.starts_with("sqlite:");
-    let older = tempfile::tempdir().unwrap();
-    let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("migrations")
-        .join(if sqlite { "sqlite" } else { "postgres" });
-    for entry in std::fs::read_dir(source).unwrap() {
-        let path = entry.unwrap().path();
-        let name = path.file_name().unwrap().to_string_lossy().into_owned();
-        if name.as_str() < "0008" {
-            std::fs::copy(&path, older.path().join(name)).unwrap();
-        }
-    }
-    let migrator = sqlx::migrate::Migrator::new(older.path()).await.unwrap();
+    let migrator = crate::migrations_before(url, "0008").await;
     let ci_hash = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(OLD_SECRET.as_bytes()));
     let insert = format!(
         "INSERT INTO tokens (name, scopes, hash, created_at) VALUES

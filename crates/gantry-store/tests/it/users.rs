@@ -106,18 +106,7 @@ const OLD_SECRET: &str = "gantry_an_old_secret_of_the_ci_token";
 /// Brings the database at `url` to where migrations before 0010 left it, with a token.
 async fn tokens_before_users(url: &str) {
     let sqlite = url.starts_with("sqlite:");
-    let older = tempfile::tempdir().unwrap();
-    let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("migrations")
-        .join(if sqlite { "sqlite" } else { "postgres" });
-    for entry in std::fs::read_dir(source).unwrap() {
-        let path = entry.unwrap().path();
-        let name = path.file_name().unwrap().to_string_lossy().into_owned();
-        if name.as_str() < "0010" {
-            std::fs::copy(&path, older.path().join(name)).unwrap();
-        }
-    }
-    let migrator = sqlx::migrate::Migrator::new(older.path()).await.unwrap();
+    let migrator = crate::migrations_before(url, "0010").await;
     let hash = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(OLD_SECRET.as_bytes()));
     let statements = [
         format!(
