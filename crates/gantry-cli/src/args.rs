@@ -45,6 +45,9 @@ pub enum Command {
     /// Manage API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Fetch the artifacts of recorded runs.
+    #[command(subcommand)]
+    Artifact(ArtifactCommand),
     /// Manage users: the people tokens act for.
     #[command(subcommand)]
     User(UserCommand),
@@ -60,14 +63,10 @@ pub struct ServerArgs {
         env = "GANTRY_LISTEN"
     )]
     pub listen: std::net::SocketAddr,
-    /// The store: `sqlite://PATH` or `postgres://USER@HOST/DB`.
-    #[arg(
-        long,
-        value_name = "URL",
-        env = "GANTRY_DB",
-        default_value = "sqlite://gantry.db"
-    )]
-    pub db: String,
+    /// The store: `sqlite://PATH` (created if missing) or `postgres://USER@HOST/DB` (env
+    /// `GANTRY_DB`) [default: `.gantry/gantry.db` of the current project, which must exist].
+    #[arg(long, value_name = "URL")]
+    pub db: Option<String>,
     /// Where artifacts are kept: a directory, or `s3://BUCKET/PREFIX` in an S3-compatible
     /// object store (credentials, region and endpoint from the standard `AWS_*` variables);
     /// required with PostgreSQL, the same for every replica [default with SQLite:
@@ -87,9 +86,8 @@ pub struct UpArgs {
     /// The address to listen on [default: 127.0.0.1:8080, or the next free port up to 8099].
     #[arg(long, value_name = "ADDR", env = "GANTRY_LISTEN")]
     pub listen: Option<std::net::SocketAddr>,
-    /// Where the embedded store lives [default: `.gantry/` of the current repository].
-    #[arg(long, value_name = "DIR")]
-    pub data: Option<PathBuf>,
+    #[command(flatten)]
+    pub store: StoreArgs,
     /// Only serve; do not run the pipeline of the current directory.
     #[arg(long)]
     pub no_run: bool,
@@ -108,6 +106,10 @@ pub struct SyncArgs {
 pub enum TokenCommand {
     /// Create a token; its secret is printed once and never stored.
     Create(TokenCreateArgs),
+    /// List the tokens (never their secrets).
+    List(TokenListArgs),
+    /// Revoke a token: requests with it are refused from then on.
+    Revoke(TokenRevokeArgs),
 }
 
 #[derive(Debug, Args)]
@@ -122,14 +124,45 @@ pub struct TokenCreateArgs {
     /// is a machine token (a CI service, an agent), named by itself.
     #[arg(long, value_name = "NAME")]
     pub user: Option<String>,
-    /// The store the server uses (env `GANTRY_DB`).
-    #[arg(
-        long,
-        value_name = "URL",
-        env = "GANTRY_DB",
-        default_value = "sqlite://gantry.db"
-    )]
-    pub db: String,
+    #[command(flatten)]
+    pub source: AdminSourceArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct TokenListArgs {
+    #[command(flatten)]
+    pub source: AdminSourceArgs,
+    /// Print JSON (the API's token list).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct TokenRevokeArgs {
+    /// The token's name.
+    pub name: String,
+    #[command(flatten)]
+    pub source: AdminSourceArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ArtifactCommand {
+    /// Download an artifact of a run into a file, checked against its recorded sha256.
+    Get(ArtifactGetArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ArtifactGetArgs {
+    /// The run: its id (or a unique prefix of it) or `APP#BUILD`.
+    pub run: String,
+    /// The artifact's path, as `gantry show RUN` lists it.
+    pub path: String,
+    /// The file to write (`-`: stdout) [default: the artifact's file name, in the current
+    /// directory].
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub source: SourceArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -145,14 +178,8 @@ pub struct UserAddArgs {
     /// The user's email address.
     #[arg(long, value_name = "EMAIL")]
     pub email: Option<String>,
-    /// The store the server uses (env `GANTRY_DB`).
-    #[arg(
-        long,
-        value_name = "URL",
-        env = "GANTRY_DB",
-        default_value = "sqlite://gantry.db"
-    )]
-    pub db: String,
+    #[command(flatten)]
+    pub store: StoreArgs,
 }
 
 /// Where the pipeline file and its library are.
@@ -188,10 +215,21 @@ pub struct SelectionArgs {
 /// Both flags at once are an error.
 #[derive(Debug, Args)]
 pub struct StoreArgs {
-    /// The build data repository: `sqlite://PATH` or a path (env `GANTRY_DB`) [default:
-    /// `.gantry/gantry.db` at the repository root].
+    /// The build data repository: `sqlite://PATH`, a path or `postgres://…` (env
+    /// `GANTRY_DB`) [default: `.gantry/gantry.db` of the current project].
     #[arg(long, value_name = "URL")]
     pub db: Option<String>,
+}
+
+/// Where the admin commands (`token`) act: the server's store itself, or a server's API.
+#[derive(Debug, Args)]
+pub struct AdminSourceArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Act through this Gantry server's API instead of on a store (env `GANTRY_SERVER`; the
+    /// token comes from `GANTRY_TOKEN` and needs the `admin` scope).
+    #[arg(long, value_name = "URL", conflicts_with = "db")]
+    pub server: Option<String>,
 }
 
 /// Where the read commands find runs: the local build data repository, or a server.

@@ -2,8 +2,8 @@
 //!
 //! - [`args`]: the command line as clap types.
 //! - [`commands`]: one module a command (`run`, `plan`, `history`, `show`, `logs`, `init`,
-//!   `server`, `up`, `sync`, `token`); running a pipeline is `gantry_runner`'s, the commands
-//!   turn arguments into its settings.
+//!   `server`, `up`, `sync`, `token`, `user`, `artifact`); running a pipeline is
+//!   `gantry_runner`'s, the commands turn arguments into its settings.
 //! - [`reporter`]: the terminal view of a run (prefixed output, progress line, summary).
 //! - [`json_lines`]: a run's events as JSON lines (`--json`).
 //! - [`exit`]: exit codes, mapped in one place.
@@ -73,11 +73,12 @@ async fn dispatch(command: Command, environment: &Environment) -> anyhow::Result
         Command::Show(args) => commands::show::show(&args, environment).await,
         Command::Logs(args) => commands::logs::logs(&args, environment).await,
         Command::Init(args) => commands::init::init(&args),
-        Command::Server(args) => commands::server::server(&args).await,
-        Command::Up(args) => commands::up::up(args).await,
+        Command::Server(args) => commands::server::server(&args, environment).await,
+        Command::Up(args) => commands::up::up(args, environment).await,
         Command::Sync(args) => commands::sync::sync(&args, environment).await,
-        Command::Token(command) => commands::token::token(command).await,
-        Command::User(command) => commands::user::user(command).await,
+        Command::Token(command) => commands::token::token(command, environment).await,
+        Command::Artifact(command) => commands::artifact::artifact(command, environment).await,
+        Command::User(command) => commands::user::user(command, environment).await,
         Command::Schema => {
             output::println(&serde_json::to_string_pretty(&gantry_model::json_schema())?)?;
             Ok(ExitStatus::Success)

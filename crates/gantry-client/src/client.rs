@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use gantry_api::{BuildAllocated, ErrorBody, EventsRecorded, FENCING_HEADER, Heartbeat, RunEventBatch};
 use gantry_model::RunEvent;
+use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 /// How long a connection may take before the server counts as unreachable.
@@ -190,9 +191,43 @@ impl Client {
         })
     }
 
+    /// Sends `body` as JSON to `path` (under the server's URL, segments encoded with
+    /// [`encode`]) and parses the JSON answer; `what` names it in errors.
+    pub async fn post_json<B: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+        what: &str,
+    ) -> Result<T, ClientError> {
+        let url = format!("{}{path}", self.base);
+        let request = self.http.post(&url).timeout(REQUEST_TIMEOUT).json(body);
+        let response = check(self.send(request).await?, what).await?;
+        let text = response.text().await.map_err(|source| self.unreachable(source))?;
+        serde_json::from_str(&text).map_err(|err| ClientError::Refused {
+            what: what.to_owned(),
+            status: 200,
+            message: format!("the answer is not what this version of gantry reads: {err}"),
+        })
+    }
+
+    /// Deletes what `path` names (under the server's URL, segments encoded with [`encode`]);
+    /// `what` names it in errors.
+    pub async fn delete(&self, path: &str, what: &str) -> Result<(), ClientError> {
+        let url = format!("{}{path}", self.base);
+        let response = self.send(self.http.delete(&url).timeout(REQUEST_TIMEOUT)).await?;
+        check(response, what).await?;
+        Ok(())
+    }
+
     /// Reads `path` as a body that may be long (a log): its chunks come as they arrive, with no
     /// time limit on the whole.
     pub async fn get_text(&self, path: &str, what: &str) -> Result<TextBody, ClientError> {
+        self.get_stream(path, what).await
+    }
+
+    /// Reads `path` as a body of any length and content (an artifact), chunk by chunk as it
+    /// arrives, with no time limit on the whole.
+    pub async fn get_stream(&self, path: &str, what: &str) -> Result<TextBody, ClientError> {
         let url = format!("{}{path}", self.base);
         let response = self.send(self.http.get(&url)).await?;
         let response = check(response, what).await?;
@@ -218,7 +253,7 @@ impl Client {
     }
 }
 
-/// A body read chunk by chunk, from [`Client::get_text`].
+/// A body read chunk by chunk, from [`Client::get_text`] or [`Client::get_stream`].
 #[derive(Debug)]
 pub struct TextBody {
     response: reqwest::Response,

@@ -10,7 +10,9 @@
 //! - [`environment`]: [`Environment`], `GANTRY_SERVER`, `GANTRY_TOKEN` and `GANTRY_DB`, read once.
 //! - [`server`]: [`ServerSettings`] and [`Token`], a server and how to authenticate to it.
 //! - [`workspace`]: [`Checkout`] and [`Workspace`], finding and loading the pipeline file and
-//!   its library; the `.gantry/` directory.
+//!   its library; the project and its `.gantry/` directory.
+//! - [`store_location`]: [`StoreLocation`], which store a command opens (`--db`, `GANTRY_DB`,
+//!   the project's), and whether it must exist already.
 //! - [`git`]: [`Revision`], revision, branch and traceability of a checkout.
 //! - [`secrets`]: [`Secrets`], where secret values come from.
 //! - [`prepared`]: [`PreparedRun`], a valid, planned run before it has a number.
@@ -35,6 +37,7 @@ pub mod server;
 pub mod settings;
 pub mod signals;
 mod sink;
+pub mod store_location;
 pub mod sync;
 pub mod workspace;
 
@@ -51,5 +54,6 @@ pub use server::{ServerSettings, Token};
 pub use settings::{Destination, Mode, RunSettings};
 pub use signals::{Escalation, Signals};
 pub use sink::Unsent;
+pub use store_location::{ChosenBy, StoreLocation};
 pub use sync::{Synced, sync};
 pub use workspace::{Checkout, Workspace};

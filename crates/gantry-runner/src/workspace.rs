@@ -189,8 +189,9 @@ impl Workspace {
 /// The URL of the store in `.gantry/` at `root`, whose directory is created with a
 /// `.gitignore` of its own so that it never dirties the repository.
 pub fn default_store_url(root: &Path) -> Result<String, Error> {
-    let dir = ensure_state_dir(root)?;
-    Ok(format!("sqlite://{}", dir.join("gantry.db").display()))
+    let location = crate::StoreLocation::of_project(root);
+    location.prepare()?;
+    Ok(location.url)
 }
 
 /// Creates `.gantry/` with its own `.gitignore`: everything in it is ignored, itself included,
@@ -213,9 +214,19 @@ const GITIGNORE: &str = "\
 !library/**
 ";
 
-/// The root to look for the store in, for commands that read it (`history`, `show`, `logs`,
-/// `sync`): `dir` if it holds a pipeline or `.gantry/`, else its repository root.
-pub fn store_root(dir: &Path) -> PathBuf {
+/// The project `dir` is in, whose `.gantry/` holds its store and spool: `dir` if it holds a
+/// pipeline file or `.gantry/`, else its git repository's top level; `None` outside both.
+pub fn project_root(dir: &Path) -> Option<PathBuf> {
     let here = dir.join(STATE_DIR).is_dir() || PIPELINE_FILES.iter().any(|name| dir.join(name).is_file());
-    if here { dir.to_path_buf() } else { root_of(dir) }
+    if here {
+        Some(dir.to_path_buf())
+    } else {
+        git::toplevel(dir)
+    }
+}
+
+/// The root to keep Gantry's state in for `dir` (the spool of `gantry sync`, say): its project
+/// ([`project_root`]), or else `dir` itself.
+pub fn store_root(dir: &Path) -> PathBuf {
+    project_root(dir).unwrap_or_else(|| dir.to_path_buf())
 }

@@ -81,7 +81,7 @@ impl fmt::Debug for ServerConfig {
 }
 
 /// `scheme://user:<redacted>@host/…`: a database url as it may be shown.
-pub(crate) fn redact_password(url: &str) -> String {
+pub fn redact_password(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_owned();
     };

@@ -144,6 +144,7 @@ impl From<StoreError> for AppError {
                 "build_refused",
                 format!("{error}; take a build number from POST /api/v1/apps/{app}/builds"),
             ),
+            StoreError::MockRun { .. } => Self::new(StatusCode::BAD_REQUEST, "mock_run", error.to_string()),
             StoreError::AmbiguousRun { .. } => {
                 Self::new(StatusCode::BAD_REQUEST, "ambiguous_run", error.to_string())
             }

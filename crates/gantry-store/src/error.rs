@@ -64,6 +64,13 @@ pub enum StoreError {
         reason: String,
     },
 
+    /// A `run_queued` event of a mock run (`gantry run --mock`): its tasks were stand-ins, so
+    /// it is no build of the app, and it is never recorded.
+    #[error(
+        "run `{run_id}` of `{app}` is a mock run: its tasks were stand-ins, so it is not recorded as a build of the app"
+    )]
+    MockRun { run_id: String, app: String },
+
     #[error("`{query}` matches several runs: {}", candidates.join(", "))]
     AmbiguousRun { query: String, candidates: Vec<String> },
 

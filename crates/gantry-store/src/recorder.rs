@@ -115,9 +115,13 @@ impl<'e> Recorder<'_, 'e> {
                     queued_at: at,
                     owner: self.owner,
                 };
-                if info.build > 0 {
-                    self.check_build(&run).await?;
+                if info.mock {
+                    return Err(StoreError::MockRun {
+                        run_id: run_id.to_owned(),
+                        app: info.app.clone(),
+                    });
                 }
+                self.check_build(&run).await?;
                 self.tx.insert_run(&run).await?;
                 if let Some(heard_at) = self.heard_at {
                     self.tx.touch_run(run_id, heard_at).await?;
@@ -235,6 +239,10 @@ impl<'e> Recorder<'_, 'e> {
             build,
             reason,
         };
+        // Numbers start at 1; 0 is a mock run's, and mock runs are never recorded.
+        if build == 0 {
+            return Err(refuse("build numbers start at 1".to_owned()));
+        }
         match self.tx.last_build(app).await? {
             None => {
                 return Err(refuse(format!("no build number was allocated for `{app}` yet")));

@@ -59,6 +59,15 @@ impl Store {
         Self::open_with(url, &StoreOptions::default()).await
     }
 
+    /// The SQLite file `url` names, so that a caller can tell whether that store exists before
+    /// opening it (which would create it); `None` for PostgreSQL or a url that names no store.
+    pub fn sqlite_file(url: &str) -> Option<PathBuf> {
+        match Location::parse(url) {
+            Ok(Location::Sqlite(path)) => Some(path),
+            Ok(Location::Postgres(_)) | Err(_) => None,
+        }
+    }
+
     /// Opens the store at `url` with `options`; the schema is brought up to date either way, and
     /// the artifact store is opened (a bucket is checked) before the database.
     pub async fn open_with(url: &str, options: &StoreOptions) -> Result<Self, StoreError> {

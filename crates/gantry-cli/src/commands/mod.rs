@@ -1,5 +1,6 @@
 //! One module a command; each exposes `async fn NAME(args) -> anyhow::Result<ExitStatus>`.
 
+pub mod artifact;
 pub mod history;
 pub mod init;
 pub mod logs;
@@ -26,28 +27,16 @@ pub(crate) fn selection(args: &SelectionArgs) -> Selection {
     }
 }
 
-/// Opens the store the read commands use, after marking the runs of dead processes interrupted.
+/// Opens the store a command names or stands in (`--db`, `GANTRY_DB`, the project's), which
+/// must exist, after marking the runs of dead processes interrupted.
 pub(crate) async fn open_store(
     args: &crate::args::StoreArgs,
     environment: &gantry_runner::Environment,
 ) -> anyhow::Result<gantry_store::Store> {
-    use gantry_runner::workspace;
-    let root = workspace::store_root(&std::env::current_dir()?);
-    let url = if let Some(url) = environment.db(args.db.as_deref()) {
-        url
-    } else {
-        let path = root.join(workspace::STATE_DIR).join("gantry.db");
-        if !path.exists() {
-            return Err(crate::exit::UsageError::new(format!(
-                "no build data repository at `{}`",
-                path.display()
-            ))
-            .hint("`gantry run` creates it; or point `--db` / `GANTRY_DB` at one")
-            .into());
-        }
-        format!("sqlite://{}", path.display())
-    };
-    Ok(gantry_runner::open_store(&url).await?)
+    let location =
+        gantry_runner::StoreLocation::resolve(args.db.as_deref(), environment, &std::env::current_dir()?)?;
+    location.require_existing()?;
+    Ok(gantry_runner::open_store(&location.url).await?)
 }
 
 /// Finds a run by id, id prefix or `APP#BUILD`; an unknown one is a usage error.

@@ -2,6 +2,7 @@
 //! shown by the terminal reporter or as JSON lines, and mapped to an exit status.
 
 use gantry_model::RunResult;
+use gantry_runner::environment::TOKEN_VARIABLE;
 use gantry_runner::{
     Checkout, Destination, Environment, Escalation, MockSettings, Mode, PreparedRun, Reporter, RunOutcome,
     RunSettings, Secrets, Signals, Stop,
@@ -9,7 +10,7 @@ use gantry_runner::{
 
 use crate::args::{PipelineArgs, RunArgs};
 use crate::commands::selection;
-use crate::exit::ExitStatus;
+use crate::exit::{ExitStatus, UsageError};
 use crate::json_lines::JsonLines;
 use crate::reporter::{Terminal, TerminalReporter};
 
@@ -44,11 +45,38 @@ pub(crate) async fn execute(
 /// What `gantry run` asks for, resolved.
 fn settings(args: &RunArgs, environment: &Environment) -> anyhow::Result<RunSettings> {
     let mode = if args.mock {
+        // A mock run's tasks are stand-ins: it is no build of the app, so it is recorded
+        // nowhere, and a flag asking to record it is a mistake to point out, not to ignore.
+        if let Some(flag) = [
+            ("--server", args.server.is_some()),
+            ("--db", args.store.db.is_some()),
+        ]
+        .into_iter()
+        .find_map(|(flag, given)| given.then_some(flag))
+        {
+            return Err(UsageError::new(format!(
+                "a mock run is recorded nowhere, so `{flag}` has nothing to record"
+            ))
+            .hint(format!(
+                "drop `{flag}` to test the pipeline with stand-in tasks, or drop `--mock` to run and record it for real"
+            ))
+            .into());
+        }
         Mode::Mock(MockSettings {
             fail: args.fail.clone(),
         })
     } else {
         let destination = match environment.server(args.server.as_deref(), args.store.db.is_some()) {
+            Some(server) if server.token.is_none() => {
+                return Err(UsageError::new(format!(
+                    "reporting a run to `{}` needs a token, and `{TOKEN_VARIABLE}` is unset or empty",
+                    server.url
+                ))
+                .hint(format!(
+                    "set `{TOKEN_VARIABLE}` to a token with the `report` scope (`gantry token create --name NAME --scopes report` makes one)"
+                ))
+                .into());
+            }
             Some(server) => Destination::Server(server),
             None => Destination::StoreAt(environment.db(args.store.db.as_deref())),
         };

@@ -1,12 +1,23 @@
 //! `gantry server`: the build data repository server, until Ctrl-C or SIGTERM.
+//!
+//! Its store is found as every command finds one (`--db`, `GANTRY_DB`, the project's
+//! `.gantry/gantry.db`); it creates a new one only where it was named on purpose, and says on
+//! start which store and which artifact location it serves.
 
+use gantry_runner::{Environment, StoreLocation};
 use gantry_server::{Server, ServerConfig, is_postgres_url};
 
 use crate::args::ServerArgs;
 use crate::exit::{ExitStatus, UsageError};
 
-pub async fn server(args: &ServerArgs) -> anyhow::Result<ExitStatus> {
-    if is_postgres_url(&args.db) && args.artifacts.is_none() {
+pub async fn server(args: &ServerArgs, environment: &Environment) -> anyhow::Result<ExitStatus> {
+    let location = StoreLocation::resolve(args.db.as_deref(), environment, &std::env::current_dir()?)?;
+    // A store found (not named) must be there: an empty new one is not what anyone starting a
+    // server in a project means to serve.
+    if !location.is_named() {
+        location.require_existing()?;
+    }
+    if is_postgres_url(&location.url) && args.artifacts.is_none() {
         return Err(UsageError::new(
             "a PostgreSQL store needs `--artifacts`: there is no file to keep artifacts beside",
         )
@@ -15,6 +26,7 @@ pub async fn server(args: &ServerArgs) -> anyhow::Result<ExitStatus> {
         )
         .into());
     }
+    let created = !location.exists();
     let config = ServerConfig {
         artifacts: args.artifacts.clone(),
         anonymous_read: args.anonymous_read,
@@ -22,21 +34,42 @@ pub async fn server(args: &ServerArgs) -> anyhow::Result<ExitStatus> {
             .ok()
             .filter(|token| !token.is_empty()),
         max_upload_bytes: args.max_upload_bytes,
-        ..ServerConfig::new(args.listen, args.db.clone())
+        ..ServerConfig::new(args.listen, location.url.clone())
     };
     let server = Server::bind(config).await?;
-    announce(&server);
+    announce(&server, &location, created);
     server.serve(shutdown_signal()).await?;
     eprintln!("gantry server stopped");
     Ok(ExitStatus::Success)
 }
 
-/// Prints where the server listens and, on its first start, the bootstrap admin token.
-pub(crate) fn announce(server: &Server) {
-    println!("gantry server listening on http://{}", server.local_addr());
+/// Prints where the server listens, which store and artifact location it serves (the store's
+/// password hidden), and, on its first start, the bootstrap admin token.
+///
+/// A reader that stops reading after the address (a script, a test) must not stop the server:
+/// a line that cannot be written is dropped.
+pub(crate) fn announce(server: &Server, location: &StoreLocation, created: bool) {
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    let new = if created { ", created now" } else { "" };
+    let _ = writeln!(
+        stdout,
+        "gantry server listening on http://{}",
+        server.local_addr()
+    );
+    let _ = writeln!(
+        stdout,
+        "store: {} ({location}{new})",
+        gantry_server::config::redact_password(&location.url)
+    );
+    let _ = writeln!(stdout, "artifacts: {}", server.store().artifacts().location());
     if let Some(token) = server.bootstrap_token() {
-        println!("bootstrap admin token (shown once, keep it safe): {token}");
+        let _ = writeln!(
+            stdout,
+            "bootstrap admin token (shown once, keep it safe): {token}"
+        );
     }
+    let _ = stdout.flush();
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

@@ -1,6 +1,6 @@
-//! [`Source`]: where `history`, `show` and `logs` read runs: the local build data repository,
-//! or a Gantry server's API (`--server`, `GANTRY_SERVER`), so that the runs `gantry run
-//! --server` reported are read back from the same place.
+//! [`Source`]: where `history`, `show`, `logs`, `artifact get` and `token` act: the local build
+//! data repository, or a Gantry server's API (`--server`, `GANTRY_SERVER`), so that the runs
+//! `gantry run --server` reported are read back from the same place.
 //!
 //! Either way the answers are the API's types ([`gantry_api`]): a local store's runs are
 //! converted as the server converts them, so `--json` prints the same documents from both.
@@ -12,7 +12,7 @@ use gantry_store::{RunFilter, Store};
 
 use gantry_runner::Environment;
 
-use crate::args::SourceArgs;
+use crate::args::{SourceArgs, StoreArgs};
 use crate::commands::{find_run, open_store};
 use crate::exit::UsageError;
 
@@ -30,12 +30,22 @@ pub(crate) enum Source {
 
 impl Source {
     pub(crate) async fn open(args: &SourceArgs, environment: &Environment) -> anyhow::Result<Self> {
-        match environment.server(args.server.as_deref(), args.store.db.is_some()) {
+        Self::open_at(&args.store, args.server.as_deref(), environment).await
+    }
+
+    /// The server `server` (`--server`) or `GANTRY_SERVER` names, unless `--db` names a store;
+    /// else the store, which must exist.
+    pub(crate) async fn open_at(
+        store: &StoreArgs,
+        server: Option<&str>,
+        environment: &Environment,
+    ) -> anyhow::Result<Self> {
+        match environment.server(server, store.db.is_some()) {
             Some(server) => Ok(Self::Server {
                 client: server.client()?,
                 token: server.token.is_some(),
             }),
-            None => Ok(Self::Store(open_store(&args.store, environment).await?)),
+            None => Ok(Self::Store(open_store(store, environment).await?)),
         }
     }
 
@@ -57,7 +67,7 @@ impl Source {
                 let page: RunsPage = client
                     .get_json(&path, "the list of runs")
                     .await
-                    .map_err(|error| refused(error, *token))?;
+                    .map_err(|error| refused(error, *token, Need::Read))?;
                 Ok(page.runs)
             }
         }
@@ -86,7 +96,7 @@ impl Source {
                     }) => Err(UsageError::new(message)
                         .hint("use more of the id, or `APP#BUILD`")
                         .into()),
-                    found => found.map_err(|error| refused(error, *token)),
+                    found => found.map_err(|error| refused(error, *token, Need::Read)),
                 }
             }
         }
@@ -117,9 +127,13 @@ impl Source {
                 let mut body = client
                     .get_text(&url, "the log")
                     .await
-                    .map_err(|error| refused(error, *token))?;
+                    .map_err(|error| refused(error, *token, Need::Read))?;
                 let mut pending: Vec<u8> = Vec::new();
-                while let Some(chunk) = body.chunk().await.map_err(|error| refused(error, *token))? {
+                while let Some(chunk) = body
+                    .chunk()
+                    .await
+                    .map_err(|error| refused(error, *token, Need::Read))?
+                {
                     pending.extend_from_slice(&chunk);
                     let mut start = 0;
                     while let Some(end) = pending[start..].iter().position(|byte| *byte == b'\n') {
@@ -137,19 +151,41 @@ impl Source {
     }
 }
 
+/// What a call to the server needs of the token in `GANTRY_TOKEN`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Need {
+    /// Reading runs, logs and artifacts: the `read` scope.
+    Read,
+    /// Managing tokens: the `admin` scope.
+    Admin,
+}
+
+impl Need {
+    fn what(self) -> &'static str {
+        match self {
+            Self::Read => "reading runs needs a token with the `read` scope",
+            Self::Admin => "managing tokens needs a token with the `admin` scope",
+        }
+    }
+}
+
 /// A server's refusal or absence; a refused token is the user's to fix.
-fn refused(error: ClientError, token: bool) -> anyhow::Error {
+pub(crate) fn refused(error: ClientError, token: bool, need: Need) -> anyhow::Error {
     match &error {
         ClientError::Refused { status: 401, .. } => UsageError::new(error.to_string())
             .hint(if token {
                 "the server does not know the token in `GANTRY_TOKEN` (revoked, or another server's?)"
+                    .to_owned()
             } else {
-                "reading runs needs a token with the `read` scope: set `GANTRY_TOKEN`"
+                format!("{}: set `GANTRY_TOKEN`", need.what())
             })
             .into(),
-        ClientError::Refused { status: 403, .. } => UsageError::new(error.to_string())
-            .hint("reading runs needs a token with the `read` scope")
-            .into(),
-        _ => anyhow::Error::new(error).context("failed to read from the server"),
+        ClientError::Refused { status: 403, .. } => {
+            UsageError::new(error.to_string()).hint(need.what()).into()
+        }
+        _ => anyhow::Error::new(error).context(match need {
+            Need::Read => "failed to read from the server",
+            Need::Admin => "failed to manage tokens on the server",
+        }),
     }
 }

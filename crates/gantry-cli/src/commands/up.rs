@@ -3,8 +3,8 @@
 
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 
-use gantry_runner::{Destination, PreparedRun, RunSettings, workspace};
-use gantry_server::{Server, ServerConfig};
+use gantry_runner::{ChosenBy, Destination, Environment, PreparedRun, RunSettings, StoreLocation};
+use gantry_server::{Server, ServerConfig, is_postgres_url};
 
 use crate::args::UpArgs;
 use crate::commands::run::{checkout, execute, status};
@@ -12,18 +12,23 @@ use crate::commands::server::{announce, shutdown_signal};
 use crate::exit::{ExitStatus, UsageError};
 use crate::reporter::{Terminal, TerminalReporter};
 
-pub async fn up(args: UpArgs) -> anyhow::Result<ExitStatus> {
+pub async fn up(args: UpArgs, environment: &Environment) -> anyhow::Result<ExitStatus> {
     let checkout = checkout(&args.pipeline)?;
     let located = if args.no_run { None } else { checkout.locate().ok() };
-    let data = if let Some(dir) = &args.data {
-        fs_err::create_dir_all(dir)?;
-        dir.clone()
-    } else {
-        let root = located
-            .as_ref()
-            .map_or_else(|| workspace::store_root(&checkout.dir), |ws| ws.root.clone());
-        workspace::ensure_state_dir(&root)?
-    };
+    // The store `gantry run` would record into: the one named, else the pipeline's project's.
+    let mut location = StoreLocation::resolve(args.store.db.as_deref(), environment, &checkout.dir)?;
+    if let (ChosenBy::Project(_), Some(workspace)) = (&location.chosen_by, &located) {
+        location = StoreLocation::of_project(&workspace.root);
+    }
+    if is_postgres_url(&location.url) {
+        return Err(UsageError::new(format!(
+            "`gantry up` serves an embedded SQLite store, not the PostgreSQL database {location}"
+        ))
+        .hint("serve PostgreSQL with `gantry server --db URL --artifacts …`, or pass `--db sqlite://PATH`")
+        .into());
+    }
+    location.prepare()?;
+    let created = !location.exists();
     let config = ServerConfig {
         artifacts: None,
         // A local, loopback server: reading needs no token; reporting and admin still do.
@@ -37,11 +42,11 @@ pub async fn up(args: UpArgs) -> anyhow::Result<ExitStatus> {
                 Some(address) => address,
                 None => default_listen()?,
             },
-            format!("sqlite://{}", data.join("gantry.db").display()),
+            location.url.clone(),
         )
     };
     let server = Server::bind(config).await?;
-    announce(&server);
+    announce(&server, &location, created);
     let url = format!("http://{}", server.local_addr());
     let store = server.store().clone();
     let serving = tokio::spawn(server.serve(shutdown_signal()));

@@ -42,7 +42,7 @@ use crate::{lease, wire};
     request_body(content = RunEventBatch, description = "Run events, as `gantry run --json` prints them, in the versioned envelope"),
     responses(
         (status = 200, description = "Recorded (events seen before change nothing)", body = EventsRecorded),
-        (status = 400, description = "An event is malformed or belongs to another run, or the batch is in another version of run events (`unsupported_version`)", body = ErrorBody),
+        (status = 400, description = "An event is malformed or belongs to another run, the batch is in another version of run events (`unsupported_version`), or the run is a mock run (`mock_run`: its tasks were stand-ins, so it is never recorded as a build)", body = ErrorBody),
         (status = 401, description = "No valid token", body = ErrorBody),
         (status = 403, description = "The token may not report", body = ErrorBody),
         (status = 404, description = "The run's `run_queued` event was never sent", body = ErrorBody),

@@ -469,3 +469,28 @@ async fn build_numbers_never_allocated_or_taken_are_refused() {
     reply.expect(StatusCode::OK);
     assert_eq!(reply.json()["id"], first.run_id.as_str());
 }
+
+/// A mock run's tasks were stand-ins: it is no build of its app, whatever number it carries,
+/// so the API refuses it and records nothing of it.
+#[tokio::test]
+async fn mock_runs_are_refused() {
+    let api = Api::new().await;
+    api.send(Call::post("/api/v1/apps/p1/builds").token(&api.reporter))
+        .await
+        .expect(StatusCode::CREATED);
+    let mut mock = RunBuilder::new("p1", 1);
+    let mut queued = mock.queued();
+    if let gantry_model::RunEventKind::RunQueued(info) = &mut queued.kind {
+        info.mock = true;
+    }
+    let reply = api
+        .send(
+            Call::post(&format!("/api/v1/runs/{}/events", mock.run_id))
+                .token(&api.reporter)
+                .json(&gantry_api::RunEventBatch::new(vec![queued, mock.started()])),
+        )
+        .await;
+    reply.expect(StatusCode::BAD_REQUEST);
+    assert_eq!(reply.error_code(), "mock_run");
+    assert!(api.store().find_run(&mock.run_id).await.unwrap().is_none());
+}

@@ -176,6 +176,39 @@ async fn a_build_number_never_allocated_is_refused(test: TestStore) {
     );
 }
 
+/// A mock run is no build of its app, whatever number it carries (0, or one really allocated),
+/// and nothing of it is recorded; 0 is no build number either.
+async fn mock_runs_and_build_zero_are_refused(test: TestStore) {
+    assert_eq!(test.store.allocate_build("hello").await.unwrap(), 1);
+    for build in [0, 1] {
+        let mut mock = RunBuilder::new("hello", build);
+        let mut queued = mock.queued();
+        if let gantry_model::RunEventKind::RunQueued(info) = &mut queued.kind {
+            info.mock = true;
+        }
+        let result = test.store.record(&[queued, mock.started()]).await;
+        assert!(
+            matches!(&result, Err(error @ StoreError::MockRun { .. }) if error.to_string().contains("is a mock run")),
+            "{result:?}"
+        );
+        assert_eq!(test.store.find_run(&mock.run_id.0).await.unwrap(), None);
+    }
+    let mut zero = RunBuilder::new("hello", 0);
+    assert!(refused(
+        &test.store.record(&[zero.queued()]).await,
+        "build numbers start at 1"
+    ));
+    // The number the mock run carried is still free for the real run it was allocated to.
+    let mut real = RunBuilder::new("hello", 1);
+    test.store.record(&[real.queued()]).await.unwrap();
+    let runs = test
+        .store
+        .list_runs(&gantry_store::RunFilter::default())
+        .await
+        .unwrap();
+    assert_eq!(runs.len(), 1, "{runs:?}");
+}
+
 async fn a_build_number_another_run_has_is_refused(test: TestStore) {
     assert_eq!(test.store.allocate_build("hello").await.unwrap(), 1);
     let mut first = RunBuilder::new("hello", 1);
@@ -280,5 +313,6 @@ gantry_test::on_both_backends!(
     numbers_are_per_app_and_survive_reopening,
     a_build_number_never_allocated_is_refused,
     a_build_number_another_run_has_is_refused,
+    mock_runs_and_build_zero_are_refused,
     old_duplicate_builds_do_not_stop_the_migration
 );

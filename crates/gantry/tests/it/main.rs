@@ -5,3 +5,4 @@ mod commands;
 mod run;
 mod server;
 mod server_postgres;
+mod store;

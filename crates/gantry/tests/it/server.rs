@@ -90,10 +90,17 @@ fn a_run_reports_to_the_server() {
         "{}",
         out.stderr
     );
-    // `--db` on the command line wins over `GANTRY_SERVER` in the environment.
+    // `--db` on the command line wins over `GANTRY_SERVER` in the environment (and a store
+    // that is not there is not made up).
     let out = read(&["history", "--db", "sqlite://local.db"], ADMIN);
-    assert_eq!(out.code, Some(0), "{out:?}");
-    assert!(out.stdout.contains("no runs recorded yet"), "{}", out.stdout);
+    assert_eq!(out.code, Some(2), "{out:?}");
+    assert!(
+        out.stderr
+            .contains("no build data repository at `local.db` (named by `--db`)"),
+        "{}",
+        out.stderr
+    );
+    assert!(!project.path().join("local.db").exists());
     let out = read(
         &["history", "--db", "sqlite://local.db", "--server", &server.url],
         ADMIN,
@@ -119,7 +126,7 @@ fn no_build_number_no_run() {
         "app: demo\nstages:\n  - { name: s, tasks: [{ name: t, run: 'touch ran' }] }\n",
     );
     let url = format!("http://127.0.0.1:{}", free_port());
-    let out = project.run(&["run", "--server", &url]);
+    let out = project.run_with_token(&["run", "--server", &url], ADMIN);
     assert_eq!(out.code, Some(1), "{out:?}");
     assert!(out.stderr.contains("cannot get a build number"), "{}", out.stderr);
     assert!(!project.path().join("ran").exists(), "nothing ran");
@@ -211,13 +218,12 @@ fn a_start_that_cannot_listen_leaves_the_bootstrap_token_for_the_next() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let mut reader = BufReader::new(child.stdout.take().unwrap());
-    let (mut first, mut second) = (String::new(), String::new());
-    reader.read_line(&mut first).unwrap();
-    reader.read_line(&mut second).unwrap();
+    let reader = BufReader::new(child.stdout.take().unwrap());
+    // Where it listens, its store, its artifacts, then the token.
+    let printed: Vec<String> = reader.lines().take(4).map(Result::unwrap).collect();
     let _ = child.kill();
     let _ = child.wait();
-    assert!(second.contains("bootstrap admin token"), "{first}{second}");
+    assert!(printed[3].contains("bootstrap admin token"), "{printed:#?}");
 }
 
 /// `--artifacts s3://…` takes its endpoint and credentials from the standard AWS variables, and a
@@ -425,6 +431,8 @@ fn tokens_for_users_and_machines_from_the_cli() {
     let project = Project::new();
     let db = project.path().join("server.db");
     let url = format!("sqlite://{}", db.display());
+    // The server's first start creates the store the commands below administer.
+    let server = ServerProcess::start(&db, 0);
     let create = |name: &str, user: Option<&str>| {
         let mut args = vec![
             "token", "create", "--name", name, "--scopes", "read", "--db", &url,
@@ -477,7 +485,6 @@ fn tokens_for_users_and_machines_from_the_cli() {
     assert!(out.stderr.contains("as a machine token"), "{}", out.stderr);
     let ci = out.stdout.trim().to_owned();
 
-    let server = ServerProcess::start(&db, 0);
     let whoami = |token: &str| -> serde_json::Value {
         serde_json::from_slice(&http_get(&format!("{}/api/v1/whoami", server.url), Some(token))).unwrap()
     };
