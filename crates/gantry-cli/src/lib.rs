@@ -115,6 +115,23 @@ fn kind(err: &anyhow::Error) -> Kind<'_> {
             }
             Some(gantry_runner::Error::Refused { hint, .. }) => return Kind::Usage(hint.as_deref()),
             Some(gantry_runner::Error::Cancelled) => return Kind::Cancelled,
+            // The token is the user's to fix before anything can run.
+            Some(gantry_runner::Error::ServerBuild {
+                source: gantry_client::ClientError::Refused { status: 401, .. },
+                ..
+            }) => {
+                return Kind::Usage(Some(
+                    "the server does not know the token in `GANTRY_TOKEN` (revoked, or another server's?)",
+                ));
+            }
+            Some(gantry_runner::Error::ServerBuild {
+                source: gantry_client::ClientError::Refused { status: 403, .. },
+                ..
+            }) => {
+                return Kind::Usage(Some(
+                    "reporting runs needs a token with the `report` scope in `GANTRY_TOKEN`",
+                ));
+            }
             _ => {}
         }
     }
@@ -197,6 +214,19 @@ mod tests {
                     .into(),
                 ExitStatus::Failure,
                 Some("sync again"),
+            ),
+            (
+                gantry_runner::Error::ServerBuild {
+                    url: "http://ci:8080".to_owned(),
+                    source: gantry_client::ClientError::Refused {
+                        what: "the build number".to_owned(),
+                        status: 401,
+                        message: "the token is not valid".to_owned(),
+                    },
+                }
+                .into(),
+                ExitStatus::Usage,
+                Some("the server does not know the token in `GANTRY_TOKEN` (revoked, or another server's?)"),
             ),
             (UsageError::new("bad").into(), ExitStatus::Usage, None),
             (anyhow::anyhow!("disk full"), ExitStatus::Failure, None),

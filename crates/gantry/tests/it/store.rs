@@ -338,6 +338,29 @@ fn reporting_needs_a_token_and_mock_runs_are_not_reported() {
     let _redacted = project.redacted().bind_to_scope();
     let out = project.run(&["run", "--server", "http://127.0.0.1:9"]);
     insta::assert_snapshot!("run_server_without_token", out.transcript());
+    // A token the server does not know, or one that may not report: the user's to fix.
+    let data = tempfile::tempdir().unwrap();
+    let server = ServerProcess::start(&data.path().join("gantry.db"), 0);
+    let out = project.run_with_token(&["run", "--server", &server.url], "gantry_not-a-known-token");
+    insta::assert_snapshot!(
+        "run_server_unknown_token",
+        out.transcript().replace(&server.url, "[SERVER]")
+    );
+    let reader = project.run(&[
+        "token",
+        "create",
+        "--name",
+        "reader",
+        "--db",
+        &format!("sqlite://{}", data.path().join("gantry.db").display()),
+    ]);
+    let out = project.run_with_token(&["run", "--server", &server.url], reader.stdout.trim());
+    assert_eq!(out.code, Some(2), "{out:?}");
+    assert!(
+        out.stderr.contains("needs a token with the `report` scope"),
+        "{}",
+        out.stderr
+    );
     let out = project.run_with_token(&["run", "--mock", "--server", "http://127.0.0.1:9"], ADMIN);
     insta::assert_snapshot!("run_mock_with_server", out.transcript());
     let out = project.run(&["run", "--mock", "--db", "sqlite://mock.db"]);
