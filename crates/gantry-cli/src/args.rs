@@ -53,6 +53,18 @@ pub enum Command {
     User(UserCommand),
 }
 
+impl Command {
+    /// Whether the command prints JSON on stdout (`--json`): an invalid pipeline file is then
+    /// reported there too, as JSON.
+    pub fn prints_json(&self) -> bool {
+        match self {
+            Command::Run(args) => args.json,
+            Command::Plan(args) => args.json,
+            _ => false,
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct ServerArgs {
     /// The address to listen on.

@@ -58,18 +58,6 @@ impl fmt::Display for UsageError {
 
 impl std::error::Error for UsageError {}
 
-/// Diagnostics of an invalid pipeline file, already rendered; exit 2.
-#[derive(Debug)]
-pub struct InvalidPipeline(pub String);
-
-impl fmt::Display for InvalidPipeline {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for InvalidPipeline {}
-
 /// A command that failed at its job (exit 1) with an obvious next step: `gantry sync` with runs
 /// still in the spool, say.
 #[derive(Debug)]

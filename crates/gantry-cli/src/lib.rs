@@ -25,10 +25,11 @@ use std::process::ExitCode;
 use clap::Parser as _;
 use owo_colors::OwoColorize as _;
 
+use gantry_model::Diagnostics;
 use gantry_runner::Environment;
 
 use crate::args::{Cli, Command};
-use crate::exit::{ExitStatus, InvalidPipeline, UsageError};
+use crate::exit::{ExitStatus, UsageError};
 
 /// Runs the command line and returns the process exit code.
 pub fn main() -> ExitCode {
@@ -59,9 +60,10 @@ pub fn main() -> ExitCode {
     };
     // The one place the variables naming servers, tokens and stores are read.
     let environment = Environment::read(|name| std::env::var(name).ok());
+    let json = cli.command.prints_json();
     match runtime.block_on(dispatch(cli.command, &environment)) {
         Ok(status) => status.into(),
-        Err(err) => report_error(&err).into(),
+        Err(err) => report(&err, json).into(),
     }
 }
 
@@ -88,8 +90,8 @@ async fn dispatch(command: Command, environment: &Environment) -> anyhow::Result
 
 /// What kind of error the chain holds, for its exit status and its hint.
 enum Kind<'a> {
-    /// Rendered diagnostics of the pipeline file.
-    InvalidPipeline(&'a str),
+    /// The diagnostics of the pipeline file.
+    InvalidPipeline(&'a Diagnostics),
     /// The input must change (exit 2).
     Usage(Option<&'a str>),
     /// Stopped before anything ran (exit 130).
@@ -100,9 +102,6 @@ enum Kind<'a> {
 
 fn kind(err: &anyhow::Error) -> Kind<'_> {
     for cause in err.chain() {
-        if let Some(invalid) = cause.downcast_ref::<InvalidPipeline>() {
-            return Kind::InvalidPipeline(&invalid.0);
-        }
         if let Some(usage) = cause.downcast_ref::<UsageError>() {
             return Kind::Usage(usage.hint.as_deref());
         }
@@ -138,11 +137,15 @@ fn kind(err: &anyhow::Error) -> Kind<'_> {
     Kind::Failure(None)
 }
 
+/// Whether stderr is a terminal that wants colour (`NO_COLOR` unset or empty).
+fn colour() -> bool {
+    std::io::IsTerminal::is_terminal(&std::io::stderr())
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
 /// The `error` or `warning` label, red or yellow when stderr is a terminal that wants colour.
 fn label(word: &str) -> String {
-    let color = std::io::IsTerminal::is_terminal(&std::io::stderr())
-        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-    match (color, word) {
+    match (colour(), word) {
         (true, "error") => word.red().bold().to_string(),
         (true, _) => word.yellow().bold().to_string(),
         (false, _) => word.to_owned(),
@@ -153,15 +156,24 @@ fn label(word: &str) -> String {
 /// each of its causes, and a hint when there is an obvious next step. Commands that go on after
 /// an error (`up` serving after a failed run, `sync` sending the other runs) report it here too.
 pub(crate) fn report_error(err: &anyhow::Error) -> ExitStatus {
+    report(err, false)
+}
+
+/// [`report_error`], for a command that prints JSON (`json`): the diagnostics of an invalid
+/// pipeline file go to stdout as one JSON document, `{"diagnostics": [...]}`, spans and all.
+fn report(err: &anyhow::Error, json: bool) -> ExitStatus {
     if output::is_broken_pipe(err) {
         return ExitStatus::Success;
     }
     let label = label("error");
     let (status, hint) = match kind(err) {
         Kind::InvalidPipeline(diagnostics) => {
-            eprint!("{diagnostics}");
-            if !diagnostics.ends_with('\n') {
-                eprintln!();
+            if json {
+                let document = serde_json::json!({ "diagnostics": diagnostics });
+                // A reader that went away has nothing left to be told.
+                let _ = output::println(&document.to_string());
+            } else {
+                eprintln!("{}\n", diagnostics.render(colour()));
             }
             eprintln!("{label}: the pipeline file is invalid; nothing ran");
             return ExitStatus::Usage;
@@ -241,10 +253,10 @@ mod tests {
             assert_eq!((got_status, got_hint), (status, hint), "{err:#}");
         }
         let invalid = gantry_runner::Error::InvalidPipeline {
-            diagnostics: "gantry.yml:1:1: error: x".to_owned(),
+            diagnostics: Diagnostics(vec![gantry_model::Diagnostic::whole_file("gantry.yml", "x")]),
         };
         assert!(
-            matches!(kind(&invalid.into()), Kind::InvalidPipeline(text) if text.starts_with("gantry.yml:1:1"))
+            matches!(kind(&invalid.into()), Kind::InvalidPipeline(diagnostics) if diagnostics.0[0].path == "gantry.yml")
         );
     }
 }

@@ -39,7 +39,9 @@ mod prefab;
 mod raw;
 mod resolve;
 mod suggest;
+mod syntax_error;
 mod template;
+mod token;
 mod validate;
 mod yaml;
 

@@ -20,7 +20,7 @@ use crate::yaml::{self, Parsed};
 /// On failure, returns every problem found, in the file and in the library files it uses.
 pub fn load(file: &Source, library: &Library) -> Result<Pipeline, Diagnostics> {
     let mut out = Collector::default();
-    let id = out.add_file(&file.path);
+    let id = out.add_file(&file.path, &file.text);
     let raw = match yaml::parse(&file.text, id, &mut out) {
         Parsed::Document(node) => parse::pipeline(&node, &mut out),
         Parsed::Empty => {

@@ -628,7 +628,7 @@ mod tests {
     /// The diagnostics of decoding `text` as a pipeline, as `line:column: message (hint)`.
     fn problems(text: &str) -> Vec<String> {
         let mut out = Collector::default();
-        let file = out.add_file("gantry.yml");
+        let file = out.add_file("gantry.yml", text);
         if let Parsed::Document(node) = yaml::parse(text, file, &mut out) {
             pipeline(&node, &mut out);
         }
@@ -710,8 +710,8 @@ mod tests {
     #[test]
     fn keeps_values_and_spans() {
         let mut out = Collector::default();
-        let file = out.add_file("gantry.yml");
         let text = "app: hello\nenv: { A: 1, B: true }\nstages:\n  - name: 1.10\n    parallel: true\n    when: { branch: main }\n    tasks:\n      - { name: a, run: x, retry: 0x10 }\n      - ref: more\n";
+        let file = out.add_file("gantry.yml", text);
         let Parsed::Document(node) = yaml::parse(text, file, &mut out) else {
             panic!()
         };
@@ -749,6 +749,6 @@ mod tests {
             panic!()
         };
         assert_eq!(reference.name.value, "more");
-        assert_eq!(reference.name.span, Span::new(file, 9, 14));
+        assert_eq!(reference.name.span, Span::new(file, 9, 14).with_width(4));
     }
 }

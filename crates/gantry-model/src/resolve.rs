@@ -104,7 +104,7 @@ impl<'l> Resolver<'l> {
         if let Some(document) = self.documents.get(&key) {
             return document.clone();
         }
-        let file = out.add_file(&source.path);
+        let file = out.add_file(&source.path, &source.text);
         let document = match yaml::parse(&source.text, file, out) {
             Parsed::Document(node) => Some(Rc::new(node)),
             Parsed::Empty => {

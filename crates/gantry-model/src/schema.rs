@@ -121,7 +121,7 @@ mod tests {
             .join(path);
         let text = std::fs::read_to_string(&full).unwrap_or_else(|error| panic!("{path}: {error}"));
         let mut out = crate::diagnostic::Collector::default();
-        let file = out.add_file(path);
+        let file = out.add_file(path, &text);
         let crate::yaml::Parsed::Document(node) = crate::yaml::parse(&text, file, &mut out) else {
             panic!("{path}")
         };

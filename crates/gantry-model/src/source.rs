@@ -24,17 +24,35 @@ impl Source {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub(crate) struct FileId(pub usize);
 
-/// Where a node starts: its file, line and column (both counted from 1, columns in characters).
+/// Where a node is: its file, the line and column it starts at (both counted from 1, columns in
+/// characters), and how many characters of that line it covers (at least 1), which a diagnostic
+/// underlines.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub(crate) struct Span {
     pub file: FileId,
     pub line: usize,
     pub column: usize,
+    pub width: usize,
 }
 
 impl Span {
+    /// One character at `line`, `column`.
     pub fn new(file: FileId, line: usize, column: usize) -> Self {
-        Self { file, line, column }
+        Self {
+            file,
+            line,
+            column,
+            width: 1,
+        }
+    }
+
+    /// The same start, covering `width` characters (at least 1).
+    #[must_use]
+    pub fn with_width(self, width: usize) -> Self {
+        Self {
+            width: width.max(1),
+            ..self
+        }
     }
 
     /// The first character of `file`, for problems with the file as a whole.

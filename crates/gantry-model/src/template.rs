@@ -243,12 +243,12 @@ mod tests {
     /// the messages.
     fn render(template: &str, with: &str) -> Result<String, Vec<String>> {
         let mut out = Collector::default();
-        let file = out.add_file("tasks/t.yml");
+        let file = out.add_file("tasks/t.yml", template);
         let Parsed::Document(node) = yaml::parse(template, file, &mut out) else {
             panic!("{template}")
         };
         let checked = parse::template(&node, &mut out).and_then(|raw| check("t", raw, &mut out));
-        let task = out.add_file("gantry.yml");
+        let task = out.add_file("gantry.yml", with);
         let Parsed::Document(with) = yaml::parse(with, task, &mut out) else {
             panic!("{with}")
         };
@@ -361,7 +361,7 @@ mod tests {
             "run: \"{% for i in range(100000) %}{% for j in range(100000) %}x{% endfor %}{% endfor %}\"\n";
         for text in [deep.as_str(), blocks.as_str(), endless] {
             let mut out = Collector::default();
-            let file = out.add_file("tasks/t.yml");
+            let file = out.add_file("tasks/t.yml", text);
             let Parsed::Document(node) = yaml::parse(text, file, &mut out) else {
                 panic!()
             };

@@ -18,6 +18,8 @@ use yaml_rust2::scanner::{Marker, TScalarStyle};
 
 use crate::diagnostic::Collector;
 use crate::source::{FileId, Span};
+use crate::syntax_error;
+use crate::token::{self, Token};
 
 /// More nodes than any pipeline needs, few enough that a document of nested aliases cannot make
 /// a load take long or much memory.
@@ -201,9 +203,15 @@ enum PendingKey {
 
 /// Parses `text`, the contents of `file`, reporting every problem into `out`.
 pub(crate) fn parse(text: &str, file: FileId, out: &mut Collector) -> Parsed {
+    // Editors on some systems start files with a byte order mark; it is not content.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut builder = Builder {
         file,
         out,
+        lines: text
+            .split('\n')
+            .map(|line| line.strip_suffix('\r').unwrap_or(line))
+            .collect(),
         stack: Vec::new(),
         anchors: HashMap::new(),
         root: None,
@@ -221,9 +229,11 @@ pub(crate) fn parse(text: &str, file: FileId, out: &mut Collector) -> Parsed {
 /// Reading stopped at a problem that was reported.
 struct Stop;
 
-struct Builder<'a> {
+struct Builder<'a, 't> {
     file: FileId,
     out: &'a mut Collector,
+    /// The file's lines, to measure spans and explain syntax errors.
+    lines: Vec<&'t str>,
     stack: Vec<Frame>,
     anchors: HashMap<usize, Node>,
     root: Option<Node>,
@@ -231,18 +241,19 @@ struct Builder<'a> {
     nodes: usize,
 }
 
-impl Builder<'_> {
+impl Builder<'_, '_> {
     fn run(&mut self, text: &str) -> Result<(), Stop> {
-        // Editors on some systems start files with a byte order mark; it is not content.
-        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let mut parser = Parser::new_from_str(text);
         let mut documents = 0;
         loop {
             let (event, marker) = match parser.next_token() {
                 Ok(next) => next,
                 Err(error) => {
-                    let span = self.span(*error.marker());
-                    self.out.error(span, format!("invalid YAML: {}", error.info()));
+                    let marker = error.marker();
+                    let explained =
+                        syntax_error::explain(&self.lines, error.info(), marker.line(), marker.col() + 1);
+                    let span = Span::new(self.file, explained.line, explained.column).with_width(explained.width);
+                    self.out.push(span, explained.message, explained.hint);
                     return Err(Stop);
                 }
             };
@@ -262,11 +273,20 @@ impl Builder<'_> {
                 }
                 Event::Scalar(text, style, anchor, tag) => {
                     let quoted = style != TScalarStyle::Plain || self.is_str_tag(tag.as_ref(), span);
+                    let span = self.measure(
+                        span,
+                        match style {
+                            TScalarStyle::Plain => Token::Plain(&text),
+                            TScalarStyle::SingleQuoted | TScalarStyle::DoubleQuoted => Token::Quoted,
+                            TScalarStyle::Literal | TScalarStyle::Folded => Token::Block,
+                        },
+                    );
                     let node = Node::new(span, Value::Scalar(Scalar { text, quoted }));
                     self.complete(node, anchor)?;
                 }
                 Event::SequenceStart(anchor, tag) => {
                     self.is_str_tag(tag.as_ref(), span);
+                    let span = self.measure(span, Token::Collection);
                     self.open(Frame::Sequence {
                         span,
                         anchor,
@@ -275,6 +295,7 @@ impl Builder<'_> {
                 }
                 Event::MappingStart(anchor, tag) => {
                     self.is_str_tag(tag.as_ref(), span);
+                    let span = self.measure(span, Token::Collection);
                     self.open(Frame::Mapping {
                         span,
                         anchor,
@@ -295,7 +316,12 @@ impl Builder<'_> {
                             ..
                         } => {
                             // A block mapping's own event comes after its first key.
-                            let span = entries.first().map_or(span, |first| first.key_span.min(span));
+                            let span = match entries.first() {
+                                Some(first) if first.key_span < span => {
+                                    self.measure(first.key_span, Token::Collection)
+                                }
+                                _ => span,
+                            };
                             let entries = self.merge(entries);
                             (Node::new(span, Value::Mapping(entries)), anchor)
                         }
@@ -309,6 +335,7 @@ impl Builder<'_> {
                         return Err(Stop);
                     };
                     self.count(node.size(), span)?;
+                    let span = self.measure(span, Token::Alias);
                     let node = Node { span, ..node };
                     self.complete(node, 0)?;
                 }
@@ -319,6 +346,12 @@ impl Builder<'_> {
 
     fn span(&self, marker: Marker) -> Span {
         Span::new(self.file, marker.line(), marker.col() + 1)
+    }
+
+    /// `span` widened to the `token` that starts there.
+    fn measure(&self, span: Span, token: Token<'_>) -> Span {
+        let line = span.line.checked_sub(1).and_then(|index| self.lines.get(index));
+        line.map_or(span, |line| span.with_width(token::width(line, span.column, token)))
     }
 
     /// Whether `tag` is `!!str`; any other tag is reported and otherwise ignored.
@@ -469,7 +502,7 @@ mod tests {
 
     fn parse_ok(text: &str) -> (Parsed, Vec<String>) {
         let mut out = Collector::default();
-        let file = out.add_file("t.yml");
+        let file = out.add_file("t.yml", text);
         let parsed = parse(text, file, &mut out);
         let messages = out
             .into_diagnostics()
@@ -540,7 +573,7 @@ mod tests {
         );
         check(
             "a:\n\t- b",
-            &["2:2: invalid YAML: tabs disallowed within this context (block indentation)"],
+            &["2:1: invalid YAML: tabs disallowed within this context (block indentation)"],
         );
         check("a: 1\n---\nb: 2\n", &["2:1: a second YAML document starts here"]);
         check("a: !foo 1", &["1:9: unsupported YAML tag `!foo`"]);

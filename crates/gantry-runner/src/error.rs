@@ -9,10 +9,10 @@ use gantry_store::StoreError;
 /// the others are failures of the machinery around the run.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// The pipeline file or its library is invalid: every diagnostic, rendered with
-    /// `file:line:column`. Nothing ran.
+    /// The pipeline file or its library is invalid: every diagnostic, with its span and the
+    /// line it points into, for the caller to render. Nothing ran.
     #[error("{diagnostics}")]
-    InvalidPipeline { diagnostics: String },
+    InvalidPipeline { diagnostics: gantry_model::Diagnostics },
 
     /// The run cannot start as asked (no pipeline file, an unknown stage, a missing secret, an
     /// untraceable tree, a malformed server URL); nothing ran.

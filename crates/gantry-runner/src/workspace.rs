@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use fs_err as fs;
-use gantry_model::{Library, Pipeline, Source};
+use gantry_model::{Diagnostic, Diagnostics, Library, Pipeline, Source};
 
 use crate::{Error, git};
 
@@ -103,10 +103,10 @@ impl Workspace {
         let text = match fs::read_to_string(&self.file) {
             Err(err) if err.kind() == std::io::ErrorKind::InvalidData => {
                 return Err(Error::InvalidPipeline {
-                    diagnostics: format!(
-                        "{}: error: the file is not UTF-8 text\n",
-                        self.display_path(&self.file)
-                    ),
+                    diagnostics: Diagnostics(vec![Diagnostic::whole_file(
+                        self.display_path(&self.file),
+                        "the file is not UTF-8 text",
+                    )]),
                 });
             }
             text => text?,
@@ -119,9 +119,7 @@ impl Workspace {
             Some(dir) => self.read_library(&dir)?,
             None => Library::default(),
         };
-        gantry_model::load(&source, &library).map_err(|diagnostics| Error::InvalidPipeline {
-            diagnostics: diagnostics.to_string(),
-        })
+        gantry_model::load(&source, &library).map_err(|diagnostics| Error::InvalidPipeline { diagnostics })
     }
 
     /// The library directory: the one given, or `.gantry/library` at the root.

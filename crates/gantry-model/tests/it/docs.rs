@@ -76,7 +76,7 @@ fn examples_in_the_reference_load() {
         checked += 1;
         let expected = blocks
             .get(index + 1)
-            .filter(|next| next.adjacent && next.language == "text" && next.body.starts_with("gantry.yml:"))
+            .filter(|next| next.adjacent && next.language == "text" && next.body.starts_with("error:"))
             .map(|next| next.body.trim_end());
         match (load(&Source::new("gantry.yml", body.clone()), &library), expected) {
             (Ok(_), None) => {}

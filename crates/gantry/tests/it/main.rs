@@ -2,6 +2,7 @@
 //! servers on real sockets. One test binary for the crate (a binary each would be linked each).
 
 mod commands;
+mod diagnostics;
 mod run;
 mod server;
 mod server_postgres;
