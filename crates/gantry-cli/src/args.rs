@@ -91,6 +91,28 @@ pub struct ServerArgs {
     /// The largest artifact upload accepted, in bytes.
     #[arg(long, value_name = "BYTES", default_value_t = gantry_server::DEFAULT_MAX_UPLOAD_BYTES)]
     pub max_upload_bytes: u64,
+    /// Believe the `X-Forwarded-Proto` header of requests: the server is reached only through
+    /// a reverse proxy that sets it (and removes a client's own). A browser that logged in over
+    /// HTTPS then gets a `Secure` cookie.
+    #[arg(long)]
+    pub trust_proxy: bool,
+    #[command(flatten)]
+    pub log: LogArgs,
+}
+
+/// The server's log, on stderr.
+#[derive(Debug, Args)]
+pub struct LogArgs {
+    /// `text` for people, or `json` (one object a line) for log shippers. What is logged is
+    /// chosen by `RUST_LOG` [default: `info` for `gantry server`, `warn` for `gantry up`].
+    #[arg(long, value_name = "FORMAT", value_enum, default_value_t = LogFormat::Text, env = "GANTRY_LOG_FORMAT")]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Args)]
@@ -105,6 +127,8 @@ pub struct UpArgs {
     pub no_run: bool,
     #[command(flatten)]
     pub pipeline: PipelineArgs,
+    #[command(flatten)]
+    pub log: LogArgs,
 }
 
 #[derive(Debug, Args)]

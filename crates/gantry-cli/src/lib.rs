@@ -6,6 +6,7 @@
 //!   `gantry_runner`'s, the commands turn arguments into its settings.
 //! - [`reporter`]: the terminal view of a run (prefixed output, progress line, summary).
 //! - [`json_lines`]: a run's events as JSON lines (`--json`).
+//! - [`logging`]: the log of a server process on stderr (text or JSON lines).
 //! - [`exit`]: exit codes, mapped in one place.
 //! - [`output`]: data on stdout, quietly ending when the reader goes away.
 //!
@@ -17,6 +18,7 @@ pub mod args;
 pub mod commands;
 pub mod exit;
 pub mod json_lines;
+pub mod logging;
 pub mod output;
 pub mod reporter;
 

@@ -115,7 +115,11 @@ fn byte_index(text: &str, column: usize) -> usize {
 }
 
 fn renderer(styled: bool) -> Renderer {
-    if styled { Renderer::styled() } else { Renderer::plain() }
+    if styled {
+        Renderer::styled()
+    } else {
+        Renderer::plain()
+    }
 }
 
 impl fmt::Display for Diagnostic {

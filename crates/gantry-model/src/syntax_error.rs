@@ -55,7 +55,9 @@ pub(crate) fn explain(lines: &[&str], info: &str, line: usize, column: usize) ->
         // Nothing left on the line the parser stopped at: the mistake is before it.
         return at_last_line(lines, error);
     }
-    let before: String = chars[..column.saturating_sub(1).min(chars.len())].iter().collect();
+    let before: String = chars[..column.saturating_sub(1).min(chars.len())]
+        .iter()
+        .collect();
     if info.contains("mapping values are not allowed") || info.contains("expected ',' or '}'") {
         if let Some(key) = key_of_value(&before) {
             error.message = format!("invalid YAML: `: ` inside the value of `{key}` starts a mapping");
@@ -83,7 +85,9 @@ pub(crate) fn explain(lines: &[&str], info: &str, line: usize, column: usize) ->
     if info.contains("did not find expected key") || info.contains("did not find expected '-' indicator") {
         error.column = indent + 1;
         error.width = to_comment(&chars[indent..]);
-        error.message = format!("invalid YAML: this line's indentation ({indent} spaces) fits no list or mapping above it");
+        error.message = format!(
+            "invalid YAML: this line's indentation ({indent} spaces) fits no list or mapping above it"
+        );
         error.hint = Some(match above(lines, line) {
             Some((number, above_indent, _)) => format!(
                 "line {number} is indented by {above_indent}; the entries of one list or mapping line up, and what is inside an entry is indented more than its key",
@@ -163,7 +167,10 @@ fn above(lines: &[&str], line: usize) -> Option<(usize, usize, Option<String>)> 
                 key_indent += 2 + spaces;
                 rest = &tail[spaces..];
             }
-            let key = text.contains(':').then(|| first_key(rest)).filter(|key| !key.is_empty());
+            let key = text
+                .contains(':')
+                .then(|| first_key(rest))
+                .filter(|key| !key.is_empty());
             (index + 1, key_indent, key)
         })
 }
@@ -181,7 +188,11 @@ mod tests {
         let diagnostics = out.into_diagnostics().0;
         assert_eq!(diagnostics.len(), 1, "{diagnostics:?}");
         let d = &diagnostics[0];
-        let hint = d.hint.as_ref().map(|hint| format!(" ({hint})")).unwrap_or_default();
+        let hint = d
+            .hint
+            .as_ref()
+            .map(|hint| format!(" ({hint})"))
+            .unwrap_or_default();
         format!("{}:{}-{}: {}{hint}", d.line, d.column, d.end_column, d.message)
     }
 
@@ -189,7 +200,8 @@ mod tests {
 
     #[test]
     fn places_and_explains_common_mistakes() {
-        let check = |body: &str, expect: &str| assert_eq!(problem(&format!("{HEAD}{body}")), expect, "{body}");
+        let check =
+            |body: &str, expect: &str| assert_eq!(problem(&format!("{HEAD}{body}")), expect, "{body}");
         // An unquoted `: ` in a script, in a block mapping and in a flow one.
         check(
             "        run: echo foo: bar\n",

@@ -101,7 +101,11 @@ mod tests {
     #[test]
     fn measures_tokens() {
         let check = |line: &str, column: usize, token: Token<'_>, expect: &str| {
-            let got: String = line.chars().skip(column - 1).take(width(line, column, token)).collect();
+            let got: String = line
+                .chars()
+                .skip(column - 1)
+                .take(width(line, column, token))
+                .collect();
             assert_eq!(got, expect, "{line:?} at {column}");
         };
         check("    parralel: true", 5, Token::Plain("parralel"), "parralel");

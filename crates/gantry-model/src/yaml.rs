@@ -252,7 +252,8 @@ impl Builder<'_, '_> {
                     let marker = error.marker();
                     let explained =
                         syntax_error::explain(&self.lines, error.info(), marker.line(), marker.col() + 1);
-                    let span = Span::new(self.file, explained.line, explained.column).with_width(explained.width);
+                    let span =
+                        Span::new(self.file, explained.line, explained.column).with_width(explained.width);
                     self.out.push(span, explained.message, explained.hint);
                     return Err(Stop);
                 }
@@ -351,7 +352,9 @@ impl Builder<'_, '_> {
     /// `span` widened to the `token` that starts there.
     fn measure(&self, span: Span, token: Token<'_>) -> Span {
         let line = span.line.checked_sub(1).and_then(|index| self.lines.get(index));
-        line.map_or(span, |line| span.with_width(token::width(line, span.column, token)))
+        line.map_or(span, |line| {
+            span.with_width(token::width(line, span.column, token))
+        })
     }
 
     /// Whether `tag` is `!!str`; any other tag is reported and otherwise ignored.

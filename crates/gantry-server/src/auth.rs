@@ -21,7 +21,7 @@ use std::sync::Arc;
 use axum::Form;
 use axum::extract::rejection::{FormRejection, QueryRejection};
 use axum::extract::{MatchedPath, Query, Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use gantry_store::{Scope, TokenRecord};
@@ -231,6 +231,7 @@ pub(crate) async fn login_form(query: Result<Query<LoginQuery>, QueryRejection>)
 /// `POST /login`: checks the token and, if it may read, keeps it in the browser's cookie.
 pub(crate) async fn login(
     State(state): State<AppState>,
+    uri: Uri,
     headers: HeaderMap,
     form: Result<Form<LoginForm>, FormRejection>,
 ) -> Response {
@@ -265,9 +266,7 @@ pub(crate) async fn login(
         return page(StatusCode::FORBIDDEN, Some("That token may not read."), next);
     }
     tracing::info!(token = %token.name, principal = %Principal::of(token.clone()).audit_name(), "browser logged in");
-    let secure = headers
-        .get("x-forwarded-proto")
-        .is_some_and(|proto| proto.as_bytes() == b"https");
+    let secure = over_https(&uri, &headers, state.trust_proxy);
     let cookie = format!(
         "{COOKIE}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={COOKIE_MAX_AGE_SECONDS}{}",
         cookie_encode(secret),
@@ -278,6 +277,21 @@ pub(crate) async fn login(
         response.headers_mut().insert(header::SET_COOKIE, value);
     }
     response
+}
+
+/// Whether a request came over HTTPS: to this server directly, or, when `trust_proxy`, to a
+/// reverse proxy that says so in `X-Forwarded-Proto` (its first value: the client's side).
+/// Without `trust_proxy` the header is the client's word, and is not taken.
+fn over_https(uri: &Uri, headers: &HeaderMap, trust_proxy: bool) -> bool {
+    if uri.scheme_str() == Some("https") {
+        return true;
+    }
+    trust_proxy
+        && headers
+            .get("x-forwarded-proto")
+            .and_then(|proto| proto.to_str().ok())
+            .and_then(|proto| proto.split(',').next())
+            .is_some_and(|proto| proto.trim().eq_ignore_ascii_case("https"))
 }
 
 /// `POST /logout`: forgets the browser's token.
@@ -387,6 +401,31 @@ mod tests {
         );
         assert_eq!(secret(headers(&[(header::COOKIE, "a=b")])), None);
         assert_eq!(secret(HeaderMap::new()), None);
+    }
+
+    #[test]
+    fn https_is_the_request_s_own_scheme_or_a_trusted_proxy_s_word() {
+        let check = |uri: &str, forwarded: Option<&str>, trust_proxy: bool, expect: bool| {
+            let mut headers = HeaderMap::new();
+            if let Some(proto) = forwarded {
+                headers.insert("x-forwarded-proto", HeaderValue::from_str(proto).unwrap());
+            }
+            let uri: Uri = uri.parse().unwrap();
+            assert_eq!(
+                over_https(&uri, &headers, trust_proxy),
+                expect,
+                "{uri} {forwarded:?} trust_proxy={trust_proxy}"
+            );
+        };
+        check("/login", None, false, false);
+        check("/login", None, true, false);
+        check("https://ci.example/login", None, false, true);
+        check("/login", Some("https"), false, false);
+        check("/login", Some("https"), true, true);
+        check("/login", Some("HTTPS"), true, true);
+        check("/login", Some("https, http"), true, true);
+        check("/login", Some("http, https"), true, false);
+        check("/login", Some("http"), true, false);
     }
 
     #[test]

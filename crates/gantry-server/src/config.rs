@@ -39,12 +39,15 @@ pub struct ServerConfig {
     pub remote_lease: Duration,
     /// How often this server looks for such runs.
     pub lease_sweep: Duration,
+    /// The server is reached only through a reverse proxy that sets `X-Forwarded-Proto` (and
+    /// drops a client's own): a browser that logged in over HTTPS gets a `Secure` cookie.
+    pub trust_proxy: bool,
 }
 
 impl ServerConfig {
     /// A configuration with defaults: artifacts beside a SQLite store, no anonymous reading,
     /// a random bootstrap token, [`DEFAULT_MAX_UPLOAD_BYTES`], [`DEFAULT_REMOTE_LEASE`] swept
-    /// every [`DEFAULT_LEASE_SWEEP`].
+    /// every [`DEFAULT_LEASE_SWEEP`], no proxy trusted.
     pub fn new(listen: SocketAddr, db_url: impl Into<String>) -> Self {
         Self {
             listen,
@@ -55,6 +58,7 @@ impl ServerConfig {
             max_upload_bytes: DEFAULT_MAX_UPLOAD_BYTES,
             remote_lease: DEFAULT_REMOTE_LEASE,
             lease_sweep: DEFAULT_LEASE_SWEEP,
+            trust_proxy: false,
         }
     }
 }
@@ -76,6 +80,7 @@ impl fmt::Debug for ServerConfig {
             .field("max_upload_bytes", &self.max_upload_bytes)
             .field("remote_lease", &self.remote_lease)
             .field("lease_sweep", &self.lease_sweep)
+            .field("trust_proxy", &self.trust_proxy)
             .finish()
     }
 }

@@ -29,6 +29,7 @@ use crate::state::AppState;
 /// was down, clients (which kept their events in their spool) get a lease's time to come back
 /// before their runs count as abandoned.
 pub async fn sweep(state: AppState, every: Duration) {
+    tracing::info!(every = ?every, lease = ?state.remote_lease, "sweeping the leases of reported runs");
     let started = Instant::now();
     let mut ticks = tokio::time::interval(every);
     ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
@@ -53,7 +54,10 @@ pub async fn sweep_once(state: &AppState) -> usize {
         )
         .await;
     match swept {
-        Ok(runs) if runs.is_empty() => 0,
+        Ok(runs) if runs.is_empty() => {
+            tracing::debug!("swept the leases of reported runs: none expired");
+            0
+        }
         Ok(runs) => {
             tracing::warn!(?runs, lease = ?state.remote_lease, "marked runs whose client went silent `interrupted`");
             state.metrics.runs_finished("interrupted", runs.len() as u64);

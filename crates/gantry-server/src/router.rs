@@ -18,7 +18,8 @@ use axum::routing::{get, post};
 use axum::{Extension, Router};
 use futures_util::StreamExt;
 use tokio_util::sync::CancellationToken;
-use tower_http::trace::TraceLayer;
+use tower_http::LatencyUnit;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use utoipa::OpenApi as _;
 use utoipa_axum::router::UtoipaMethodRouterExt as _;
 use utoipa_axum::routes;
@@ -135,11 +136,21 @@ fn layered(
         ))
         .layer(DefaultBodyLimit::max(MAX_JSON_BYTES))
         .layer(
-            TraceLayer::new_for_http().make_span_with(|request: &Request<Body>| {
-                let route = request.extensions().get::<MatchedPath>().map(MatchedPath::as_str);
-                // The path only: a query string is the client's business, not the log's.
-                tracing::info_span!("request", method = %request.method(), path = request.uri().path(), route)
-            }),
+            // The request log: a line at `info` for each response, with the method and the
+            // route template (the path too: it holds ids, never a secret) in the span, and the
+            // status and latency on the line. Headers, where tokens travel, are never logged.
+            TraceLayer::new_for_http()
+                .make_span_with(|request: &Request<Body>| {
+                    let route = request.extensions().get::<MatchedPath>().map(MatchedPath::as_str);
+                    // The path only: a query string is the client's business, not the log's.
+                    let route = route.map(tracing::field::display);
+                    tracing::info_span!("request", method = %request.method(), route, path = %request.uri().path())
+                })
+                .on_response(
+                    DefaultOnResponse::new()
+                        .level(tracing::Level::INFO)
+                        .latency_unit(LatencyUnit::Millis),
+                ),
         )
         .with_state(state)
 }

@@ -99,6 +99,8 @@ impl Server {
                     source,
                 },
             })?;
+        tracing::info!(store = %url, "opened the store");
+        tracing::info!(artifacts = %store.artifacts().location(), "opened the artifact store");
         // Live views follow the records of every replica on a PostgreSQL database.
         store.listen().await.map_err(|source| ServerError::Store {
             url: url.clone(),
@@ -107,7 +109,8 @@ impl Server {
         let state = AppState::new(store.clone())
             .anonymous_read(config.anonymous_read)
             .max_upload_bytes(config.max_upload_bytes)
-            .remote_lease(config.remote_lease);
+            .remote_lease(config.remote_lease)
+            .trust_proxy(config.trust_proxy);
         let recovered = store.recover_interrupted().await.map_err(ServerError::Recover)?;
         if !recovered.is_empty() {
             tracing::warn!(runs = ?recovered, "marked runs of dead processes `interrupted`");

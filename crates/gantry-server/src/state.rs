@@ -21,6 +21,8 @@ pub struct AppState {
     /// How long a run reported over the API stays `running` without news from its client: the
     /// length of its lease ([`crate::lease`]).
     pub remote_lease: Duration,
+    /// Requests come through a reverse proxy whose `X-Forwarded-Proto` is to be believed.
+    pub trust_proxy: bool,
     pub metrics: Arc<Metrics>,
     /// Cancelled when the server starts shutting down: streams (log follows, live pages) end
     /// so that graceful shutdown does not wait for them forever.
@@ -36,6 +38,7 @@ impl AppState {
             anonymous_read: false,
             max_upload_bytes: DEFAULT_MAX_UPLOAD_BYTES,
             remote_lease: DEFAULT_REMOTE_LEASE,
+            trust_proxy: false,
             metrics: Arc::new(Metrics::new()),
             shutdown: CancellationToken::new(),
         }
@@ -59,6 +62,13 @@ impl AppState {
     #[must_use]
     pub fn remote_lease(mut self, remote_lease: Duration) -> Self {
         self.remote_lease = remote_lease;
+        self
+    }
+
+    /// Believes (or not) the `X-Forwarded-Proto` header of requests.
+    #[must_use]
+    pub fn trust_proxy(mut self, trust_proxy: bool) -> Self {
+        self.trust_proxy = trust_proxy;
         self
     }
 }

@@ -11,6 +11,7 @@ use crate::args::ServerArgs;
 use crate::exit::{ExitStatus, UsageError};
 
 pub async fn server(args: &ServerArgs, environment: &Environment) -> anyhow::Result<ExitStatus> {
+    crate::logging::init(args.log.log_format, "info");
     let location = StoreLocation::resolve(args.db.as_deref(), environment, &std::env::current_dir()?)?;
     // A store found (not named) must be there: an empty new one is not what anyone starting a
     // server in a project means to serve.
@@ -34,12 +35,13 @@ pub async fn server(args: &ServerArgs, environment: &Environment) -> anyhow::Res
             .ok()
             .filter(|token| !token.is_empty()),
         max_upload_bytes: args.max_upload_bytes,
+        trust_proxy: args.trust_proxy,
         ..ServerConfig::new(args.listen, location.url.clone())
     };
     let server = Server::bind(config).await?;
     announce(&server, &location, created);
+    // The server logs its shutdown: stderr is its log, JSON lines with `--log-format json`.
     server.serve(shutdown_signal()).await?;
-    eprintln!("gantry server stopped");
     Ok(ExitStatus::Success)
 }
 
@@ -83,5 +85,4 @@ pub(crate) async fn shutdown_signal() {
     } else {
         let _ = tokio::signal::ctrl_c().await;
     }
-    eprintln!("shutting down: finishing requests in flight");
 }

@@ -13,6 +13,8 @@ use crate::exit::{ExitStatus, UsageError};
 use crate::reporter::{Terminal, TerminalReporter};
 
 pub async fn up(args: UpArgs, environment: &Environment) -> anyhow::Result<ExitStatus> {
+    // Warnings only by default: the run's terminal view shares stderr's terminal.
+    crate::logging::init(args.log.log_format, "warn");
     let checkout = checkout(&args.pipeline)?;
     let located = if args.no_run { None } else { checkout.locate().ok() };
     // The store `gantry run` would record into: the one named, else the pipeline's project's.
@@ -49,7 +51,11 @@ pub async fn up(args: UpArgs, environment: &Environment) -> anyhow::Result<ExitS
     announce(&server, &location, created);
     let url = format!("http://{}", server.local_addr());
     let store = server.store().clone();
-    let serving = tokio::spawn(server.serve(shutdown_signal()));
+    let serving = tokio::spawn(server.serve(async {
+        shutdown_signal().await;
+        // The log shows warnings only, by default: say it here for the person at the terminal.
+        eprintln!("shutting down: finishing requests in flight");
+    }));
 
     if located.is_some() {
         // The in-process run records straight into the server's store: the embedded agent.

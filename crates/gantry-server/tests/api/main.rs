@@ -16,5 +16,6 @@ mod principals;
 mod replicas;
 mod runs;
 mod s3;
+mod secure_cookie;
 mod socket;
 mod tokens;

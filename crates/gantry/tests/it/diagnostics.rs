@@ -93,7 +93,8 @@ fn json_keeps_the_spans() {
 /// `NO_COLOR` is set.
 #[test]
 fn coloured_on_a_terminal_unless_no_color() {
-    let project = Project::with_pipeline("app: demo\nstages:\n  - name: build\n    parralel: true\n    tasks: []\n");
+    let project =
+        Project::with_pipeline("app: demo\nstages:\n  - name: build\n    parralel: true\n    tasks: []\n");
     let on_terminal = |no_color: Option<&str>| {
         let command = format!("{} run", gantry_test::gantry_binary().display());
         let mut script = std::process::Command::new("script");
@@ -112,9 +113,15 @@ fn coloured_on_a_terminal_unless_no_color() {
     };
     let coloured = on_terminal(None);
     // The diagnostic itself, not only the closing `error:` label.
-    let diagnostic = coloured.split("the pipeline file is invalid").next().unwrap_or_default();
+    let diagnostic = coloured
+        .split("the pipeline file is invalid")
+        .next()
+        .unwrap_or_default();
     assert!(diagnostic.contains("parralel: true"), "{coloured}");
-    assert!(diagnostic.contains("\u{1b}["), "no colour on a terminal: {coloured:?}");
+    assert!(
+        diagnostic.contains("\u{1b}["),
+        "no colour on a terminal: {coloured:?}"
+    );
     let plain = on_terminal(Some("1"));
     assert!(plain.contains("parralel: true"), "{plain}");
     assert!(!plain.contains("\u{1b}["), "colour despite NO_COLOR: {plain:?}");

@@ -5,5 +5,6 @@ mod commands;
 mod diagnostics;
 mod run;
 mod server;
+mod server_log;
 mod server_postgres;
 mod store;
