@@ -16,8 +16,7 @@
 use std::time::Duration;
 
 use axum::http::HeaderMap;
-use chrono::Utc;
-use tokio::time::{Instant, MissedTickBehavior};
+use tokio::time::MissedTickBehavior;
 
 use crate::auth::Principal;
 use crate::error::AppError;
@@ -27,10 +26,10 @@ use crate::state::AppState;
 ///
 /// A replica starts sweeping only once it has been up for a whole lease: when every replica
 /// was down, clients (which kept their events in their spool) get a lease's time to come back
-/// before their runs count as abandoned.
+/// before their runs count as abandoned. Both are measured on the state's [`crate::Clock`].
 pub async fn sweep(state: AppState, every: Duration) {
     tracing::info!(every = ?every, lease = ?state.remote_lease, "sweeping the leases of reported runs");
-    let started = Instant::now();
+    let started = state.clock.now();
     let mut ticks = tokio::time::interval(every);
     ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
     loop {
@@ -38,7 +37,7 @@ pub async fn sweep(state: AppState, every: Duration) {
             () = state.shutdown.cancelled() => return,
             _ = ticks.tick() => {}
         }
-        if started.elapsed() >= state.remote_lease {
+        if state.clock.now() - started >= ttl(&state) {
             sweep_once(&state).await;
         }
     }
@@ -50,7 +49,7 @@ pub async fn sweep_once(state: &AppState) -> usize {
         .metrics
         .time_store(
             "interrupt_expired_runs",
-            state.store.interrupt_expired_runs(Utc::now()),
+            state.store.interrupt_expired_runs(state.clock.now()),
         )
         .await;
     match swept {

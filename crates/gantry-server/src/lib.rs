@@ -17,10 +17,12 @@
 //!   with it.
 //! - [`openapi`]: the OpenAPI document, generated from the handlers.
 //! - [`health`]: `/healthz`, `/readyz`; [`metrics`]: `/metrics` and what it counts.
-//! - [`lease`]: runs reported over the API whose client went silent become `interrupted`.
+//! - [`lease`]: runs reported over the API whose client went silent become `interrupted`;
+//!   [`clock`]: the time it reads, the system's or a test's [`ManualClock`].
 
 pub mod api;
 pub mod auth;
+pub mod clock;
 pub mod config;
 pub mod error;
 pub mod extract;
@@ -37,6 +39,7 @@ pub mod ui;
 pub mod wire;
 
 pub use auth::Principal;
+pub use clock::{Clock, ManualClock};
 pub use config::{
     DEFAULT_LEASE_SWEEP, DEFAULT_MAX_UPLOAD_BYTES, DEFAULT_REMOTE_LEASE, ServerConfig, is_postgres_url,
 };

@@ -163,6 +163,14 @@ impl Server {
         })
     }
 
+    /// Reads the time of the lease path from `clock` (a test's [`crate::ManualClock`]) rather
+    /// than from the system clock.
+    #[must_use]
+    pub fn with_clock(mut self, clock: crate::Clock) -> Self {
+        self.state = self.state.clock(clock);
+        self
+    }
+
     /// Where the server listens (with the port chosen when the configuration said 0).
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr

@@ -6,6 +6,7 @@ use std::time::Duration;
 use gantry_store::Store;
 use tokio_util::sync::CancellationToken;
 
+use crate::clock::Clock;
 use crate::config::{DEFAULT_MAX_UPLOAD_BYTES, DEFAULT_REMOTE_LEASE};
 use crate::metrics::Metrics;
 
@@ -23,6 +24,8 @@ pub struct AppState {
     pub remote_lease: Duration,
     /// Requests come through a reverse proxy whose `X-Forwarded-Proto` is to be believed.
     pub trust_proxy: bool,
+    /// The time the lease path reads ([`crate::clock`]).
+    pub clock: Clock,
     pub metrics: Arc<Metrics>,
     /// Cancelled when the server starts shutting down: streams (log follows, live pages) end
     /// so that graceful shutdown does not wait for them forever.
@@ -39,6 +42,7 @@ impl AppState {
             max_upload_bytes: DEFAULT_MAX_UPLOAD_BYTES,
             remote_lease: DEFAULT_REMOTE_LEASE,
             trust_proxy: false,
+            clock: Clock::system(),
             metrics: Arc::new(Metrics::new()),
             shutdown: CancellationToken::new(),
         }
@@ -69,6 +73,13 @@ impl AppState {
     #[must_use]
     pub fn trust_proxy(mut self, trust_proxy: bool) -> Self {
         self.trust_proxy = trust_proxy;
+        self
+    }
+
+    /// Sets the clock the lease path reads (a [`crate::ManualClock`]'s, in tests of leases).
+    #[must_use]
+    pub fn clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
         self
     }
 }

@@ -28,7 +28,11 @@ pub struct RunBuilder {
     pub run_id: RunId,
     pub app: String,
     pub build: u64,
-    pub branch: String,
+    pub branch: Option<String>,
+    /// The revision the run names; [`REVISION`] unless told otherwise.
+    pub revision: Option<String>,
+    /// Why the run cannot be traced to a revision; `None` for a traceable run.
+    pub untraceable_reason: Option<String>,
     pub pipeline: Pipeline,
     /// The time of the last event built.
     pub at: DateTime<Utc>,
@@ -41,7 +45,9 @@ impl RunBuilder {
             run_id: RunId(uuid::Uuid::now_v7().to_string()),
             app: app.to_owned(),
             build,
-            branch: "main".to_owned(),
+            branch: Some("main".to_owned()),
+            revision: Some(REVISION.to_owned()),
+            untraceable_reason: None,
             pipeline: PipelineBuilder::standard(app).build(),
             at: Utc.with_ymd_and_hms(2025, 5, 1, 12, 0, 0).unwrap()
                 + Duration::minutes(RUNS.fetch_add(1, Ordering::Relaxed)),
@@ -57,7 +63,28 @@ impl RunBuilder {
 
     #[must_use]
     pub fn branch(mut self, branch: &str) -> Self {
-        branch.clone_into(&mut self.branch);
+        self.branch = Some(branch.to_owned());
+        self
+    }
+
+    /// On no branch (a detached checkout).
+    #[must_use]
+    pub fn no_branch(mut self) -> Self {
+        self.branch = None;
+        self
+    }
+
+    /// Of `revision` (40 hex digits, as git names a commit).
+    #[must_use]
+    pub fn revision(mut self, revision: &str) -> Self {
+        self.revision = Some(revision.to_owned());
+        self
+    }
+
+    /// Run from a tree that cannot be traced to a revision, for `reason`.
+    #[must_use]
+    pub fn untraceable(mut self, reason: &str) -> Self {
+        self.untraceable_reason = Some(reason.to_owned());
         self
     }
 
@@ -99,10 +126,10 @@ impl RunBuilder {
             app: self.app.clone(),
             version: self.version(),
             build: self.build,
-            revision: Some(REVISION.to_owned()),
-            branch: Some(self.branch.clone()),
-            traceable: true,
-            untraceable_reason: None,
+            revision: self.revision.clone(),
+            branch: self.branch.clone(),
+            traceable: self.untraceable_reason.is_none(),
+            untraceable_reason: self.untraceable_reason.clone(),
             pipeline: self.pipeline.clone(),
             mock: false,
             selection: Selection::All,
@@ -284,10 +311,26 @@ impl RecordAllocated for Store {
         loop {
             match self.record(events).await {
                 Err(StoreError::BuildRefused { app, reason, .. }) if reason.contains("allocated") => {
-                    self.allocate_build(&app).await?;
+                    // The refused number was never handed out, so the counter is below every
+                    // number of the app queued here: allocate up to the highest at once (a
+                    // batch of many runs then needs one retry, not one per run).
+                    let highest = highest_build(events, &app);
+                    while self.allocate_build(&app).await? < highest {}
                 }
                 result => return result,
             }
         }
     }
+}
+
+/// The highest build of `app` that the `run_queued` events among `events` name.
+pub fn highest_build(events: &[RunEvent], app: &str) -> u64 {
+    events
+        .iter()
+        .filter_map(|event| match &event.kind {
+            RunEventKind::RunQueued(info) if info.app == app => Some(info.build),
+            _ => None,
+        })
+        .max()
+        .unwrap_or_default()
 }

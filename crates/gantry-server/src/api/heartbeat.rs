@@ -11,7 +11,6 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::HeaderMap;
-use chrono::Utc;
 use gantry_api::{ErrorBody, Heartbeat};
 use gantry_store::{Lease, LeaseError, RunStatus, run_resource};
 
@@ -47,7 +46,7 @@ pub async fn heartbeat(
 ) -> Result<Json<Heartbeat>, AppError> {
     let holder = lease::holder(principal.as_deref())?;
     let fencing = lease::fencing(&headers)?;
-    let now = Utc::now();
+    let now = state.clock.now();
     let result = state
         .metrics
         .time_store("record_contact", state.store.record_contact(&id, now))
@@ -93,13 +92,15 @@ async fn renew(state: &AppState, id: &str, holder: String, fencing: Option<i64>)
         resource,
         holder,
         fencing,
-        expires_at: Utc::now(),
+        expires_at: state.clock.now(),
     };
     let renewed = state
         .metrics
         .time_store(
             "renew_lease",
-            state.store.renew_lease(&lease, lease::ttl(state), Utc::now()),
+            state
+                .store
+                .renew_lease(&lease, lease::ttl(state), state.clock.now()),
         )
         .await?;
     Ok(renewed)

@@ -18,7 +18,6 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use chrono::Utc;
 use gantry_api::{ErrorBody, EventsRecorded, RunEventBatch, VersionError};
 use gantry_model::RunEventKind;
 use gantry_store::RunStatus;
@@ -88,9 +87,14 @@ pub async fn record(
         .metrics
         .time_store(
             "record",
-            state
-                .store
-                .record_held(&id, &events, &holder, fencing, lease::ttl(&state), Utc::now()),
+            state.store.record_held(
+                &id,
+                &events,
+                &holder,
+                fencing,
+                lease::ttl(&state),
+                state.clock.now(),
+            ),
         )
         .await?;
     state.metrics.observe_task_events(&events);

@@ -11,9 +11,12 @@ use gantry_server::{Server, ServerConfig};
 use gantry_store::{ArtifactStore, Store, StoreOptions};
 use serde_json::Value;
 
-use crate::harness::{RunBuilder, db_url, sha256};
-use crate::moto::Moto;
-use crate::socket::{Running, read, report, send};
+use gantry_test::run::sha256;
+use gantry_test::{RunBuilder, TestStore};
+
+use crate::support::Running;
+use crate::support::moto::Moto;
+use crate::support::server::{read, report, send};
 
 const ADMIN: &str = "s3-test-admin-secret-0123456789abcdef";
 
@@ -26,7 +29,7 @@ fn big_content() -> Vec<u8> {
 
 async fn server(moto: &Moto, bucket: &str) -> (Running, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
-    let mut config = ServerConfig::new("127.0.0.1:0".parse().unwrap(), db_url(&dir));
+    let mut config = ServerConfig::new("127.0.0.1:0".parse().unwrap(), TestStore::url_in(&dir));
     config.artifacts = Some(moto.location(bucket, "ci/artifacts"));
     config.admin_token = Some(ADMIN.to_owned());
     (Running::with(config).await, dir)
@@ -64,7 +67,9 @@ async fn a_run_recorded_locally_keeps_its_artifacts_in_the_bucket() {
     let options = StoreOptions {
         artifacts: Some(location.clone()),
     };
-    let store = Store::open_with(&db_url(&dir), &options).await.unwrap();
+    let store = Store::open_with(&TestStore::url_in(&dir), &options)
+        .await
+        .unwrap();
     let built = dir.path().join("hello");
     std::fs::write(&built, b"hello from a local run").unwrap();
     let digest = sha256(b"hello from a local run");
@@ -83,7 +88,7 @@ async fn a_run_recorded_locally_keeps_its_artifacts_in_the_bucket() {
     ];
     store.record(&events).await.unwrap();
 
-    let detail = store.find_run(&run.run_id).await.unwrap().unwrap();
+    let detail = store.find_run(run.id()).await.unwrap().unwrap();
     let [artifact] = detail.artifacts.as_slice() else {
         panic!("{:?}", detail.artifacts)
     };
@@ -139,7 +144,7 @@ async fn uploads_through_the_api_land_in_the_bucket_and_download_byte_for_byte()
         run.artifact("build/compile", "hello", &content),
     ];
     report(&server, ADMIN, &events).await;
-    let (status, body) = get(&server, &format!("/api/v1/runs/{}", run.run_id)).await;
+    let (status, body) = get(&server, &format!("/api/v1/runs/{}", run.id())).await;
     assert_eq!(status, StatusCode::OK);
     let detail: Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(detail["artifacts"][0]["sha256"], digest.as_str());
@@ -221,7 +226,7 @@ async fn a_bucket_that_cannot_be_used_stops_the_server_at_startup() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let mut config = ServerConfig::new("127.0.0.1:0".parse().unwrap(), db_url(&dir));
+    let mut config = ServerConfig::new("127.0.0.1:0".parse().unwrap(), TestStore::url_in(&dir));
     config.artifacts = Some(moto.location("gantry-no-such-bucket", "ci"));
     let error = Server::bind(config).await.unwrap_err();
     let message = chain(&error);
@@ -237,7 +242,7 @@ async fn a_bucket_that_cannot_be_used_stops_the_server_at_startup() {
     let Some(checking) = Moto::start_checking_credentials().await else {
         return;
     };
-    let mut config = ServerConfig::new("127.0.0.1:0".parse().unwrap(), db_url(&dir));
+    let mut config = ServerConfig::new("127.0.0.1:0".parse().unwrap(), TestStore::url_in(&dir));
     config.artifacts = Some(checking.location("gantry-guarded", ""));
     let error = Server::bind(config).await.unwrap_err();
     let message = chain(&error);

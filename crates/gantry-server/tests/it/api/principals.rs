@@ -4,7 +4,7 @@
 use axum::http::StatusCode;
 use serde_json::json;
 
-use crate::harness::{Api, Call};
+use crate::support::{Api, Call};
 
 #[tokio::test]
 async fn a_user_token_is_seen_as_its_user_and_a_machine_token_as_a_machine() {

@@ -1,17 +1,23 @@
 //! Token secrets never reach the log: every request below carries one (as a bearer token, a
 //! cookie, a login form, a creation's answer, a bootstrap secret), and the whole log, at the
-//! most verbose level, is searched for them.
-
-#[path = "api/harness.rs"]
-mod harness;
+//! most verbose level, is searched for them. The log is this test's own: the subscriber, the
+//! binary's global one, keeps only what this test's thread logs (the runtime's one thread, where
+//! the router and its tasks run). A subscriber of the thread alone would not do: the interest of
+//! each place that logs is cached for every thread, and another test's thread that reached a
+//! place first would disable it for this one.
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use axum::http::StatusCode;
 use gantry_server::{Server, ServerConfig};
-use harness::{Api, Call, RunBuilder};
+use gantry_test::{RunBuilder, TestStore};
 use serde_json::json;
+use tracing_subscriber::Layer as _;
+use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::util::SubscriberInitExt as _;
+
+use crate::support::{Api, Call};
 
 /// Everything logged, shared with the subscriber.
 #[derive(Clone, Default)]
@@ -32,10 +38,16 @@ impl Write for Captured {
 async fn token_secrets_never_reach_the_log() {
     let captured = Captured::default();
     let writer = captured.clone();
-    tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
+    let this_thread = std::thread::current().id();
+    let this_test =
+        tracing_subscriber::filter::filter_fn(move |_| std::thread::current().id() == this_thread);
+    tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_ansi(false)
+                .with_writer(move || writer.clone())
+                .with_filter(this_test),
+        )
         .init();
 
     let api = Api::new().await;
@@ -82,7 +94,7 @@ async fn token_secrets_never_reach_the_log() {
 
     let dir = tempfile::tempdir().unwrap();
     let configured = "the-operators-own-admin-secret".to_owned();
-    let mut config = ServerConfig::new("127.0.0.1:0".parse().unwrap(), harness::db_url(&dir));
+    let mut config = ServerConfig::new("127.0.0.1:0".parse().unwrap(), TestStore::url_in(&dir));
     config.admin_token = Some(configured.clone());
     tracing::info!(?config, "configuration");
     drop(Server::bind(config).await.unwrap());
@@ -90,7 +102,7 @@ async fn token_secrets_never_reach_the_log() {
     let other = tempfile::tempdir().unwrap();
     let server = Server::bind(ServerConfig::new(
         "127.0.0.1:0".parse().unwrap(),
-        harness::db_url(&other),
+        TestStore::url_in(&other),
     ))
     .await
     .unwrap();

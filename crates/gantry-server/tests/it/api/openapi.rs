@@ -2,7 +2,7 @@
 
 use axum::http::StatusCode;
 
-use crate::harness::{Api, Call};
+use crate::support::{Api, Call};
 
 #[tokio::test]
 async fn lists_every_route_of_the_api() {
@@ -89,7 +89,7 @@ fn checked_in_document_is_current() {
     assert!(
         checked_in == generated,
         "schema/openapi.json is stale or missing; regenerate it with \
-         `GANTRY_UPDATE_SCHEMA=1 cargo test -p gantry-server --test api openapi` and commit the result"
+         `GANTRY_UPDATE_SCHEMA=1 cargo test -p gantry-server --test it openapi` and commit the result"
     );
 }
 

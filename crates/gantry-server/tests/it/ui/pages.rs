@@ -2,21 +2,24 @@
 //! seeded by recording run events: what each page shows, its errors, escaping, streaming of
 //! long logs, the live event streams and the embedded assets.
 
-mod common_ui;
-
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use chrono::{Duration, Utc};
-use common_ui::{ALLOWED_FAILURE, RunBuilder, TestStore, get, seed_demo, seed_wide, whole_run};
 use gantry_model::{LogStream, RunEventKind, RunResult, Task, TaskOutcome, TaskPath};
+use gantry_test::TestStore;
 use http_body_util::BodyExt;
 use tower::ServiceExt;
+
+use crate::support::demo::{
+    self, ALLOWED_FAILURE, demo_run, finish_running_run, record, seed_demo, seed_wide, whole_run,
+};
+use crate::support::page::{Page, get, get_with, ui_router};
 
 #[tokio::test]
 async fn apps_overview_shows_each_apps_latest_run_and_trend() {
     let store = TestStore::new().await;
     let demo = seed_demo(&store).await;
-    let router = store.router();
+    let router = ui_router(&store);
     let page = get(&router, "/").await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(
@@ -52,7 +55,7 @@ async fn apps_overview_shows_each_apps_latest_run_and_trend() {
 #[tokio::test]
 async fn apps_overview_without_runs_says_so() {
     let store = TestStore::new().await;
-    let page = get(&store.router(), "/").await;
+    let page = get(&ui_router(&store), "/").await;
     assert_eq!(page.status, StatusCode::OK);
     page.has("No runs recorded yet");
 }
@@ -61,7 +64,7 @@ async fn apps_overview_without_runs_says_so() {
 async fn runs_list_filters_and_pages() {
     let store = TestStore::new().await;
     seed_demo(&store).await;
-    let router = store.router();
+    let router = ui_router(&store);
 
     let page = get(&router, "/runs").await;
     assert_eq!(page.status, StatusCode::OK);
@@ -105,7 +108,7 @@ async fn runs_list_filters_and_pages() {
 #[tokio::test]
 async fn runs_list_rejects_bad_parameters_with_a_page() {
     let store = TestStore::new().await;
-    let router = store.router();
+    let router = ui_router(&store);
     for (uri, says) in [
         ("/runs?result=great", "`result` must be one of"),
         ("/runs?page=0", "`page` must be a whole number"),
@@ -127,7 +130,7 @@ async fn pagination_holds_up_past_a_thousand_runs_of_an_app() {
     let mut events = Vec::new();
     let mut newest = String::new();
     for build in 1..=1_200_u64 {
-        let mut run = RunBuilder::new(
+        let mut run = demo_run(
             "big",
             build,
             start + Duration::minutes(i64::try_from(build).unwrap()),
@@ -135,8 +138,8 @@ async fn pagination_holds_up_past_a_thousand_runs_of_an_app() {
         events.extend([run.queued(), run.started(), run.finished(RunResult::Success)]);
         newest = run.id().to_owned();
     }
-    store.record(&events).await;
-    let router = store.router();
+    record(&store, &events).await;
+    let router = ui_router(&store);
 
     let page = get(&router, "/apps/big").await;
     assert_eq!(page.status, StatusCode::OK);
@@ -167,7 +170,7 @@ async fn pagination_holds_up_past_a_thousand_runs_of_an_app() {
 async fn run_page_shows_header_graph_and_artifacts() {
     let store = TestStore::new().await;
     let demo = seed_demo(&store).await;
-    let router = store.router();
+    let router = ui_router(&store);
     let page = get(&router, &format!("/runs/{}", demo.hello_latest)).await;
     assert_eq!(page.status, StatusCode::OK);
     page.has("<title>hello 1.4.24 #24 · Gantry</title>")
@@ -176,10 +179,10 @@ async fn run_page_shows_header_graph_and_artifacts() {
         .has("<span class=\"branch\">main</span>")
         .has("href=\"/apps/hello\"");
     // The revision, short, with the whole of it on hover.
-    let revision = common_ui::revision("hello#24");
+    let revision = demo::revision("hello#24");
     page.has(&format!("title=\"{revision}\">{}</code>", &revision[..8]));
     // Every task of the definition has its box, in its status colour, linking to its log.
-    for path in common_ui::TASKS {
+    for path in demo::TASKS {
         page.has(&format!(
             "href=\"/runs/{}/tasks/{path}\" data-path=\"{path}\"",
             demo.hello_latest
@@ -197,7 +200,7 @@ async fn run_page_shows_header_graph_and_artifacts() {
         .collect();
     assert!(order.is_sorted(), "{order:?}");
     // The artifact with its size and digest.
-    let digest = common_ui::sha256_of(&store.dir.path().join("hello"));
+    let digest = demo::sha256_of(&store.dir.path().join("hello"));
     page.has("target/release/hello").has(&digest).has("17 B");
     // Finished: nothing to follow.
     page.lacks("data-status-url").lacks("http-equiv=\"refresh\"");
@@ -207,7 +210,7 @@ async fn run_page_shows_header_graph_and_artifacts() {
 async fn run_page_highlights_the_failed_task() {
     let store = TestStore::new().await;
     let demo = seed_demo(&store).await;
-    let page = get(&store.router(), &format!("/runs/{}", demo.payments_failed)).await;
+    let page = get(&ui_router(&store), &format!("/runs/{}", demo.payments_failed)).await;
     assert_eq!(page.status, StatusCode::OK);
     page.has("badge s-failure")
         .has("class=\"task s-failure culprit\"")
@@ -224,7 +227,7 @@ async fn run_page_highlights_the_failed_task() {
 #[tokio::test]
 async fn a_partial_run_says_so_in_the_list_and_on_its_page() {
     let store = TestStore::new().await;
-    let mut run = RunBuilder::new("payments", 1, Utc::now() - Duration::minutes(5));
+    let mut run = demo_run("payments", 1, Utc::now() - Duration::minutes(5));
     let mut queued = run.queued();
     if let RunEventKind::RunQueued(info) = &mut queued.kind {
         info.selection = gantry_model::Selection::Only("deploy".into());
@@ -234,8 +237,8 @@ async fn a_partial_run_says_so_in_the_list_and_on_its_page() {
         });
     }
     let events = [queued, run.started(), run.finished(RunResult::Success)];
-    store.record(&events).await;
-    let router = store.router();
+    record(&store, &events).await;
+    let router = ui_router(&store);
     get(&router, "/runs")
         .await
         .has("title=\"only part of the pipeline ran: --only deploy\"")
@@ -245,8 +248,8 @@ async fn a_partial_run_says_so_in_the_list_and_on_its_page() {
         .has("<dt>Ran</dt>")
         .has("<code>--only deploy</code>")
         .has("<code>build-agent-7</code><span class=\"muted\"> pid 4242</span>");
-    let mut whole = RunBuilder::new("payments", 2, Utc::now());
-    store.record(&whole_run(&mut whole, RunResult::Success)).await;
+    let mut whole = demo_run("payments", 2, Utc::now());
+    record(&store, &whole_run(&mut whole, RunResult::Success)).await;
     get(&router, &format!("/runs/{}", whole.id()))
         .await
         .lacks("<dt>Ran</dt>");
@@ -256,7 +259,7 @@ async fn a_partial_run_says_so_in_the_list_and_on_its_page() {
 async fn running_run_page_follows_its_status() {
     let store = TestStore::new().await;
     let demo = seed_demo(&store).await;
-    let page = get(&store.router(), &format!("/runs/{}", demo.running.id())).await;
+    let page = get(&ui_router(&store), &format!("/runs/{}", demo.running.id())).await;
     assert_eq!(page.status, StatusCode::OK);
     page.has("badge s-running")
         .has(&format!(
@@ -274,7 +277,7 @@ async fn running_run_page_follows_its_status() {
 async fn run_page_takes_a_prefix_or_app_and_build() {
     let store = TestStore::new().await;
     let demo = seed_demo(&store).await;
-    let router = store.router();
+    let router = ui_router(&store);
     let id = &demo.payments_failed;
     for uri in [
         "/apps/payments/builds/12".to_owned(),
@@ -291,7 +294,7 @@ async fn run_page_takes_a_prefix_or_app_and_build() {
 async fn unknown_things_get_a_friendly_404() {
     let store = TestStore::new().await;
     let demo = seed_demo(&store).await;
-    let router = store.router();
+    let router = ui_router(&store);
     for (uri, says) in [
         ("/runs/no-such-run".to_owned(), "Run not found"),
         ("/runs/nope%2399".to_owned(), "Run not found"),
@@ -326,7 +329,7 @@ async fn ambiguous_prefix_lists_the_candidates() {
     let store = TestStore::new().await;
     let demo = seed_demo(&store).await;
     // Every id is a v7 UUID made within the same second or so: one character matches them all.
-    let page = get(&store.router(), &format!("/runs/{}", &demo.hello_latest[..1])).await;
+    let page = get(&ui_router(&store), &format!("/runs/{}", &demo.hello_latest[..1])).await;
     assert_eq!(page.status, StatusCode::BAD_REQUEST);
     page.has("Several runs match").has("<li><a href=\"/runs/");
 }
@@ -335,7 +338,7 @@ async fn ambiguous_prefix_lists_the_candidates() {
 async fn task_log_shows_numbered_lines_and_marks_stderr() {
     let store = TestStore::new().await;
     let demo = seed_demo(&store).await;
-    let router = store.router();
+    let router = ui_router(&store);
     let page = get(
         &router,
         &format!("/runs/{}/tasks/test/unit", demo.payments_failed),
@@ -387,7 +390,7 @@ async fn running_task_log_follows_from_its_last_line() {
     let store = TestStore::new().await;
     let demo = seed_demo(&store).await;
     let id = demo.running.id();
-    let page = get(&store.router(), &format!("/runs/{id}/tasks/test/unit")).await;
+    let page = get(&ui_router(&store), &format!("/runs/{id}/tasks/test/unit")).await;
     page.has("badge s-running")
         .has("data-after=\"2\"")
         .has(&format!("data-follow-url=\"/ui/runs/{id}/follow/test/unit\""))
@@ -398,10 +401,12 @@ async fn running_task_log_follows_from_its_last_line() {
 async fn task_log_streams_a_large_log_page_by_page() {
     const LINES: usize = 200_000;
     let store = TestStore::new().await;
-    let mut run = RunBuilder::new("big-log", 1, Utc::now() - Duration::hours(1));
-    store
-        .record(&[run.queued(), run.started(), run.task_started("build/compile")])
-        .await;
+    let mut run = demo_run("big-log", 1, Utc::now() - Duration::hours(1));
+    record(
+        &store,
+        &[run.queued(), run.started(), run.task_started("build/compile")],
+    )
+    .await;
     let mut batch = Vec::with_capacity(20_000);
     for index in 1..=LINES {
         let stream = if index % 1000 == 0 {
@@ -409,26 +414,27 @@ async fn task_log_streams_a_large_log_page_by_page() {
         } else {
             LogStream::Stdout
         };
-        batch.push(run.output(
+        batch.push(run.output_on(
             "build/compile",
             stream,
             &format!("line {index} of a long build log"),
         ));
         if batch.len() == 20_000 {
-            store.record(&batch).await;
+            record(&store, &batch).await;
             batch.clear();
         }
     }
-    store
-        .record(&[
+    record(
+        &store,
+        &[
             run.task_finished("build/compile", TaskOutcome::Success),
             run.finished(RunResult::Success),
-        ])
-        .await;
+        ],
+    )
+    .await;
 
     let uri = format!("/runs/{}/tasks/build/compile", run.id());
-    let response = store
-        .router()
+    let response = ui_router(&store)
         .oneshot(Request::get(&uri).body(Body::empty()).unwrap())
         .await
         .unwrap();
@@ -462,7 +468,7 @@ async fn task_log_streams_a_large_log_page_by_page() {
 #[tokio::test]
 async fn html_escapes_task_output_and_names() {
     let store = TestStore::new().await;
-    let mut run = RunBuilder::new(
+    let mut run = demo_run(
         "<script>alert('app')</script>",
         1,
         Utc::now() - Duration::minutes(5),
@@ -474,11 +480,11 @@ async fn html_escapes_task_output_and_names() {
         .push(Task::script("<img src=x onerror=alert(1)>", "true"));
     let evil_task = "build/<img src=x onerror=alert(1)>";
     let mut events = vec![run.queued(), run.started(), run.task_started(evil_task)];
-    events.push(run.output(evil_task, LogStream::Stdout, "<script>alert('log')</script>"));
+    events.push(run.output_on(evil_task, LogStream::Stdout, "<script>alert('log')</script>"));
     events.push(run.task_finished(evil_task, TaskOutcome::Failure));
     events.push(run.finished(RunResult::Failure));
-    store.record(&events).await;
-    let router = store.router();
+    record(&store, &events).await;
+    let router = ui_router(&store);
 
     let encoded_task = "build/%3Cimg%20src%3Dx%20onerror%3Dalert%281%29%3E";
     for uri in [
@@ -507,7 +513,7 @@ async fn html_escapes_task_output_and_names() {
 async fn status_stream_sends_the_page_parts_and_ends_with_the_run() {
     let store = TestStore::new().await;
     let demo = seed_demo(&store).await;
-    let router = store.router();
+    let router = ui_router(&store);
 
     // A finished run: one update, marked done, and the stream ends.
     let page = get(&router, &format!("/ui/runs/{}/status", demo.payments_failed)).await;
@@ -532,7 +538,7 @@ async fn status_stream_sends_the_page_parts_and_ends_with_the_run() {
         "{first}"
     );
     let mut running = demo.running;
-    store.record(&common_ui::finish_running_run(&mut running)).await;
+    record(&store, &finish_running_run(&mut running)).await;
     let mut last = String::new();
     while !last.contains("\"done\":true") {
         last = next_event(&mut body).await;
@@ -585,7 +591,7 @@ async fn not_found_page_is_friendly() {
         .has("href=\"/runs\"");
 }
 
-async fn ui_not_found(path: &str) -> common_ui::Page {
+async fn ui_not_found(path: &str) -> Page {
     let router = axum::Router::new().fallback(gantry_server::ui::not_found_page);
     get(&router, path).await
 }
@@ -594,7 +600,7 @@ async fn ui_not_found(path: &str) -> common_ui::Page {
 async fn follow_stream_sends_new_lines_then_done() {
     let store = TestStore::new().await;
     let demo = seed_demo(&store).await;
-    let router = store.router();
+    let router = ui_router(&store);
     let mut run = demo.running;
     let uri = format!("/ui/runs/{}/follow/test/unit?after=1", run.id());
     let response = router
@@ -614,16 +620,18 @@ async fn follow_stream_sends_new_lines_then_done() {
         "{first}"
     );
 
-    store
-        .record(&[run.output("test/unit", LogStream::Stderr, "warning: <slow> test")])
-        .await;
+    record(
+        &store,
+        &[run.output_on("test/unit", LogStream::Stderr, "warning: <slow> test")],
+    )
+    .await;
     let next = next_event(&mut body).await;
     assert!(
         next.contains("class=\"l e\" id=\"L3\"") && next.contains("&lt;slow&gt;"),
         "{next}"
     );
 
-    store.record(&common_ui::finish_running_run(&mut run)).await;
+    record(&store, &finish_running_run(&mut run)).await;
     let mut events = String::new();
     while !events.contains("event: done") {
         events.push_str(&next_event(&mut body).await);
@@ -646,7 +654,7 @@ async fn follow_stream_sends_new_lines_then_done() {
 #[tokio::test]
 async fn assets_are_embedded_and_cached() {
     let store = TestStore::new().await;
-    let router = store.router();
+    let router = ui_router(&store);
     let page = get(&router, "/").await;
     let href = page
         .body
@@ -685,7 +693,7 @@ async fn assets_are_embedded_and_cached() {
 #[tokio::test]
 async fn task_recorded_outside_the_definition_still_has_a_box() {
     let store = TestStore::new().await;
-    let mut run = RunBuilder::new("odd", 1, Utc::now() - Duration::minutes(3));
+    let mut run = demo_run("odd", 1, Utc::now() - Duration::minutes(3));
     let mut events = whole_run(&mut run, RunResult::Success);
     let end = events.pop().unwrap();
     events.push(run.event(RunEventKind::TaskSkipped {
@@ -693,8 +701,8 @@ async fn task_recorded_outside_the_definition_still_has_a_box() {
         reason: "branch `main` matches none of release/*".into(),
     }));
     events.push(end);
-    store.record(&events).await;
-    let page = get(&store.router(), &format!("/runs/{}", run.id())).await;
+    record(&store, &events).await;
+    let page = get(&ui_router(&store), &format!("/runs/{}", run.id())).await;
     page.has("data-stage=\"release\"")
         .has("data-path=\"release/publish\"");
     // The new column comes before `finally`.
@@ -717,24 +725,6 @@ async fn next_event(body: &mut Body) -> String {
     frame.await.expect("no event within 10 seconds")
 }
 
-/// `GET uri` through `router` with one extra header.
-async fn get_with(router: &axum::Router, uri: &str, header: (&str, &str)) -> common_ui::Page {
-    let request = Request::get(uri)
-        .header(header.0, header.1)
-        .header("accept", "text/html")
-        .body(Body::empty())
-        .unwrap();
-    let response = router.clone().oneshot(request).await.unwrap();
-    let status = response.status();
-    let headers = response.headers().clone();
-    let bytes = response.into_body().collect().await.unwrap().to_bytes();
-    common_ui::Page {
-        status,
-        headers,
-        body: String::from_utf8(bytes.to_vec()).unwrap(),
-    }
-}
-
 #[tokio::test]
 async fn the_top_bar_says_who_is_signed_in() {
     let store = TestStore::new().await;
@@ -744,7 +734,7 @@ async fn the_top_bar_says_who_is_signed_in() {
         .create_token("release-manager", &[gantry_store::Scope::Read])
         .await
         .unwrap();
-    let router = store.router();
+    let router = ui_router(&store);
     let cookie = format!("gantry_token={secret}");
     let bearer = format!("Bearer {secret}");
     let pages = [
@@ -799,7 +789,7 @@ async fn the_top_bar_says_who_is_signed_in() {
 #[tokio::test]
 async fn unknown_paths_get_the_404_page_and_the_api_keeps_its_json() {
     let store = TestStore::new().await;
-    let router = store.router();
+    let router = ui_router(&store);
     for uri in ["/nothing/here", "/runs/x/y/z", "/apix", "/api"] {
         let page = get(&router, uri).await;
         assert_eq!(page.status, StatusCode::NOT_FOUND, "{uri}");
@@ -829,7 +819,7 @@ async fn unknown_paths_get_the_404_page_and_the_api_keeps_its_json() {
 async fn an_allowed_failure_is_a_warning_not_the_culprit() {
     let store = TestStore::new().await;
     let run = seed_wide(&store, "mobile-release").await;
-    let router = store.router();
+    let router = ui_router(&store);
     let page = get(&router, &format!("/runs/{run}")).await;
     let task = page
         .body
@@ -862,7 +852,7 @@ async fn an_allowed_failure_is_a_warning_not_the_culprit() {
 async fn counts_agree_in_number_and_pages_read_the_same() {
     let store = TestStore::new().await;
     let run = seed_wide(&store, "mobile-release").await;
-    let router = store.router();
+    let router = ui_router(&store);
     let page = get(&router, "/").await;
     page.has("1 app · 1 run")
         .has(">1 run<")
@@ -870,14 +860,14 @@ async fn counts_agree_in_number_and_pages_read_the_same() {
         .lacks("1 apps");
     let demo_store = TestStore::new().await;
     seed_demo(&demo_store).await;
-    get(&demo_store.router(), "/")
+    get(&ui_router(&demo_store), "/")
         .await
         .has("4 apps · 45 runs")
         .has("24 runs");
     // Breadcrumbs end with where you are, not a slash; no branch reads `—` everywhere.
-    let mut no_branch = RunBuilder::new("nobranch", 1, Utc::now());
+    let mut no_branch = demo_run("nobranch", 1, Utc::now());
     no_branch.branch = None;
-    store.record(&whole_run(&mut no_branch, RunResult::Success)).await;
+    record(&store, &whole_run(&mut no_branch, RunResult::Success)).await;
     let page = get(&router, &format!("/runs/{}", no_branch.id())).await;
     page.has("<span aria-current=\"page\">1.4.1 #1</span>")
         .lacks(" / </nav>")

@@ -5,14 +5,15 @@
 //! Each test returns early, saying why loudly, where Chromium or chromedriver is missing
 //! (`scripts/install-deps` installs them).
 
-mod common_ui;
-
 use std::path::PathBuf;
 
-use common_ui::browser::{Browser, class_of, serve, text_of};
-use common_ui::{ALLOWED_FAILURE, TestStore, seed_demo, seed_wide};
 use fantoccini::Locator;
 use gantry_model::LogStream;
+use gantry_test::TestStore;
+
+use crate::support::browser::{Browser, class_of, serve, text_of};
+use crate::support::demo::{self, ALLOWED_FAILURE, finish_running_run, record, seed_demo, seed_wide};
+use crate::support::page::ui_router;
 
 #[tokio::test]
 async fn pages_render_in_chromium() {
@@ -21,7 +22,7 @@ async fn pages_render_in_chromium() {
     };
     let store = TestStore::new().await;
     let demo = seed_demo(&store).await;
-    let base = serve(store.router()).await;
+    let base = serve(ui_router(&store)).await;
     let client = &browser.client;
 
     client.goto(&format!("{base}/")).await.unwrap();
@@ -101,7 +102,7 @@ async fn pages_render_in_chromium() {
         .unwrap();
     assert_eq!(client.title().await.unwrap(), "hello 1.4.24 #24 · Gantry");
     let boxes = client.find_all(Locator::Css("a.task")).await.unwrap();
-    assert_eq!(boxes.len(), common_ui::TASKS.len());
+    assert_eq!(boxes.len(), demo::TASKS.len());
     // Stages are laid out left to right.
     let build = client
         .find(Locator::Css("[data-stage=build]"))
@@ -158,7 +159,7 @@ async fn running_run_updates_without_reload() {
     };
     let store = TestStore::new().await;
     let mut running = seed_demo(&store).await.running;
-    let base = serve(store.router()).await;
+    let base = serve(ui_router(&store)).await;
     let client = &browser.client;
 
     client
@@ -188,7 +189,7 @@ async fn running_run_updates_without_reload() {
         })
         .await;
 
-    store.record(&common_ui::finish_running_run(&mut running)).await;
+    record(&store, &finish_running_run(&mut running)).await;
 
     browser
         .wait_until("the run to show success", |client| async move {
@@ -214,7 +215,7 @@ async fn running_task_log_follows_without_reload() {
     };
     let store = TestStore::new().await;
     let mut running = seed_demo(&store).await.running;
-    let base = serve(store.router()).await;
+    let base = serve(ui_router(&store)).await;
     let client = &browser.client;
 
     client
@@ -224,9 +225,11 @@ async fn running_task_log_follows_without_reload() {
     assert_eq!(client.find_all(Locator::Css("#log .l")).await.unwrap().len(), 2);
     browser.mark_page().await;
 
-    store
-        .record(&[running.output("test/unit", LogStream::Stderr, "warning: slow test <db>")])
-        .await;
+    record(
+        &store,
+        &[running.output_on("test/unit", LogStream::Stderr, "warning: slow test <db>")],
+    )
+    .await;
     browser
         .wait_until("the new line", |client| async move {
             text_of(&client, "#L3")
@@ -236,7 +239,7 @@ async fn running_task_log_follows_without_reload() {
         .await;
     assert_eq!(class_of(client, "#L3").await.unwrap(), "l e");
 
-    store.record(&common_ui::finish_running_run(&mut running)).await;
+    record(&store, &finish_running_run(&mut running)).await;
     browser
         .wait_until("the task to show success", |client| async move {
             text_of(&client, "#task-status").await.as_deref() == Some("success")
@@ -254,7 +257,7 @@ async fn failed_task_log_is_two_clicks_from_the_overview() {
     };
     let store = TestStore::new().await;
     let demo = seed_demo(&store).await;
-    let base = serve(store.router()).await;
+    let base = serve(ui_router(&store)).await;
     let client = &browser.client;
 
     client.goto(&format!("{base}/")).await.unwrap();
@@ -310,7 +313,7 @@ async fn wide_pipeline_fits_or_scrolls_without_cutting_names() {
     };
     let store = TestStore::new().await;
     let wide = seed_wide(&store, "mobile-release").await;
-    let base = serve(store.router()).await;
+    let base = serve(ui_router(&store)).await;
     let client = &browser.client;
     client.set_window_size(1400, 900).await.unwrap();
     client.goto(&format!("{base}/runs/{wide}")).await.unwrap();
@@ -347,7 +350,7 @@ async fn screenshots() {
     let store = TestStore::new().await;
     let demo = seed_demo(&store).await;
     let wide = seed_wide(&store, "mobile-release").await;
-    let base = serve(store.router()).await;
+    let base = serve(ui_router(&store)).await;
     let client = &browser.client;
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/screenshots");
     std::fs::create_dir_all(&dir).unwrap();

@@ -3,7 +3,9 @@
 use axum::http::StatusCode;
 use serde_json::json;
 
-use crate::harness::{Api, Call, sha256};
+use gantry_test::run::sha256;
+
+use crate::support::{Api, Call};
 
 #[tokio::test]
 async fn uploads_once_and_downloads() {

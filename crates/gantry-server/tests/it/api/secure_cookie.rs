@@ -3,7 +3,7 @@
 
 use axum::http::StatusCode;
 
-use crate::harness::{Api, Call};
+use crate::support::{Api, Call};
 
 /// The `Set-Cookie` of logging in with the reader's token, with `X-Forwarded-Proto: proto`.
 async fn login_cookie(api: &Api, proto: Option<&str>) -> String {

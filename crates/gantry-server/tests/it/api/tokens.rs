@@ -4,7 +4,9 @@ use axum::http::StatusCode;
 use gantry_store::Scope;
 use serde_json::json;
 
-use crate::harness::{Api, Call};
+use gantry_test::TestStore;
+
+use crate::support::{Api, Call};
 
 #[tokio::test]
 async fn admins_create_list_and_revoke_tokens() {
@@ -162,9 +164,7 @@ async fn a_store_gets_one_bootstrap_admin_token() {
     );
 
     let dir = tempfile::tempdir().unwrap();
-    let store = gantry_store::Store::open(&crate::harness::db_url(&dir))
-        .await
-        .unwrap();
+    let store = gantry_store::Store::open(&TestStore::url_in(&dir)).await.unwrap();
     let secret = store
         .ensure_admin_token("bootstrap", None)
         .await

@@ -3,7 +3,7 @@
 use axum::http::{Method, StatusCode};
 use serde_json::json;
 
-use crate::harness::{Api, Call};
+use crate::support::{Api, Call};
 
 /// One route of each kind, with the scope it needs.
 fn routes() -> Vec<(Call, &'static str)> {

@@ -2,7 +2,9 @@
 
 use axum::http::StatusCode;
 
-use crate::harness::{Api, Call, RunBuilder};
+use gantry_test::RunBuilder;
+
+use crate::support::{Api, Call};
 
 #[tokio::test]
 async fn health_and_metrics_need_no_token() {

@@ -2,7 +2,9 @@
 //! router served on a loopback port.
 //!
 //! Where Chromium or its driver is missing, [`Browser::start`] says so loudly and returns `None`,
-//! and the test returns early: `scripts/install-deps` installs both, and CI runs it first.
+//! and the test returns early; under CI (`CI` set) it fails instead, so that the browser tests
+//! never silently stop running there: `scripts/install-deps` installs both, and CI runs it
+//! first.
 
 use std::io::Write as _;
 use std::net::SocketAddr;
@@ -13,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use fantoccini::{Client, ClientBuilder, Locator};
+use gantry_test::free_port;
 use hyper_util::client::legacy::connect::HttpConnector;
 use tempfile::TempDir;
 use tokio::sync::{Mutex, MutexGuard};
@@ -41,6 +44,11 @@ impl Browser {
     /// cannot and returns `None`.
     pub async fn start() -> Option<Self> {
         let (Some(chromium), Some(chromedriver)) = (find_chromium(), find_chromedriver()) else {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "Chromium or chromedriver is missing, and `CI` is set: the browser tests must run \
+                 (install them with `scripts/install-deps`)"
+            );
             // Straight to stderr, not through `eprintln!`, which the test harness captures and
             // hides for a passing test: a skipped browser test must be seen.
             let _ = writeln!(
@@ -173,14 +181,6 @@ pub async fn class_of(client: &Client, css: &str) -> Option<String> {
         .attr("class")
         .await
         .ok()?
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn find_chromium() -> Option<PathBuf> {

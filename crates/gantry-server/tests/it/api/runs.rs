@@ -5,7 +5,9 @@ use chrono::{TimeZone, Utc};
 use gantry_model::{RunResult, TaskOutcome};
 use serde_json::{Value, json};
 
-use crate::harness::{Api, Call, RunBuilder};
+use gantry_test::RunBuilder;
+
+use crate::support::{Api, Call};
 
 #[tokio::test]
 async fn allocates_build_numbers_per_app() {
@@ -45,11 +47,11 @@ async fn a_reported_run_reads_back_whole() {
     api.report(&events).await;
 
     let reply = api
-        .send(Call::get(&format!("/api/v1/runs/{}", run.run_id)).token(&api.reader))
+        .send(Call::get(&format!("/api/v1/runs/{}", run.id())).token(&api.reader))
         .await;
     reply.expect(StatusCode::OK);
     let detail = reply.json();
-    assert_eq!(detail["id"], run.run_id.as_str());
+    assert_eq!(detail["id"], run.id());
     assert_eq!(
         (detail["app"].as_str(), detail["build"].as_u64()),
         (Some("hello"), Some(7))
@@ -78,11 +80,7 @@ async fn a_reported_run_reads_back_whole() {
         "server paths stay on the server: {artifact}"
     );
     let events = detail["events"].as_array().unwrap();
-    assert!(
-        events
-            .iter()
-            .all(|event| event["context"]["chainId"] == run.run_id.as_str())
-    );
+    assert!(events.iter().all(|event| event["context"]["chainId"] == run.id()));
     assert!(
         events
             .iter()
@@ -95,17 +93,17 @@ async fn a_reported_run_reads_back_whole() {
     );
     let log = api
         .store()
-        .task_log(&run.run_id, "build/compile", 0, 100)
+        .task_log(run.id(), "build/compile", 0, 100)
         .await
         .unwrap();
     assert_eq!(log.len(), 3, "recording twice appends no line twice");
 
     // By APP#BUILD and by a unique prefix of the id.
-    for query in ["hello%237", &run.run_id[..30]] {
+    for query in ["hello%237", &run.id()[..30]] {
         let reply = api
             .send(Call::get(&format!("/api/v1/runs/{query}")).token(&api.reader))
             .await;
-        assert_eq!(reply.expect(StatusCode::OK).json()["id"], run.run_id.as_str());
+        assert_eq!(reply.expect(StatusCode::OK).json()["id"], run.id());
     }
     // The app is listed with its newest run.
     let apps = api
@@ -113,7 +111,7 @@ async fn a_reported_run_reads_back_whole() {
         .await
         .json();
     assert_eq!(apps["apps"][0]["name"], "hello");
-    assert_eq!(apps["apps"][0]["last_run"]["id"], run.run_id.as_str());
+    assert_eq!(apps["apps"][0]["last_run"]["id"], run.id());
 }
 
 #[tokio::test]
@@ -138,11 +136,11 @@ async fn unknown_and_ambiguous_runs() {
     assert_eq!(reply.error_code(), "not_found");
     let mut first = RunBuilder::new("hello", 1);
     let mut second = RunBuilder::new("hello", 2);
-    second.run_id = format!("{}-b", first.run_id);
-    first.run_id = format!("{}-a", first.run_id);
+    second.run_id.0 = format!("{}-b", first.id());
+    first.run_id.0 = format!("{}-a", first.id());
     api.report(&[first.queued()]).await;
     api.report(&[second.queued()]).await;
-    let prefix = &first.run_id[..first.run_id.len() - 2];
+    let prefix = &first.id()[..first.id().len() - 2];
     let reply = api
         .send(Call::get(&format!("/api/v1/runs/{prefix}")).token(&api.reader))
         .await;
@@ -155,7 +153,7 @@ async fn refuses_bad_batches_of_run_events() {
     let api = Api::new().await;
     let mut run = RunBuilder::new("hello", 1);
     let post = |body: Call| body.token(&api.reporter);
-    let url = format!("/api/v1/runs/{}/events", run.run_id);
+    let url = format!("/api/v1/runs/{}/events", run.id());
 
     // Malformed JSON, wrong types, not JSON at all.
     let reply = api
@@ -267,7 +265,7 @@ async fn refuses_bad_batches_of_run_events() {
             .unwrap()
             .contains(&digest)
     );
-    assert!(api.store().find_run(&run.run_id).await.unwrap().is_none());
+    assert!(api.store().find_run(run.id()).await.unwrap().is_none());
 
     // An artifact whose size is not the uploaded one's; and one with a bad digest.
     api.upload(b"uploaded").await;
@@ -416,7 +414,7 @@ async fn task_failures_and_results_are_recorded() {
     ];
     api.report(&events).await;
     let detail = api
-        .send(Call::get(&format!("/api/v1/runs/{}", run.run_id)).token(&api.reader))
+        .send(Call::get(&format!("/api/v1/runs/{}", run.id())).token(&api.reader))
         .await
         .json();
     assert_eq!(detail["result"], "failure");
@@ -457,7 +455,7 @@ async fn build_numbers_never_allocated_or_taken_are_refused() {
     let reply = api.send(post(&[second.queued(), second.started()])).await;
     reply.expect(StatusCode::CONFLICT);
     assert_eq!(reply.error_code(), "build_refused");
-    assert!(reply.text().contains(&first.run_id), "{}", reply.text());
+    assert!(reply.text().contains(first.id()), "{}", reply.text());
     // The counter goes on past every number handed out; p1#2 names one run.
     let reply = api
         .send(Call::post("/api/v1/apps/p1/builds").token(&api.reporter))
@@ -467,7 +465,7 @@ async fn build_numbers_never_allocated_or_taken_are_refused() {
         .send(Call::get("/api/v1/runs/p1%232").token(&api.reader))
         .await;
     reply.expect(StatusCode::OK);
-    assert_eq!(reply.json()["id"], first.run_id.as_str());
+    assert_eq!(reply.json()["id"], first.id());
 }
 
 /// A mock run's tasks were stand-ins: it is no build of its app, whatever number it carries,

@@ -3,42 +3,38 @@
 //!
 //! Without moto a test prints SKIPPED and passes, except under CI (`CI` set), where it fails.
 
-use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use gantry_store::{ArtifactLocation, S3Location};
+use gantry_test::free_port;
 
-use crate::socket::{read, send};
+use crate::support::server::{read, send};
 
 /// How long moto may take to answer after it was started.
 const STARTUP: Duration = Duration::from_mins(1);
 
 /// A running moto server.
-pub(crate) struct Moto {
+pub struct Moto {
     child: Child,
-    pub(crate) endpoint: String,
+    pub endpoint: String,
 }
 
 impl Moto {
     /// Starts moto, or says loudly why not (`None`); fails when `CI` is set and it is missing.
-    pub(crate) async fn start() -> Option<Self> {
+    pub async fn start() -> Option<Self> {
         Self::start_with(&[]).await
     }
 
     /// Starts moto checking credentials like AWS does (every key pair is unknown to it).
-    pub(crate) async fn start_checking_credentials() -> Option<Self> {
+    pub async fn start_checking_credentials() -> Option<Self> {
         Self::start_with(&[("INITIAL_NO_AUTH_ACTION_COUNT", "0")]).await
     }
 
     async fn start_with(env: &[(&str, &str)]) -> Option<Self> {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|listener| listener.local_addr())
-            .unwrap()
-            .port()
-            .to_string();
+        let port = free_port().to_string();
         let launchers: [(&str, &[&str]); 2] = [("moto_server", &[]), ("python3", &["-m", "moto.server"])];
         let mut why = Vec::new();
         for (program, prefix) in launchers {
@@ -93,7 +89,7 @@ impl Moto {
     }
 
     /// `s3://bucket/prefix` on this server, with test credentials.
-    pub(crate) fn location(&self, bucket: &str, prefix: &str) -> ArtifactLocation {
+    pub fn location(&self, bucket: &str, prefix: &str) -> ArtifactLocation {
         ArtifactLocation::S3(
             S3Location::new(bucket, prefix)
                 .with_setting("AWS_ENDPOINT_URL", &self.endpoint)
@@ -105,13 +101,13 @@ impl Moto {
     }
 
     /// Creates a bucket (moto takes unsigned requests unless it checks credentials).
-    pub(crate) async fn create_bucket(&self, bucket: &str) {
+    pub async fn create_bucket(&self, bucket: &str) {
         let (status, body) = self.call(Method::PUT, &format!("/{bucket}")).await;
         assert!(status.is_success(), "create bucket {bucket}: {status} {body}");
     }
 
     /// The keys in `bucket`, and the multipart uploads still open in it.
-    pub(crate) async fn contents(&self, bucket: &str) -> (Vec<String>, Vec<String>) {
+    pub async fn contents(&self, bucket: &str) -> (Vec<String>, Vec<String>) {
         let (status, listing) = self.call(Method::GET, &format!("/{bucket}?list-type=2")).await;
         assert_eq!(status, StatusCode::OK, "{listing}");
         let (status, uploads) = self.call(Method::GET, &format!("/{bucket}?uploads")).await;

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use axum::http::{Method, StatusCode};
 use gantry_server::permission::{Permission, Permissions};
 
-use crate::harness::{Api, Call};
+use crate::support::{Api, Call};
 
 /// The route templates the router holds, read from its debug form (axum lists no routes
 /// otherwise): each is printed as `RouteId(N): "/path"`. Axum's own fallback routes are left out.

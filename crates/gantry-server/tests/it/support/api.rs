@@ -1,28 +1,22 @@
-//! The API under test: a router over a store in a temporary directory, with a token of each
-//! scope; requests built and sent with `oneshot`; run events built with increasing times.
-
-#![allow(dead_code)] // each test binary uses a different part
-
-use std::sync::atomic::{AtomicI64, Ordering};
+//! The API under test: the whole router over a kit store (`gantry_test::TestStore`), with a
+//! token of each scope; requests built and sent with `oneshot`, replies read whole.
 
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
-use chrono::{DateTime, Duration, TimeZone, Utc};
-use gantry_model::event::RunInfo;
-use gantry_model::{
-    Library, LogStream, Pipeline, RunEvent, RunEventKind, RunId, RunResult, Source, TaskOutcome, TaskPath,
-};
-use gantry_server::AppState;
+use gantry_model::{RunEvent, RunEventKind};
+use gantry_server::{AppState, ManualClock};
 use gantry_store::{Scope, Store};
+use gantry_test::TestStore;
+use gantry_test::run::{highest_build, sha256};
 use http_body_util::BodyExt;
 use serde_json::Value;
-use tempfile::TempDir;
 use tower::ServiceExt;
 
 /// A router on a fresh store, and a token of each scope.
 pub struct Api {
-    pub dir: TempDir,
+    /// The store and its temporary directory.
+    pub test: TestStore,
     pub state: AppState,
     pub router: Router,
     pub admin: String,
@@ -31,21 +25,37 @@ pub struct Api {
 }
 
 impl Api {
+    /// On a SQLite store.
     pub async fn new() -> Self {
-        Self::with(|state| state).await
+        Self::on(TestStore::sqlite().await).await
     }
 
-    /// With the state changed by `configure` (anonymous reading, upload limit).
+    /// With the state changed by `configure` (anonymous reading, upload limit), on SQLite.
     pub async fn with(configure: impl FnOnce(AppState) -> AppState) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&db_url(&dir)).await.unwrap();
+        Self::on_with(TestStore::sqlite().await, configure).await
+    }
+
+    /// On `test`'s store (SQLite or PostgreSQL).
+    pub async fn on(test: TestStore) -> Self {
+        Self::on_with(test, |state| state).await
+    }
+
+    /// On `test`'s store, its lease path reading `clock`.
+    pub async fn on_clock(test: TestStore, clock: &ManualClock) -> Self {
+        let clock = clock.clock();
+        Self::on_with(test, |state| state.clock(clock)).await
+    }
+
+    /// On `test`'s store, with the state changed by `configure`.
+    pub async fn on_with(test: TestStore, configure: impl FnOnce(AppState) -> AppState) -> Self {
+        let store = test.store.clone();
         let admin = store.create_token("admin", &[Scope::Admin]).await.unwrap();
         let reporter = store.create_token("reporter", &[Scope::Report]).await.unwrap();
         let reader = store.create_token("reader", &[Scope::Read]).await.unwrap();
         let state = configure(AppState::new(store));
         let router = gantry_server::router::router(state.clone());
         Self {
-            dir,
+            test,
             state,
             router,
             admin,
@@ -55,7 +65,7 @@ impl Api {
     }
 
     pub fn store(&self) -> &Store {
-        &self.state.store
+        &self.test.store
     }
 
     pub async fn send(&self, call: Call) -> Reply {
@@ -100,7 +110,8 @@ impl Api {
                     _ => None,
                 })
                 .unwrap();
-            self.store().allocate_build(&app).await.unwrap();
+            let highest = highest_build(events, &app);
+            while self.store().allocate_build(&app).await.unwrap() < highest {}
         }
     }
 
@@ -117,15 +128,6 @@ impl Api {
         assert!(reply.status.is_success(), "{}", reply.text());
         sha256
     }
-}
-
-pub fn db_url(dir: &TempDir) -> String {
-    format!("sqlite://{}", dir.path().join("data/gantry.db").display())
-}
-
-pub fn sha256(content: &[u8]) -> String {
-    use sha2::Digest as _;
-    hex::encode(sha2::Sha256::digest(content))
 }
 
 /// A request to build.
@@ -255,139 +257,5 @@ impl Reply {
     pub fn expect(&self, status: StatusCode) -> &Self {
         assert_eq!(self.status, status, "{}", self.text());
         self
-    }
-}
-
-/// The pipeline every test run has.
-pub fn pipeline(app: &str) -> Pipeline {
-    let text = format!(
-        "app: {app}\nversion: \"1.0.{{build}}\"\nstages:\n  - name: build\n    tasks:\n      - {{ name: compile, run: \"true\" }}\n  - name: test\n    tasks:\n      - {{ name: unit, run: \"true\" }}\n"
-    );
-    gantry_model::load(&Source::new("gantry.yml", text), &Library::default()).unwrap()
-}
-
-static RUNS: AtomicI64 = AtomicI64::new(0);
-
-/// Builds the events of one run, each a millisecond after the last.
-pub struct RunBuilder {
-    pub run_id: String,
-    pub app: String,
-    pub build: u64,
-    pub branch: String,
-    pub at: DateTime<Utc>,
-}
-
-impl RunBuilder {
-    pub fn new(app: &str, build: u64) -> Self {
-        Self {
-            run_id: uuid::Uuid::now_v7().to_string(),
-            app: app.to_owned(),
-            build,
-            branch: "main".to_owned(),
-            // Each run a minute after the one built before it, so that runs sort as built.
-            at: Utc.with_ymd_and_hms(2025, 5, 1, 12, 0, 0).unwrap()
-                + Duration::minutes(RUNS.fetch_add(1, Ordering::Relaxed)),
-        }
-    }
-
-    /// Queued at `at` (for filters by time).
-    pub fn at(mut self, at: DateTime<Utc>) -> Self {
-        self.at = at;
-        self
-    }
-
-    pub fn branch(mut self, branch: &str) -> Self {
-        branch.clone_into(&mut self.branch);
-        self
-    }
-
-    pub fn event(&mut self, kind: RunEventKind) -> RunEvent {
-        self.at += Duration::milliseconds(1);
-        RunEvent {
-            id: uuid::Uuid::now_v7().to_string(),
-            run_id: RunId(self.run_id.clone()),
-            at: self.at,
-            kind,
-        }
-    }
-
-    pub fn queued(&mut self) -> RunEvent {
-        let info = RunInfo {
-            app: self.app.clone(),
-            version: format!("1.0.{}", self.build),
-            build: self.build,
-            revision: Some("0123456789abcdef0123456789abcdef01234567".into()),
-            branch: Some(self.branch.clone()),
-            traceable: true,
-            untraceable_reason: None,
-            pipeline: pipeline(&self.app),
-            mock: false,
-            selection: gantry_model::Selection::All,
-            runner: None,
-        };
-        self.event(RunEventKind::RunQueued(Box::new(info)))
-    }
-
-    pub fn started(&mut self) -> RunEvent {
-        self.event(RunEventKind::RunStarted)
-    }
-
-    pub fn task_started(&mut self, path: &str) -> RunEvent {
-        self.event(RunEventKind::TaskStarted {
-            path: TaskPath(path.into()),
-            attempt: 1,
-        })
-    }
-
-    pub fn output(&mut self, path: &str, line: &str) -> RunEvent {
-        self.event(RunEventKind::TaskOutput {
-            path: TaskPath(path.into()),
-            stream: LogStream::Stdout,
-            line: line.into(),
-        })
-    }
-
-    pub fn task_finished(&mut self, path: &str, outcome: TaskOutcome) -> RunEvent {
-        self.event(RunEventKind::TaskFinished {
-            path: TaskPath(path.into()),
-            attempt: 1,
-            outcome,
-            exit_code: Some(i32::from(outcome != TaskOutcome::Success)),
-            will_retry: false,
-            allowed_failure: false,
-        })
-    }
-
-    pub fn artifact(&mut self, path: &str, name: &str, content: &[u8]) -> RunEvent {
-        self.event(RunEventKind::ArtifactPackaged {
-            path: TaskPath(path.into()),
-            name: name.into(),
-            source: "/on/the/client/somewhere".into(),
-            size: content.len() as u64,
-            sha256: sha256(content),
-        })
-    }
-
-    pub fn finished(&mut self, result: RunResult) -> RunEvent {
-        self.event(RunEventKind::RunFinished { result })
-    }
-
-    /// A task that starts, prints `lines` lines (`PATH line N`) and succeeds.
-    pub fn task(&mut self, path: &str, lines: usize) -> Vec<RunEvent> {
-        let mut events = vec![self.task_started(path)];
-        for index in 1..=lines {
-            events.push(self.output(path, &format!("{path} line {index}")));
-        }
-        events.push(self.task_finished(path, TaskOutcome::Success));
-        events
-    }
-
-    /// A whole run: both tasks with `lines` lines each, then its end with `result`.
-    pub fn complete(&mut self, lines: usize, result: RunResult) -> Vec<RunEvent> {
-        let mut events = vec![self.queued(), self.started()];
-        events.extend(self.task("build/compile", lines));
-        events.extend(self.task("test/unit", lines));
-        events.push(self.finished(result));
-        events
     }
 }

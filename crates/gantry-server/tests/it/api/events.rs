@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 
-use crate::harness::{Api, Call};
+use crate::support::{Api, Call, Reply};
 
 fn conformance_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/cdevents/spec-v0.5.1/conformance")
@@ -112,7 +112,7 @@ async fn ingests_every_conformance_example() {
 async fn refuses_invalid_cdevents_naming_the_field() {
     let api = Api::new().await;
     let post = |body: &Value| Call::post("/api/v1/events").token(&api.reporter).json(body);
-    let check = |reply: crate::harness::Reply, field: &str| {
+    let check = |reply: Reply, field: &str| {
         reply.expect(StatusCode::BAD_REQUEST);
         assert_eq!(reply.error_code(), "invalid_cdevent");
         assert_eq!(reply.error_field().as_deref(), Some(field), "{}", reply.text());
@@ -203,11 +203,11 @@ async fn refuses_invalid_cdevents_naming_the_field() {
 #[tokio::test]
 async fn a_runs_own_events_read_back_by_chain() {
     let api = Api::new().await;
-    let mut run = crate::harness::RunBuilder::new("hello", 1);
+    let mut run = gantry_test::RunBuilder::new("hello", 1);
     api.report(&run.complete(1, gantry_model::RunResult::Success))
         .await;
     let reply = api
-        .send(Call::get(&format!("/api/v1/events?chain={}", run.run_id)).token(&api.reader))
+        .send(Call::get(&format!("/api/v1/events?chain={}", run.id())).token(&api.reader))
         .await;
     let events = reply.json()["events"].as_array().unwrap().clone();
     assert_eq!(events.len(), 7);

@@ -3,48 +3,10 @@
 
 use axum::http::StatusCode;
 use gantry_model::RunResult;
-use serde_json::Value;
 
-use crate::harness::{Api, Call, RunBuilder};
+use gantry_test::RunBuilder;
 
-/// One server-sent event.
-#[derive(Debug, Default, Clone, PartialEq)]
-pub struct SseEvent {
-    pub event: String,
-    pub id: Option<String>,
-    pub data: String,
-}
-
-impl SseEvent {
-    pub fn json(&self) -> Value {
-        serde_json::from_str(&self.data).unwrap()
-    }
-}
-
-/// The complete events in `text`, and what is left after the last one.
-pub fn parse_sse(text: &str) -> (Vec<SseEvent>, String) {
-    let mut events = Vec::new();
-    let mut rest = text;
-    while let Some(end) = rest.find("\n\n") {
-        let block = &rest[..end];
-        rest = &rest[end + 2..];
-        let mut event = SseEvent::default();
-        for line in block.lines() {
-            let (field, value) = line.split_once(':').unwrap_or((line, ""));
-            let value = value.strip_prefix(' ').unwrap_or(value);
-            match field {
-                "event" => value.clone_into(&mut event.event),
-                "id" => event.id = Some(value.to_owned()),
-                "data" => event.data.push_str(value),
-                _ => {}
-            }
-        }
-        if !event.event.is_empty() || !event.data.is_empty() {
-            events.push(event);
-        }
-    }
-    (events, rest.to_owned())
-}
+use crate::support::{Api, Call, parse_sse};
 
 async fn finished_run(api: &Api, lines: usize) -> RunBuilder {
     let mut run = RunBuilder::new("hello", 1);
@@ -57,8 +19,7 @@ async fn whole_logs_stream_as_text() {
     let api = Api::new().await;
     // More lines than a store page, to cross page boundaries.
     let run = finished_run(&api, 2500).await;
-    let logs =
-        |query: &str| Call::get(&format!("/api/v1/runs/{}/logs{query}", run.run_id)).token(&api.reader);
+    let logs = |query: &str| Call::get(&format!("/api/v1/runs/{}/logs{query}", run.id())).token(&api.reader);
 
     let reply = api.send(logs("")).await;
     reply.expect(StatusCode::OK);
@@ -95,8 +56,7 @@ async fn whole_logs_stream_as_text() {
 async fn log_requests_with_bad_parts_are_refused() {
     let api = Api::new().await;
     let run = finished_run(&api, 1).await;
-    let logs =
-        |query: &str| Call::get(&format!("/api/v1/runs/{}/logs{query}", run.run_id)).token(&api.reader);
+    let logs = |query: &str| Call::get(&format!("/api/v1/runs/{}/logs{query}", run.id())).token(&api.reader);
     let reply = api.send(logs("?task=deploy")).await;
     reply.expect(StatusCode::NOT_FOUND);
     assert!(
@@ -122,7 +82,7 @@ async fn log_requests_with_bad_parts_are_refused() {
 async fn a_finished_runs_events_end_with_its_result() {
     let api = Api::new().await;
     let run = finished_run(&api, 3).await;
-    let url = format!("/api/v1/runs/{}/logs", run.run_id);
+    let url = format!("/api/v1/runs/{}/logs", run.id());
     let reply = api
         .send(
             Call::get(&url)

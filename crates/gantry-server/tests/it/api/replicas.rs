@@ -11,9 +11,11 @@ use gantry_store::ArtifactLocation;
 use serde_json::Value;
 use tokio::time::timeout;
 
-use crate::harness::{RunBuilder, sha256};
-use crate::socket::{PATIENCE, Running, client, read, read_events, report, request, send};
-use gantry_test::PostgresDatabase;
+use gantry_test::run::sha256;
+use gantry_test::{PostgresDatabase, RunBuilder};
+
+use crate::support::server::{client, read, read_events, report, request, send};
+use crate::support::{PATIENCE, Running};
 
 const ADMIN: &str = "replica-test-admin-secret-0123456789";
 
@@ -105,14 +107,14 @@ async fn two_replicas_on_one_postgres_database_allocate_every_number_once_and_sh
     events.push(run.finished(RunResult::Success));
     report(&a, ADMIN, &events).await;
 
-    let path = format!("/api/v1/runs/{}", run.run_id);
+    let path = format!("/api/v1/runs/{}", run.id());
     let on_b = get_json(&b, &path).await;
     assert_eq!(on_b, get_json(&a, &path).await, "the same data on both replicas");
     assert_eq!(on_b["result"], "success");
     assert_eq!(on_b["tasks"].as_array().unwrap().len(), 2);
     assert_eq!(on_b["artifacts"][0]["sha256"], digest.as_str());
     let listed = get_json(&b, "/api/v1/runs?app=hello").await;
-    assert_eq!(listed["runs"][0]["id"], run.run_id.as_str());
+    assert_eq!(listed["runs"][0]["id"], run.id());
     let (status, log) = get(&b, &format!("{path}/logs?task=build/compile")).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(
@@ -153,11 +155,11 @@ async fn a_live_page_on_one_replica_follows_a_run_reported_to_the_other() {
     report(&a, ADMIN, &[run.queued(), run.started()]).await;
 
     // B's live page and log: the page's first state at once, the log empty so far.
-    let mut status = stream(&b, &format!("/ui/runs/{}/status", run.run_id)).await;
+    let mut status = stream(&b, &format!("/ui/runs/{}/status", run.id())).await;
     let mut status_buffer = String::new();
     let (updates, _) = read_events(&mut status, &mut status_buffer, |events| !events.is_empty()).await;
     assert_eq!(updates[0].json()["done"], false);
-    let mut follow = stream(&b, &format!("/ui/runs/{}/follow/build/compile", run.run_id)).await;
+    let mut follow = stream(&b, &format!("/ui/runs/{}/follow/build/compile", run.id())).await;
     let mut follow_buffer = String::new();
 
     // Reported to A, seen on B: B's streams never poll a PostgreSQL store, so only A's
