@@ -1,10 +1,10 @@
 //! Token secrets never reach the log: every request below carries one (as a bearer token, a
 //! cookie, a login form, a creation's answer, a bootstrap secret), and the whole log, at the
 //! most verbose level, is searched for them. The log is this test's own: the subscriber, the
-//! binary's global one, keeps only what this test's thread logs (the runtime's one thread, where
-//! the router and its tasks run). A subscriber of the thread alone would not do: the interest of
-//! each place that logs is cached for every thread, and another test's thread that reached a
-//! place first would disable it for this one.
+//! binary's global one, listens everywhere but keeps only what this test's thread writes (the
+//! runtime's one thread, where the router and its tasks run). A subscriber of the thread alone,
+//! or one that filters by thread, would not do: whether a place logs is cached for every
+//! thread, so another test's thread could switch places off for this one.
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
@@ -13,19 +13,21 @@ use axum::http::StatusCode;
 use gantry_server::{Server, ServerConfig};
 use gantry_test::{RunBuilder, TestStore};
 use serde_json::json;
-use tracing_subscriber::Layer as _;
-use tracing_subscriber::layer::SubscriberExt as _;
-use tracing_subscriber::util::SubscriberInitExt as _;
 
 use crate::support::{Api, Call};
 
-/// Everything logged, shared with the subscriber.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
+/// Everything one thread logged, shared with the subscriber.
+#[derive(Clone)]
+struct Captured {
+    log: Arc<Mutex<Vec<u8>>>,
+    thread: std::thread::ThreadId,
+}
 
 impl Write for Captured {
     fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
+        if std::thread::current().id() == self.thread {
+            self.log.lock().unwrap().extend_from_slice(bytes);
+        }
         Ok(bytes.len())
     }
 
@@ -36,20 +38,17 @@ impl Write for Captured {
 
 #[tokio::test]
 async fn token_secrets_never_reach_the_log() {
-    let captured = Captured::default();
+    let captured = Captured {
+        log: Arc::default(),
+        thread: std::thread::current().id(),
+    };
     let writer = captured.clone();
-    let this_thread = std::thread::current().id();
-    let this_test =
-        tracing_subscriber::filter::filter_fn(move |_| std::thread::current().id() == this_thread);
-    tracing_subscriber::registry()
-        .with(
-            tracing_subscriber::fmt::layer()
-                .with_ansi(false)
-                .with_writer(move || writer.clone())
-                .with_filter(this_test),
-        )
+    tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
         .init();
-    // Places that logged before the subscriber existed (in other tests) cached that nothing
+    // Places that logged before the subscriber was set (in other tests) cached that nothing
     // listens to them: ask them again.
     tracing::callsite::rebuild_interest_cache();
 
@@ -112,7 +111,7 @@ async fn token_secrets_never_reach_the_log() {
     secrets.push(server.bootstrap_token().unwrap().to_owned());
     drop(server);
 
-    let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let log = String::from_utf8(captured.log.lock().unwrap().clone()).unwrap();
     // The log did capture the requests, their refusals and the tokens' names.
     for expected in [
         "/api/v1/runs",
