@@ -483,12 +483,12 @@ async fn mock_runs_are_refused() {
     }
     let reply = api
         .send(
-            Call::post(&format!("/api/v1/runs/{}/events", mock.run_id))
+            Call::post(&format!("/api/v1/runs/{}/events", mock.id()))
                 .token(&api.reporter)
                 .json(&gantry_api::RunEventBatch::new(vec![queued, mock.started()])),
         )
         .await;
     reply.expect(StatusCode::BAD_REQUEST);
     assert_eq!(reply.error_code(), "mock_run");
-    assert!(api.store().find_run(&mock.run_id).await.unwrap().is_none());
+    assert!(api.store().find_run(mock.id()).await.unwrap().is_none());
 }
