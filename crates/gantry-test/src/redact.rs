@@ -1,5 +1,5 @@
 //! Insta settings that make output stable across runs and machines: run ids, times, durations,
-//! digests, revisions and temporary paths are replaced by a bracketed name.
+//! digests, revisions, loopback ports and temporary paths are replaced by a bracketed name.
 //!
 //! `let _redacted = project.redacted().bind_to_scope();` then
 //! `insta::assert_snapshot!(out.transcript())`; elsewhere [`redacted`] with the paths to hide.
@@ -22,6 +22,12 @@ const FILTERS: &[(&str, &str)] = &[
         r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2}| UTC)?",
         "[TIME]",
     ),
+    // A date alone: the web UI's for times past a month.
+    (r"\b\d{4}-\d{2}-\d{2}\b", "[DATE]"),
+    // How long ago, as the web UI says it.
+    (r"\b(just now|yesterday|\d+ (s|min|h|days) ago)\b", "[AGO]"),
+    // Ports of the loopback, free ones a test took.
+    (r"\b(127\.0\.0\.1|localhost):\d+\b", "$1:[PORT]"),
     // Durations as the reporter writes them: `0.01s`, `1m05s`, `350ms`; then the padding that
     // aligned them in a table, which depended on their width.
     (
@@ -31,7 +37,12 @@ const FILTERS: &[(&str, &str)] = &[
     (r" {2,}\[DURATION\]", "  [DURATION]"),
     (r"\[DURATION\] {2,}", "[DURATION]  "),
     // Where a run ran: this machine's process ids.
-    (r"\(pid \d+\)", "(pid [PID])"),
+    (r"\bpid \d+\b", "pid [PID]"),
+    // The web UI's fingerprint of a live page's state, which holds its times.
+    (
+        r#"data-fingerprint="[0-9a-f]+""#,
+        r#"data-fingerprint="[FINGERPRINT]""#,
+    ),
 ];
 
 /// Insta settings with Gantry's filters, and each of `paths` replaced by its name (a project's

@@ -4,6 +4,7 @@
 
 mod artifacts;
 mod auth;
+mod errors;
 mod events;
 mod health;
 mod lease;

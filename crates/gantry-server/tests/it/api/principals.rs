@@ -28,16 +28,10 @@ async fn a_user_token_is_seen_as_its_user_and_a_machine_token_as_a_machine() {
     let whoami = |token: &str| Call::get("/api/v1/whoami").token(token);
     let reply = api.send(whoami(&alice)).await;
     reply.expect(StatusCode::OK);
-    assert_eq!(
-        reply.json(),
-        json!({"kind": "user", "name": "alice", "token": "alice-laptop", "scopes": ["read"]})
-    );
+    insta::assert_json_snapshot!("whoami_user", reply.json());
     let reply = api.send(whoami(&api.reporter)).await;
     reply.expect(StatusCode::OK);
-    assert_eq!(
-        reply.json(),
-        json!({"kind": "machine", "name": "token:reporter", "token": "reporter", "scopes": ["report"]})
-    );
+    insta::assert_json_snapshot!("whoami_machine", reply.json());
     api.send(Call::get("/api/v1/whoami"))
         .await
         .expect(StatusCode::UNAUTHORIZED);
@@ -93,8 +87,5 @@ async fn an_anonymous_reader_is_anonymous() {
     let api = Api::with(|state| state.anonymous_read(true)).await;
     let reply = api.send(Call::get("/api/v1/whoami")).await;
     reply.expect(StatusCode::OK);
-    assert_eq!(
-        reply.json(),
-        json!({"kind": "anonymous", "name": "anonymous", "token": null, "scopes": []})
-    );
+    insta::assert_json_snapshot!("whoami_anonymous", reply.json());
 }

@@ -42,6 +42,10 @@ async fn admins_create_list_and_revoke_tokens() {
         .map(|t| t["name"].as_str().unwrap())
         .collect();
     assert_eq!(names, ["admin", "ci", "reader", "reporter"]);
+    {
+        let _redacted = gantry_test::redacted(&[]).bind_to_scope();
+        insta::assert_json_snapshot!("tokens", list);
+    }
     let ci = &list["tokens"][1];
     assert_eq!(ci["scopes"], json!(["read", "report"]));
     assert!(

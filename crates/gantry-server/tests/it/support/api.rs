@@ -252,6 +252,18 @@ impl Reply {
         self.headers.get(name).and_then(|value| value.to_str().ok())
     }
 
+    /// The reply as a snapshot pins it: its status, content type and challenge, and its body
+    /// (as JSON when it is JSON).
+    pub fn transcript(&self) -> Value {
+        let body = serde_json::from_slice(&self.body).unwrap_or_else(|_| Value::String(self.text()));
+        serde_json::json!({
+            "status": self.status.as_u16(),
+            "content-type": self.header("content-type"),
+            "www-authenticate": self.header("www-authenticate"),
+            "body": body,
+        })
+    }
+
     /// Asserts the status, showing the body when it differs.
     #[track_caller]
     pub fn expect(&self, status: StatusCode) -> &Self {

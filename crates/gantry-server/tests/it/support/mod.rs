@@ -5,7 +5,8 @@
 //!   requests and replies ([`Call`], [`Reply`]).
 //! - [`server`]: a real server on a free loopback port ([`Running`]) and a client of it.
 //! - [`sse`]: server-sent events, parsed.
-//! - [`page`]: the UI's pages read through the router ([`page::Page`]).
+//! - [`page`]: the UI's pages read through the router ([`page::Page`]), and HTML laid out for
+//!   snapshots.
 //! - [`demo`]: the UI's demo data: apps with a history, a running run, a wide pipeline.
 //! - [`moto`]: a real S3-compatible server; [`browser`]: a real headless Chromium.
 

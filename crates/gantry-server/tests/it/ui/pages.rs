@@ -91,6 +91,10 @@ async fn runs_list_filters_and_pages() {
     page.lacks("<tr class=\"s-success\"")
         .has("value=\"payments\"")
         .has("<option value=\"failure\" selected>");
+    {
+        let _redacted = gantry_test::redacted(&[]).bind_to_scope();
+        insta::assert_snapshot!("runs_list", page.fragment("<table"));
+    }
 
     let page = get(&router, "/runs?branch=feature%2Fgreeting-10").await;
     assert_eq!(page.body.matches("<tr class=\"s-").count(), 1);
@@ -204,6 +208,8 @@ async fn run_page_shows_header_graph_and_artifacts() {
     page.has("target/release/hello").has(&digest).has("17 B");
     // Finished: nothing to follow.
     page.lacks("data-status-url").lacks("http-equiv=\"refresh\"");
+    let _redacted = gantry_test::redacted(&[(store.dir.path(), "[STORE]")]).bind_to_scope();
+    insta::assert_snapshot!("run_page", page.fragment("<main"));
 }
 
 #[tokio::test]
@@ -353,6 +359,10 @@ async fn task_log_shows_numbered_lines_and_marks_stderr() {
         .has("data-after=\"5\"")
         .lacks("data-follow-url")
         .lacks("\u{0}");
+    {
+        let _redacted = gantry_test::redacted(&[]).bind_to_scope();
+        insta::assert_snapshot!("log", page.fragment("<div class=\"log\""));
+    }
 
     let text = get(
         &router,
