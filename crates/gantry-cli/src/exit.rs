@@ -28,18 +28,33 @@ impl From<ExitStatus> for ExitCode {
     }
 }
 
-/// An error that means the input was wrong (exit 2), with an optional hint.
+/// A command's error with the exit status it means and, when there is an obvious next step, a
+/// hint: the input was wrong ([`CommandError::usage`], exit 2), or the command failed at its job
+/// ([`CommandError::failed`], exit 1: `gantry sync` with runs still in the spool, say).
 #[derive(Debug)]
-pub struct UsageError {
+pub struct CommandError {
     pub message: String,
     pub hint: Option<String>,
+    /// [`ExitStatus::Usage`] or [`ExitStatus::Failure`].
+    status: ExitStatus,
 }
 
-impl UsageError {
-    pub fn new(message: impl Into<String>) -> Self {
+impl CommandError {
+    /// The input was wrong: exit 2.
+    pub fn usage(message: impl Into<String>) -> Self {
+        Self::with_status(ExitStatus::Usage, message)
+    }
+
+    /// The command failed at its job: exit 1.
+    pub fn failed(message: impl Into<String>) -> Self {
+        Self::with_status(ExitStatus::Failure, message)
+    }
+
+    fn with_status(status: ExitStatus, message: impl Into<String>) -> Self {
         Self {
             message: message.into(),
             hint: None,
+            status,
         }
     }
 
@@ -48,43 +63,17 @@ impl UsageError {
         self.hint = Some(hint.into());
         self
     }
+
+    /// The exit status the error means.
+    pub fn status(&self) -> ExitStatus {
+        self.status
+    }
 }
 
-impl fmt::Display for UsageError {
+impl fmt::Display for CommandError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.message)
     }
 }
 
-impl std::error::Error for UsageError {}
-
-/// A command that failed at its job (exit 1) with an obvious next step: `gantry sync` with runs
-/// still in the spool, say.
-#[derive(Debug)]
-pub struct Failed {
-    pub message: String,
-    pub hint: Option<String>,
-}
-
-impl Failed {
-    pub fn new(message: impl Into<String>) -> Self {
-        Self {
-            message: message.into(),
-            hint: None,
-        }
-    }
-
-    #[must_use]
-    pub fn hint(mut self, hint: impl Into<String>) -> Self {
-        self.hint = Some(hint.into());
-        self
-    }
-}
-
-impl fmt::Display for Failed {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for Failed {}
+impl std::error::Error for CommandError {}

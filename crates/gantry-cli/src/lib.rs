@@ -31,7 +31,7 @@ use gantry_model::Diagnostics;
 use gantry_runner::Environment;
 
 use crate::args::{Cli, Command};
-use crate::exit::{ExitStatus, UsageError};
+use crate::exit::{CommandError, ExitStatus};
 
 /// Runs the command line and returns the process exit code.
 pub fn main() -> ExitCode {
@@ -104,11 +104,12 @@ enum Kind<'a> {
 
 fn kind(err: &anyhow::Error) -> Kind<'_> {
     for cause in err.chain() {
-        if let Some(usage) = cause.downcast_ref::<UsageError>() {
-            return Kind::Usage(usage.hint.as_deref());
-        }
-        if let Some(failed) = cause.downcast_ref::<exit::Failed>() {
-            return Kind::Failure(failed.hint.as_deref());
+        if let Some(error) = cause.downcast_ref::<CommandError>() {
+            let hint = error.hint.as_deref();
+            return match error.status() {
+                ExitStatus::Usage => Kind::Usage(hint),
+                _ => Kind::Failure(hint),
+            };
         }
         match cause.downcast_ref::<gantry_runner::Error>() {
             Some(gantry_runner::Error::InvalidPipeline { diagnostics }) => {
@@ -223,7 +224,7 @@ mod tests {
                 None,
             ),
             (
-                exit::Failed::new("1 run is still in the spool")
+                exit::CommandError::failed("1 run is still in the spool")
                     .hint("sync again")
                     .into(),
                 ExitStatus::Failure,
@@ -242,7 +243,7 @@ mod tests {
                 ExitStatus::Usage,
                 Some("the server does not know the token in `GANTRY_TOKEN` (revoked, or another server's?)"),
             ),
-            (UsageError::new("bad").into(), ExitStatus::Usage, None),
+            (CommandError::usage("bad").into(), ExitStatus::Usage, None),
             (anyhow::anyhow!("disk full"), ExitStatus::Failure, None),
         ];
         for (err, status, hint) in rows {

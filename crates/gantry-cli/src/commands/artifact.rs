@@ -18,7 +18,7 @@ use sha2::{Digest as _, Sha256};
 
 use crate::args::{ArtifactCommand, ArtifactGetArgs};
 use crate::commands::source::{Need, Source, refused};
-use crate::exit::{ExitStatus, Failed, UsageError};
+use crate::exit::{CommandError, ExitStatus};
 
 pub async fn artifact(command: ArtifactCommand, environment: &Environment) -> anyhow::Result<ExitStatus> {
     match command {
@@ -102,7 +102,7 @@ fn pick<'a>(run: &'a RunDocument, path: &str) -> anyhow::Result<&'a Artifact> {
             } else {
                 format!("its artifacts: {}", names.join(", "))
             };
-            Err(UsageError::new(format!(
+            Err(CommandError::usage(format!(
                 "run {}#{} has no artifact `{path}`",
                 run.summary.app, run.summary.build
             ))
@@ -114,7 +114,7 @@ fn pick<'a>(run: &'a RunDocument, path: &str) -> anyhow::Result<&'a Artifact> {
                 .iter()
                 .map(|artifact| artifact.task_path.as_str())
                 .collect();
-            Err(UsageError::new(format!(
+            Err(CommandError::usage(format!(
                 "run {}#{} has several different artifacts `{path}`, from tasks {}",
                 run.summary.app,
                 run.summary.build,
@@ -131,7 +131,7 @@ fn default_output(name: &str) -> anyhow::Result<PathBuf> {
     match Path::new(name).file_name() {
         Some(file) => Ok(PathBuf::from(file)),
         None => Err(
-            UsageError::new(format!("artifact `{name}` has no file name to write to"))
+            CommandError::usage(format!("artifact `{name}` has no file name to write to"))
                 .hint("name the file with `-o FILE`")
                 .into(),
         ),
@@ -162,8 +162,8 @@ async fn to_stdout(content: &mut Content, artifact: &Artifact, label: &str) -> a
     Ok(ExitStatus::Success)
 }
 
-fn mismatch(artifact: &Artifact, label: &str, digest: &str, outcome: &str) -> Failed {
-    Failed::new(format!(
+fn mismatch(artifact: &Artifact, label: &str, digest: &str, outcome: &str) -> CommandError {
+    CommandError::failed(format!(
         "the content of `{}` has sha256 {digest}, but {label} recorded {}; {outcome}",
         artifact.name, artifact.sha256
     ))
@@ -188,7 +188,7 @@ impl Content {
     /// failure that names the artifact.
     async fn open(source: &Source, artifact: &Artifact, label: &str) -> anyhow::Result<Self> {
         let missing = || {
-            Failed::new(format!(
+            CommandError::failed(format!(
                 "the content of `{}` of {label} (sha256 {}) is not in the store",
                 artifact.name, artifact.sha256
             ))

@@ -5,7 +5,7 @@ use std::path::Path;
 use fs_err as fs;
 
 use crate::args::InitArgs;
-use crate::exit::{ExitStatus, UsageError};
+use crate::exit::{CommandError, ExitStatus};
 use gantry_runner::workspace::PIPELINE_FILES;
 
 /// A kind of project `init` recognises, by a file at its root.
@@ -73,12 +73,12 @@ const KINDS: [Kind; 6] = [
 pub fn init(args: &InitArgs) -> anyhow::Result<ExitStatus> {
     let dir = &args.dir;
     if !dir.is_dir() {
-        return Err(UsageError::new(format!("`{}` is not a directory", dir.display())).into());
+        return Err(CommandError::usage(format!("`{}` is not a directory", dir.display())).into());
     }
     for name in PIPELINE_FILES {
         let existing = dir.join(name);
         if existing.exists() {
-            return Err(UsageError::new(format!(
+            return Err(CommandError::usage(format!(
                 "`{}` already exists; not overwriting it",
                 existing.display()
             ))

@@ -5,7 +5,7 @@ use std::io::Write as _;
 
 use crate::args::LogsArgs;
 use crate::commands::source::Source;
-use crate::exit::{ExitStatus, UsageError};
+use crate::exit::{CommandError, ExitStatus};
 
 pub async fn logs(args: &LogsArgs, environment: &gantry_runner::Environment) -> anyhow::Result<ExitStatus> {
     let source = Source::open(&args.source, environment).await?;
@@ -22,7 +22,7 @@ pub async fn logs(args: &LogsArgs, environment: &gantry_runner::Environment) -> 
                 [] => {
                     let known: Vec<&str> = run.tasks.iter().map(|record| record.path.as_str()).collect();
                     return Err(
-                        UsageError::new(format!("run `{}` has no task `{task}`", args.run))
+                        CommandError::usage(format!("run `{}` has no task `{task}`", args.run))
                             .hint(format!("its tasks are: {}", known.join(", ")))
                             .into(),
                     );
@@ -30,7 +30,7 @@ pub async fn logs(args: &LogsArgs, environment: &gantry_runner::Environment) -> 
                 [one] => vec![(*one).to_owned()],
                 several if several.contains(&task.as_str()) => vec![task.clone()],
                 several => {
-                    return Err(UsageError::new(format!(
+                    return Err(CommandError::usage(format!(
                         "`{task}` names several tasks: {}",
                         several.join(", ")
                     ))

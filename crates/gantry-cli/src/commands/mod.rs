@@ -47,7 +47,7 @@ pub(crate) async fn find_run(
     let found = match store.find_run(query).await {
         Err(gantry_store::StoreError::AmbiguousRun { candidates, .. }) => {
             return Err(
-                crate::exit::UsageError::new(format!("`{query}` matches several runs"))
+                crate::exit::CommandError::usage(format!("`{query}` matches several runs"))
                     .hint(format!(
                         "use more of the id, or `APP#BUILD`: {}",
                         candidates.join(", ")
@@ -59,10 +59,10 @@ pub(crate) async fn find_run(
     };
     match found {
         Some(run) => Ok(run),
-        None => Err(
-            crate::exit::UsageError::new(format!("no run `{query}` in the build data repository"))
-                .hint("`gantry history` lists the recorded runs")
-                .into(),
-        ),
+        None => Err(crate::exit::CommandError::usage(format!(
+            "no run `{query}` in the build data repository"
+        ))
+        .hint("`gantry history` lists the recorded runs")
+        .into()),
     }
 }

@@ -10,7 +10,7 @@ use gantry_runner::{
 
 use crate::args::{PipelineArgs, RunArgs};
 use crate::commands::selection;
-use crate::exit::{ExitStatus, UsageError};
+use crate::exit::{CommandError, ExitStatus};
 use crate::json_lines::JsonLines;
 use crate::reporter::{Terminal, TerminalReporter};
 
@@ -54,7 +54,7 @@ fn settings(args: &RunArgs, environment: &Environment) -> anyhow::Result<RunSett
         .into_iter()
         .find_map(|(flag, given)| given.then_some(flag))
         {
-            return Err(UsageError::new(format!(
+            return Err(CommandError::usage(format!(
                 "a mock run is recorded nowhere, so `{flag}` has nothing to record"
             ))
             .hint(format!(
@@ -68,7 +68,7 @@ fn settings(args: &RunArgs, environment: &Environment) -> anyhow::Result<RunSett
     } else {
         let destination = match environment.server(args.server.as_deref(), args.store.db.is_some()) {
             Some(server) if server.token.is_none() => {
-                return Err(UsageError::new(format!(
+                return Err(CommandError::usage(format!(
                     "reporting a run to `{}` needs a token, and `{TOKEN_VARIABLE}` is unset or empty",
                     server.url
                 ))

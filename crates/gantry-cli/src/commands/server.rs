@@ -8,7 +8,7 @@ use gantry_runner::{Environment, StoreLocation};
 use gantry_server::{Server, ServerConfig, is_postgres_url};
 
 use crate::args::ServerArgs;
-use crate::exit::{ExitStatus, UsageError};
+use crate::exit::{CommandError, ExitStatus};
 
 pub async fn server(args: &ServerArgs, environment: &Environment) -> anyhow::Result<ExitStatus> {
     crate::logging::init(args.log.log_format, "info");
@@ -19,7 +19,7 @@ pub async fn server(args: &ServerArgs, environment: &Environment) -> anyhow::Res
         location.require_existing()?;
     }
     if is_postgres_url(&location.url) && args.artifacts.is_none() {
-        return Err(UsageError::new(
+        return Err(CommandError::usage(
             "a PostgreSQL store needs `--artifacts`: there is no file to keep artifacts beside",
         )
         .hint(

@@ -14,7 +14,7 @@ use gantry_runner::Environment;
 
 use crate::args::{SourceArgs, StoreArgs};
 use crate::commands::{find_run, open_store};
-use crate::exit::UsageError;
+use crate::exit::CommandError;
 
 /// Lines fetched from a local store at a time.
 const PAGE: u32 = 5000;
@@ -85,7 +85,7 @@ impl Source {
             Self::Server { client, token } => {
                 let path = format!("/api/v1/runs/{}", encode(query));
                 match client.get_json(&path, "the run").await {
-                    Err(ClientError::Refused { status: 404, .. }) => Err(UsageError::new(format!(
+                    Err(ClientError::Refused { status: 404, .. }) => Err(CommandError::usage(format!(
                         "no run `{query}` on the server `{}`",
                         client.url()
                     ))
@@ -93,7 +93,7 @@ impl Source {
                     .into()),
                     Err(ClientError::Refused {
                         status: 400, message, ..
-                    }) => Err(UsageError::new(message)
+                    }) => Err(CommandError::usage(message)
                         .hint("use more of the id, or `APP#BUILD`")
                         .into()),
                     found => found.map_err(|error| refused(error, *token, Need::Read)),
@@ -172,7 +172,7 @@ impl Need {
 /// A server's refusal or absence; a refused token is the user's to fix.
 pub(crate) fn refused(error: ClientError, token: bool, need: Need) -> anyhow::Error {
     match &error {
-        ClientError::Refused { status: 401, .. } => UsageError::new(error.to_string())
+        ClientError::Refused { status: 401, .. } => CommandError::usage(error.to_string())
             .hint(if token {
                 "the server does not know the token in `GANTRY_TOKEN` (revoked, or another server's?)"
                     .to_owned()
@@ -181,7 +181,7 @@ pub(crate) fn refused(error: ClientError, token: bool, need: Need) -> anyhow::Er
             })
             .into(),
         ClientError::Refused { status: 403, .. } => {
-            UsageError::new(error.to_string()).hint(need.what()).into()
+            CommandError::usage(error.to_string()).hint(need.what()).into()
         }
         _ => anyhow::Error::new(error).context(match need {
             Need::Read => "failed to read from the server",

@@ -3,7 +3,7 @@
 use gantry_runner::{Environment, Synced, workspace};
 
 use crate::args::SyncArgs;
-use crate::exit::{ExitStatus, Failed};
+use crate::exit::{CommandError, ExitStatus};
 
 pub async fn sync(args: &SyncArgs, environment: &Environment) -> anyhow::Result<ExitStatus> {
     let cwd = std::env::current_dir()?;
@@ -38,7 +38,7 @@ pub async fn sync(args: &SyncArgs, environment: &Environment) -> anyhow::Result<
         if environment.token.is_none() {
             hint.push_str("; the server may need a token: set `GANTRY_TOKEN`");
         }
-        return Err(Failed::new(format!("{runs} still in the spool"))
+        return Err(CommandError::failed(format!("{runs} still in the spool"))
             .hint(hint)
             .into());
     }

@@ -11,7 +11,7 @@ use gantry_server::wire;
 use crate::args::{TokenCommand, TokenCreateArgs, TokenListArgs, TokenRevokeArgs};
 use crate::commands::history::table;
 use crate::commands::source::{Need, Source, refused};
-use crate::exit::{ExitStatus, UsageError};
+use crate::exit::{CommandError, ExitStatus};
 use crate::output;
 
 pub async fn token(command: TokenCommand, environment: &Environment) -> anyhow::Result<ExitStatus> {
@@ -25,9 +25,9 @@ pub async fn token(command: TokenCommand, environment: &Environment) -> anyhow::
 async fn create(args: &TokenCreateArgs, environment: &Environment) -> anyhow::Result<ExitStatus> {
     let source = Source::open_at(&args.source.store, args.source.server.as_deref(), environment).await?;
     let cannot = |reason: &dyn std::fmt::Display| {
-        UsageError::new(format!("cannot create token `{}`: {reason}", args.name))
+        CommandError::usage(format!("cannot create token `{}`: {reason}", args.name))
     };
-    let add_user_first = |error: UsageError| match &args.user {
+    let add_user_first = |error: CommandError| match &args.user {
         Some(user) => error.hint(format!("add the user first: `gantry user add {user}`")),
         None => error,
     };
@@ -149,7 +149,8 @@ async fn revoke(args: &TokenRevokeArgs, environment: &Environment) -> anyhow::Re
     let source = Source::open_at(&args.source.store, args.source.server.as_deref(), environment).await?;
     let name = &args.name;
     let unknown = || {
-        UsageError::new(format!("no token is named `{name}`")).hint("`gantry token list` lists the tokens")
+        CommandError::usage(format!("no token is named `{name}`"))
+            .hint("`gantry token list` lists the tokens")
     };
     match &source {
         Source::Store(store) => match store.revoke_token(name).await {
@@ -157,7 +158,7 @@ async fn revoke(args: &TokenRevokeArgs, environment: &Environment) -> anyhow::Re
             Ok(false) => return Err(unknown().into()),
             Err(gantry_store::TokenError::Store(error)) => return Err(error.into()),
             Err(error) => {
-                return Err(UsageError::new(format!("cannot revoke token `{name}`: {error}")).into());
+                return Err(CommandError::usage(format!("cannot revoke token `{name}`: {error}")).into());
             }
         },
         Source::Server { client, token } => {
@@ -170,7 +171,9 @@ async fn revoke(args: &TokenRevokeArgs, environment: &Environment) -> anyhow::Re
                 Err(ClientError::Refused {
                     status: 409, message, ..
                 }) => {
-                    return Err(UsageError::new(format!("cannot revoke token `{name}`: {message}")).into());
+                    return Err(
+                        CommandError::usage(format!("cannot revoke token `{name}`: {message}")).into(),
+                    );
                 }
                 Err(error) => return Err(refused(error, *token, Need::Admin)),
             }

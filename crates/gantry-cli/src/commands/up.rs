@@ -9,7 +9,7 @@ use gantry_server::{Server, ServerConfig, is_postgres_url};
 use crate::args::UpArgs;
 use crate::commands::run::{checkout, execute, status};
 use crate::commands::server::{announce, shutdown_signal};
-use crate::exit::{ExitStatus, UsageError};
+use crate::exit::{CommandError, ExitStatus};
 use crate::reporter::{Terminal, TerminalReporter};
 
 pub async fn up(args: UpArgs, environment: &Environment) -> anyhow::Result<ExitStatus> {
@@ -23,7 +23,7 @@ pub async fn up(args: UpArgs, environment: &Environment) -> anyhow::Result<ExitS
         location = StoreLocation::of_project(&workspace.root);
     }
     if is_postgres_url(&location.url) {
-        return Err(UsageError::new(format!(
+        return Err(CommandError::usage(format!(
             "`gantry up` serves an embedded SQLite store, not the PostgreSQL database {location}"
         ))
         .hint("serve PostgreSQL with `gantry server --db URL --artifacts …`, or pass `--db sqlite://PATH`")
@@ -92,13 +92,13 @@ pub async fn up(args: UpArgs, environment: &Environment) -> anyhow::Result<ExitS
 
 /// The loopback's port 8080, or the next free one up to 8099 when another program (another
 /// `gantry up`, say) has it.
-fn default_listen() -> Result<SocketAddr, UsageError> {
+fn default_listen() -> Result<SocketAddr, CommandError> {
     let at = |port| SocketAddr::from((Ipv4Addr::LOCALHOST, port));
     (8080..=8099)
         .map(at)
         .find(|address| TcpListener::bind(address).is_ok())
         .ok_or_else(|| {
-            UsageError::new("ports 8080 to 8099 of 127.0.0.1 are all taken")
+            CommandError::usage("ports 8080 to 8099 of 127.0.0.1 are all taken")
                 .hint("choose an address with `--listen` (`127.0.0.1:0` takes any free port)")
         })
 }

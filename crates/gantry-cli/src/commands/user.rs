@@ -4,7 +4,7 @@
 //! log.
 
 use crate::args::UserCommand;
-use crate::exit::{ExitStatus, UsageError};
+use crate::exit::{CommandError, ExitStatus};
 
 pub async fn user(
     command: UserCommand,
@@ -17,7 +17,9 @@ pub async fn user(
                 Ok(()) => {}
                 Err(gantry_store::UserError::Store(err)) => return Err(err.into()),
                 Err(err) => {
-                    return Err(UsageError::new(format!("cannot add user `{}`: {err}", args.name)).into());
+                    return Err(
+                        CommandError::usage(format!("cannot add user `{}`: {err}", args.name)).into(),
+                    );
                 }
             }
             eprintln!(
