@@ -9,8 +9,11 @@
 //! - [`store`]: a store on SQLite or PostgreSQL ([`TestStore`], [`on_both_backends!`]).
 //! - [`pipeline`]: pipelines built in code ([`PipelineBuilder`]).
 //! - [`run`]: the events of a run, built with increasing times ([`RunBuilder`], [`full_run`]).
+//! - [`missing`]: skip loudly, or fail under CI, when the machine lacks what a test needs
+//!   ([`skip_or_fail`]).
 //! - [`redact`]: insta settings that redact ids, times, durations and paths from output.
 
+pub mod missing;
 pub mod pipeline;
 pub mod postgres;
 pub mod project;
@@ -19,6 +22,7 @@ pub mod run;
 pub mod server;
 pub mod store;
 
+pub use missing::skip_or_fail;
 pub use pipeline::{PipelineBuilder, group, task};
 pub use postgres::PostgresDatabase;
 pub use project::{Outcome, Project, gantry_binary};

@@ -28,13 +28,7 @@ impl PostgresDatabase {
         let mut admin = match PgConnection::connect(&format!("{server}/postgres")).await {
             Ok(admin) => admin,
             Err(err) => {
-                assert!(
-                    std::env::var_os("CI").is_none(),
-                    "no PostgreSQL server at {server} ({err}), and `CI` is set: the PostgreSQL tests must run"
-                );
-                eprintln!(
-                    "\n!!! SKIPPED: no PostgreSQL server at {server} ({err}); this PostgreSQL test did not run !!!\n"
-                );
+                crate::skip_or_fail(&format!("no PostgreSQL server answers at {server} ({err})"));
                 return None;
             }
         };

@@ -396,11 +396,9 @@ fn the_api_holds_to_its_document_under_schemathesis() {
     let output = match output {
         Ok(output) => output,
         Err(error) => {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "schemathesis is missing under CI ({error}); run scripts/install-deps"
-            );
-            eprintln!("SKIPPED: schemathesis is not installed ({error}); run scripts/install-deps");
+            gantry_test::skip_or_fail(&format!(
+                "schemathesis cannot be started ({error}); run scripts/install-deps"
+            ));
             return;
         }
     };

@@ -121,11 +121,9 @@ async fn metrics_pass_promtool() {
     let mut child = match child {
         Ok(child) => child,
         Err(error) => {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "promtool is missing under CI ({error}); run scripts/install-deps"
-            );
-            eprintln!("SKIPPED: promtool is not installed ({error}); run scripts/install-deps");
+            gantry_test::skip_or_fail(&format!(
+                "promtool cannot be started ({error}); run scripts/install-deps"
+            ));
             return;
         }
     };

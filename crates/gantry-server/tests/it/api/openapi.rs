@@ -143,11 +143,9 @@ fn a_real_validator_accepts_the_document() {
     let output = match output {
         Ok(output) => output,
         Err(error) => {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "openapi-spec-validator is missing under CI ({error}); run scripts/install-deps"
-            );
-            eprintln!("SKIPPED: openapi-spec-validator is not installed ({error}); run scripts/install-deps");
+            gantry_test::skip_or_fail(&format!(
+                "openapi-spec-validator cannot be started ({error}); run scripts/install-deps"
+            ));
             return;
         }
     };

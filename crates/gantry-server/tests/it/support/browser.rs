@@ -6,7 +6,6 @@
 //! never silently stop running there: `scripts/install-deps` installs both, and CI runs it
 //! first.
 
-use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -44,22 +43,11 @@ impl Browser {
     /// cannot and returns `None`.
     pub async fn start() -> Option<Self> {
         let (Some(chromium), Some(chromedriver)) = (find_chromium(), find_chromedriver()) else {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "Chromium or chromedriver is missing, and `CI` is set: the browser tests must run \
-                 (install them with `scripts/install-deps`)"
-            );
-            // Straight to stderr, not through `eprintln!`, which the test harness captures and
-            // hides for a passing test: a skipped browser test must be seen.
-            let _ = writeln!(
-                std::io::stderr(),
-                "\n================================================================\n\
-                 SKIPPED: the web UI's browser test needs Chromium and chromedriver,\n\
-                 and this machine lacks one of them (looked for `chromium` and\n\
-                 `chromedriver` on PATH and in /usr/lib/chromium).\n\
-                 Install them with `scripts/install-deps` (Debian's `chromium` and\n\
-                 `chromium-driver` packages); CI does so before the tests.\n\
-                 ================================================================\n"
+            gantry_test::skip_or_fail(
+                "the web UI's browser tests need Chromium and chromedriver, and this machine \
+                 lacks one of them (looked for `chromium` and `chromedriver` on PATH and in \
+                 /usr/lib/chromium); install them with `scripts/install-deps` (Debian's \
+                 `chromium` and `chromium-driver` packages)",
             );
             return None;
         };
