@@ -89,11 +89,12 @@ pub enum RunEventKind {
         path: String,
         attempt: u32,
     },
-    /// One line of a task's output, secrets already masked, without its line ending.
+    /// Lines of a task's output from one stream, in order, secrets already masked, each
+    /// without its line ending; what one read of the task's pipe brought (never no line).
     TaskOutput {
         path: String,
         stream: LogStream,
-        line: String,
+        lines: Vec<String>,
     },
     TaskFinished {
         path: String,

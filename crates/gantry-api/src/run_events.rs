@@ -1,5 +1,5 @@
 //! Gantry's own run events on the wire (`POST /api/v1/runs/{id}/events`) and in a client's
-//! spool, in a versioned envelope, `{"version": 1, "events": [RunEvent, ...]}`.
+//! spool, in a versioned envelope, `{"version": 2, "events": [RunEvent, ...]}`.
 //!
 //! The version is that of the run event vocabulary ([`gantry_model::RunEvent`]): it grows when
 //! a change would make an older reader misread events. A reader of another version refuses the
@@ -27,13 +27,16 @@ use crate::run::RunStatus;
 pub const FENCING_HEADER: &str = "gantry-lease-fencing";
 
 /// The version of the run events this build of Gantry writes and reads.
-pub const RUN_EVENTS_VERSION: u32 = 1;
+///
+/// Version 2: a `task_output` event carries `lines` (what one read of the task's pipe
+/// brought), where version 1 carried one `line`.
+pub const RUN_EVENTS_VERSION: u32 = 2;
 
 /// A batch of one run's events, in order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct RunEventBatch {
     /// The run events version the batch is written in: [`RUN_EVENTS_VERSION`].
-    #[schema(minimum = 1, maximum = 1)]
+    #[schema(minimum = 2, maximum = 2)]
     pub version: u32,
     /// Run events, as `gantry run --json` prints them.
     #[schema(value_type = Vec<crate::model_schema::RunEvent>)]
@@ -158,7 +161,7 @@ mod tests {
     #[test]
     fn writes_and_reads_its_own_version() {
         let text = serde_json::to_string(&RunEventBatch::new(Vec::new())).unwrap();
-        assert_eq!(text, r#"{"version":1,"events":[]}"#);
+        assert_eq!(text, r#"{"version":2,"events":[]}"#);
         assert_eq!(check(&text), Ok(()));
         let batch: RunEventBatch = serde_json::from_str(&text).unwrap();
         assert_eq!(batch, RunEventBatch::new(Vec::new()));
@@ -166,17 +169,22 @@ mod tests {
 
     #[test]
     fn refuses_other_versions_naming_both() {
-        let newer = check(r#"{"version": 2, "events": [{"new": "shape"}]}"#).unwrap_err();
+        let newer = check(r#"{"version": 3, "events": [{"new": "shape"}]}"#).unwrap_err();
         assert!(newer.written_by_newer());
         assert_eq!(
             newer.to_string(),
-            "the run events are version 2; this side reads version 1"
+            "the run events are version 3; this side reads version 2"
         );
-        let older = check(r#"{"version": 0, "events": []}"#).unwrap_err();
+        // Version 1 carried one line a `task_output` event: read as version 2 it would fail.
+        let older = check(r#"{"version": 1, "events": []}"#).unwrap_err();
         assert!(!older.written_by_newer());
+        assert_eq!(
+            older.to_string(),
+            "the run events are version 1; this side reads version 2"
+        );
         let bare = check(r#"  [{"id": "e"}]"#).unwrap_err();
-        assert_eq!(bare, VersionError::Unversioned { supported: 1 });
-        assert!(bare.to_string().contains("version 1"), "{bare}");
+        assert_eq!(bare, VersionError::Unversioned { supported: 2 });
+        assert!(bare.to_string().contains("version 2"), "{bare}");
     }
 
     #[test]

@@ -81,7 +81,7 @@ fn events() -> Vec<RunEvent> {
         RunEventKind::TaskOutput {
             path: path.clone(),
             stream: LogStream::Stderr,
-            line: "warning".into(),
+            lines: vec!["warning".into()],
         },
         RunEventKind::TaskFinished {
             path: path.clone(),

@@ -182,7 +182,7 @@ impl RunSpec {
                         push(RunEventKind::TaskOutput {
                             path: path.clone(),
                             stream: LogStream::Stdout,
-                            line,
+                            lines: vec![line],
                         });
                     }
                 }

@@ -1,6 +1,10 @@
 //! The terminal view of a run: each output line prefixed with its task's name, a live progress
 //! line on a terminal, and a summary table at the end.
 //!
+//! Output is buffered and written a batch of events at a time, whole lines only; on a terminal
+//! it is drawn at most [`FRAMES_PER_SECOND`] times a second, so a task that prints fast costs
+//! a few writes a second rather than one a line.
+//!
 //! It sees nothing but [`RunEvent`]s, the same stream the store records, so what a person reads
 //! is what was recorded.
 
@@ -24,6 +28,13 @@ const PALETTE: [AnsiColors; 6] = [
 
 /// Longest task label before it is cut, so that output keeps most of the line.
 const MAX_LABEL: usize = 28;
+
+/// How often a live terminal is drawn at most.
+const FRAMES_PER_SECOND: u32 = 20;
+
+/// What the reporter keeps before writing to a pipe or a file; on a terminal, what it keeps
+/// between frames (a fuller buffer is written at once, whole lines only).
+const BUFFER: usize = 256 * 1024;
 
 /// How the terminal can be used.
 #[derive(Debug, Clone, Copy)]
@@ -61,7 +72,10 @@ struct Row {
 /// Renders a run for a person.
 pub struct TerminalReporter {
     terminal: Terminal,
-    out: io::Stdout,
+    /// Whole lines wait here until the end of a batch of events, or the next frame.
+    out: io::BufWriter<io::Stdout>,
+    /// When the terminal was last drawn (live only).
+    drawn: Instant,
     /// Label and colour of each task, decided from the plan up front.
     labels: HashMap<TaskPath, (String, AnsiColors)>,
     width: usize,
@@ -107,7 +121,8 @@ impl TerminalReporter {
             .collect();
         Self {
             terminal,
-            out: io::stdout(),
+            out: io::BufWriter::with_capacity(BUFFER, io::stdout()),
+            drawn: Instant::now(),
             labels,
             width,
             rows,
@@ -162,7 +177,11 @@ impl TerminalReporter {
                 self.row(path).attempts = *attempt;
                 self.row(path).started.get_or_insert(event.at);
             }
-            RunEventKind::TaskOutput { path, line, .. } => self.task_line(path, line),
+            RunEventKind::TaskOutput { path, lines, .. } => {
+                for line in lines {
+                    self.task_line(path, line);
+                }
+            }
             RunEventKind::TaskFinished {
                 path,
                 outcome,
@@ -217,12 +236,25 @@ impl TerminalReporter {
             | RunEventKind::StageFinished { .. }
             | RunEventKind::RunFinished { .. } => {}
         }
-        self.draw_progress();
     }
 
-    /// Redraws the progress line (called on a timer too, so the clock moves).
+    /// Shows what the events so far printed: at once on a pipe or a file, and on a live
+    /// terminal with the progress line, when a frame is due.
+    pub fn flush(&mut self) {
+        if self.terminal.live {
+            if self.drawn.elapsed() < std::time::Duration::from_secs(1) / FRAMES_PER_SECOND {
+                return;
+            }
+            self.draw_progress();
+        }
+        let _ = self.out.flush();
+    }
+
+    /// Redraws the progress line and shows what is held back (called on a timer, so the clock
+    /// moves).
     pub fn tick(&mut self) {
         self.draw_progress();
+        let _ = self.out.flush();
     }
 
     /// Prints the summary table and the final line.
@@ -302,16 +334,20 @@ impl TerminalReporter {
         self.println(&line);
     }
 
+    /// Writes one whole line (one write into the buffer, so a full buffer never cuts it).
     fn println(&mut self, line: &str) {
         self.clear_progress();
-        let mut out = self.out.lock();
-        let _ = writeln!(out, "{line}");
+        let mut text = String::with_capacity(line.len() + 1);
+        text.push_str(line);
+        text.push('\n');
+        let _ = self.out.write_all(text.as_bytes());
     }
 
     fn draw_progress(&mut self) {
         if !self.terminal.live || self.total == 0 {
             return;
         }
+        self.drawn = Instant::now();
         let elapsed = self.started.elapsed().as_secs_f64();
         let running: Vec<&str> = self.running.iter().map(TaskPath::name).collect();
         let mut line = format!("{}/{} done · {elapsed:.1}s", self.done, self.total);
@@ -319,9 +355,8 @@ impl TerminalReporter {
             line.push_str(&format!(" · running {}", running.join(", ")));
         }
         let line = truncate(&line, 100);
-        let mut out = self.out.lock();
         let _ = write!(
-            out,
+            self.out,
             "\r\x1b[2K{}",
             if self.terminal.color {
                 line.dimmed().to_string()
@@ -329,7 +364,6 @@ impl TerminalReporter {
                 line
             }
         );
-        let _ = out.flush();
         self.progress_shown = true;
     }
 
@@ -405,6 +439,11 @@ impl gantry_runner::Reporter for TerminalReporter {
 
     fn tick(&mut self) {
         TerminalReporter::tick(self);
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        TerminalReporter::flush(self);
+        Ok(())
     }
 
     fn finish(&mut self, result: RunResult, version: &str) -> io::Result<()> {

@@ -12,7 +12,7 @@
 //! another version of run events (by a newer gantry, say) is refused as a whole, naming both
 //! versions, before any of its lines is read.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Seek as _, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use fs_err as fs;
@@ -58,6 +58,11 @@ struct Progress {
     server: String,
     /// How many events (lines) the server has acknowledged.
     sent: usize,
+    /// Where the first line the server has not acknowledged starts in the events file, so that
+    /// reading what is left does not read what was sent again; 0 in spools written before it
+    /// was kept (their first `sent` lines are skipped instead).
+    #[serde(default)]
+    offset: u64,
 }
 
 fn first_version() -> u64 {
@@ -72,6 +77,9 @@ pub struct SpooledRun {
     progress_path: PathBuf,
     progress: Progress,
     artifacts: PathBuf,
+    /// Where each line that the last [`SpooledRun::unsent`] returned ends in the events file:
+    /// acknowledging `count` events moves [`Progress::offset`] to the end of the count-th.
+    unsent_ends: std::collections::VecDeque<u64>,
 }
 
 impl Spool {
@@ -95,8 +103,10 @@ impl Spool {
                 version: u64::from(RUN_EVENTS_VERSION),
                 server: server.to_owned(),
                 sent: 0,
+                offset: 0,
             },
             artifacts: self.dir.join("artifacts"),
+            unsent_ends: std::collections::VecDeque::new(),
         };
         fs::OpenOptions::new()
             .create(true)
@@ -145,6 +155,7 @@ impl Spool {
                 progress_path: path.clone(),
                 progress,
                 artifacts: self.dir.join("artifacts"),
+                unsent_ends: std::collections::VecDeque::new(),
             });
         }
         // Run ids are UUID v7: their order is the order the runs started in.
@@ -183,21 +194,42 @@ impl SpooledRun {
         Ok(())
     }
 
-    /// The events the server has not acknowledged, in order.
-    pub fn unsent(&self) -> Result<Vec<RunEvent>, SpoolError> {
-        let file = fs::File::open(&self.events)?;
+    /// The events the server has not acknowledged, in order: read from where the first of
+    /// them starts, not from the beginning of the file.
+    pub fn unsent(&mut self) -> Result<Vec<RunEvent>, SpoolError> {
+        let mut file = fs::File::open(&self.events)?;
+        let (mut position, mut skip, mut number) = if self.progress.offset > 0 {
+            file.seek(SeekFrom::Start(self.progress.offset))?;
+            (self.progress.offset, 0, self.progress.sent)
+        } else {
+            (0, self.progress.sent, 0)
+        };
+        let mut reader = BufReader::new(file);
         let mut events = Vec::new();
-        for (index, line) in BufReader::new(file).lines().enumerate().skip(self.progress.sent) {
-            let line = line?;
+        self.unsent_ends.clear();
+        let mut line = String::new();
+        loop {
+            line.clear();
+            let read = reader.read_line(&mut line)?;
+            if read == 0 {
+                break;
+            }
+            position += read as u64;
+            number += 1;
+            if skip > 0 {
+                skip -= 1;
+                continue;
+            }
             if line.trim().is_empty() {
                 continue;
             }
             let event = serde_json::from_str(&line).map_err(|source| SpoolError::Corrupt {
                 path: self.events.display().to_string(),
-                line: index + 1,
+                line: number,
                 source,
             })?;
             events.push(event);
+            self.unsent_ends.push_back(position);
         }
         Ok(events)
     }
@@ -215,6 +247,16 @@ impl SpooledRun {
     /// Records that `count` more events were acknowledged; removes the run when all are.
     pub fn acknowledge(&mut self, count: usize, finished: bool) -> Result<(), SpoolError> {
         self.progress.sent += count;
+        if count > 0 {
+            if count <= self.unsent_ends.len() {
+                self.progress.offset = self.unsent_ends[count - 1];
+                self.unsent_ends.drain(..count);
+            } else {
+                // Not read through `unsent`: count lines from the start again.
+                self.progress.offset = 0;
+                self.unsent_ends.clear();
+            }
+        }
         if finished && self.unsent()?.is_empty() {
             fs::remove_file(&self.events)?;
             fs::remove_file(&self.progress_path)?;
@@ -252,15 +294,56 @@ mod tests {
         assert_eq!(spool.pending().unwrap().len(), 1);
         let progress = dir.path().join("run-1.json");
         let text = std::fs::read_to_string(&progress).unwrap();
-        assert!(text.contains(r#""version":1"#), "{text}");
+        assert!(text.contains(r#""version":2"#), "{text}");
 
-        // Written before versions were: version 1's lines, read as such.
+        // Written before versions were: version 1's lines, which this side does not read.
         std::fs::write(&progress, r#"{"server":"http://server","sent":0}"#).unwrap();
-        assert_eq!(spool.pending().unwrap().len(), 1);
-
-        std::fs::write(&progress, r#"{"version":2,"server":"http://server","sent":0}"#).unwrap();
         let error = spool.pending().unwrap_err().to_string();
-        assert!(error.contains("version 2; this side reads version 1"), "{error}");
+        assert!(error.contains("version 1; this side reads version 2"), "{error}");
+        assert!(error.contains("the older gantry that wrote it"), "{error}");
+
+        std::fs::write(&progress, r#"{"version":3,"server":"http://server","sent":0}"#).unwrap();
+        let error = spool.pending().unwrap_err().to_string();
+        assert!(error.contains("version 3; this side reads version 2"), "{error}");
         assert!(error.contains("the newer gantry that wrote it"), "{error}");
+    }
+
+    fn output(run_id: &str, index: usize) -> RunEvent {
+        RunEvent {
+            id: format!("event-{index}"),
+            run_id: gantry_model::RunId(run_id.to_owned()),
+            at: chrono::Utc::now(),
+            kind: gantry_model::RunEventKind::TaskOutput {
+                path: gantry_model::TaskPath("s/t".to_owned()),
+                stream: gantry_model::LogStream::Stdout,
+                lines: vec![format!("line {index}")],
+            },
+        }
+    }
+
+    #[test]
+    fn what_was_acknowledged_is_not_read_again_even_after_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let spool = Spool::new(dir.path());
+        let mut run = spool.start("run-1", "http://server").unwrap();
+        let events: Vec<RunEvent> = (0..10).map(|index| output("run-1", index)).collect();
+        run.append(&events[..6]).unwrap();
+        assert_eq!(run.unsent().unwrap(), events[..6]);
+        run.acknowledge(4, false).unwrap();
+        run.append(&events[6..]).unwrap();
+        assert_eq!(run.unsent().unwrap(), events[4..]);
+        run.acknowledge(2, false).unwrap();
+
+        // Another process (`gantry sync`) takes up where the acknowledgements stopped.
+        let mut again = spool.pending().unwrap().pop().unwrap();
+        assert_eq!(again.unsent().unwrap(), events[6..]);
+        // Acknowledged without reading first: counted from the start of the file.
+        let mut again = spool.pending().unwrap().pop().unwrap();
+        again.acknowledge(1, false).unwrap();
+        let mut again = spool.pending().unwrap().pop().unwrap();
+        assert_eq!(again.unsent().unwrap(), events[7..]);
+        again.unsent().unwrap();
+        again.acknowledge(3, true).unwrap();
+        assert!(spool.pending().unwrap().is_empty(), "all sent: removed");
     }
 }

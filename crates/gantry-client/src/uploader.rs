@@ -18,6 +18,10 @@ use crate::spool::{SpoolError, SpooledRun};
 /// Most events sent in one request.
 const CHUNK: usize = 500;
 
+/// About how many bytes of events one request carries at most (an event larger than this
+/// goes alone), well within what the server takes in one body.
+const CHUNK_BYTES: usize = 4 * 1024 * 1024;
+
 /// How long a live run may send nothing before a heartbeat says it is still alive; well within
 /// the server's lease (two minutes by default), so that a few lost heartbeats do not matter.
 pub const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(15);
@@ -178,6 +182,38 @@ impl Uploader {
     }
 }
 
+/// `events` cut into requests of at most [`CHUNK`] events and about [`CHUNK_BYTES`], in order.
+fn chunks(events: &[RunEvent]) -> impl Iterator<Item = &[RunEvent]> {
+    let mut rest = events;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let mut bytes = 0;
+        let mut take = 0;
+        while take < rest.len().min(CHUNK) {
+            bytes += weight(&rest[take]);
+            if take > 0 && bytes > CHUNK_BYTES {
+                break;
+            }
+            take += 1;
+        }
+        let (chunk, after) = rest.split_at(take);
+        rest = after;
+        Some(chunk)
+    })
+}
+
+/// About how many bytes an event takes as JSON: its lines for output, a small constant else.
+fn weight(event: &RunEvent) -> usize {
+    const EVENT: usize = 256;
+    match &event.kind {
+        RunEventKind::TaskOutput { lines, .. } => EVENT + lines.iter().map(|line| line.len() + 8).sum::<usize>(),
+        RunEventKind::RunQueued(_) => 16 * EVENT,
+        _ => EVENT,
+    }
+}
+
 /// Sends a heartbeat for `run_id` whenever the server has not heard from the run for `every`;
 /// never returns (the upload ends it by finishing first).
 async fn heartbeats(
@@ -217,7 +253,7 @@ pub async fn send(client: &Client, run: &mut SpooledRun, finished: bool) -> Resu
     }
     let total = unsent.len();
     let mut sent = 0;
-    for chunk in unsent.chunks(CHUNK) {
+    for chunk in chunks(&unsent) {
         for event in chunk {
             if let RunEventKind::ArtifactPackaged { sha256, .. } = &event.kind {
                 let stash = run.artifact(sha256);

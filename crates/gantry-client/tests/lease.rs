@@ -127,7 +127,7 @@ impl RunEvents {
         self.event(RunEventKind::TaskOutput {
             path: TaskPath("build/compile".into()),
             stream: gantry_model::LogStream::Stdout,
-            line: line.into(),
+            lines: vec![line.into()],
         })
     }
 

@@ -42,7 +42,9 @@ pub(crate) struct Dispatcher {
     secrets: Vec<(String, String)>,
     mock: Option<MockSettings>,
     grace: Duration,
-    masker: Masker,
+    /// Hides secrets in the engine's own lines; shared with the executors, whose readers mask
+    /// the tasks' output before it reaches the dispatcher.
+    masker: Arc<Masker>,
     /// The run's only output. Bounded, so a slow consumer slows the run down instead of events
     /// piling up; every send is awaited, so no event is ever dropped.
     events: mpsc::Sender<RunEvent>,
@@ -147,7 +149,7 @@ impl Dispatcher {
             info: request.info,
             // Artifact sources are reported as absolute paths, whatever the caller passed.
             root: std::path::absolute(&request.root).unwrap_or(request.root),
-            masker: Masker::new(&request.secrets),
+            masker: Arc::new(Masker::new(&request.secrets)),
             secrets: request.secrets,
             mock: request.mock,
             grace: request.grace,
@@ -387,6 +389,7 @@ impl Dispatcher {
             messages: self.message_sender.clone(),
             cancel: self.stop_of(phase).clone(),
             grace: self.grace,
+            masker: Arc::clone(&self.masker),
         };
         executors.spawn(id, executor, work);
         lane.running = Some(running);
@@ -453,11 +456,7 @@ impl Dispatcher {
         };
         let path = running.step.path.clone();
         let kind = match message {
-            ExecutorMessage::Output { stream, line, .. } => RunEventKind::TaskOutput {
-                path,
-                stream,
-                line: self.masker.mask(&line),
-            },
+            ExecutorMessage::Output { stream, lines, .. } => RunEventKind::TaskOutput { path, stream, lines },
             ExecutorMessage::Artifact { artifact, .. } => RunEventKind::ArtifactPackaged {
                 path,
                 name: artifact.name,
@@ -579,7 +578,7 @@ impl Dispatcher {
         self.emit(RunEventKind::TaskOutput {
             path: path.clone(),
             stream: gantry_model::LogStream::Stderr,
-            line,
+            lines: vec![line],
         })
         .await;
     }

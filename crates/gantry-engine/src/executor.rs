@@ -23,6 +23,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::artifact::{self, Artifact};
+use crate::mask::Masker;
 use crate::mock::StandIn;
 use crate::output::{OutputReader, ReaderProbe};
 use crate::process_group::ProcessGroup;
@@ -40,11 +41,11 @@ const POLL: Duration = Duration::from_millis(20);
 /// What an executor tells the dispatcher while it runs.
 #[derive(Debug)]
 pub(crate) enum ExecutorMessage {
-    /// One line of output, not yet masked.
+    /// Lines of output from one stream, in order, secrets masked already (never none).
     Output {
         lane: LaneId,
         stream: LogStream,
-        line: String,
+        lines: Vec<String>,
     },
     Artifact {
         lane: LaneId,
@@ -102,6 +103,9 @@ pub(crate) struct Executor {
     pub(crate) cancel: CancellationToken,
     /// Between `SIGTERM` and `SIGKILL`.
     pub(crate) grace: Duration,
+    /// Hides secrets in every line the attempt sends, its own included; shared, as masking
+    /// happens in the readers, side by side, not in the dispatcher.
+    pub(crate) masker: Arc<Masker>,
 }
 
 impl ExecutorReport {
@@ -316,6 +320,7 @@ impl Executor {
             lane: self.lane,
             stream,
             messages: self.messages.clone(),
+            masker: Arc::clone(&self.masker),
             probe,
             stop: stop.clone(),
         }
@@ -342,8 +347,8 @@ impl Executor {
         probes: &[Arc<ReaderProbe>],
         stop: &CancellationToken,
     ) {
-        let lines = || probes.iter().map(|probe| probe.lines()).sum::<u64>();
-        let mut seen = lines();
+        let bytes = || probes.iter().map(|probe| probe.bytes()).sum::<u64>();
+        let mut seen = bytes();
         let mut quiet_since = Instant::now();
         loop {
             match tokio::time::timeout(POLL, readers.join_next()).await {
@@ -351,7 +356,7 @@ impl Executor {
                 Ok(Some(_)) => continue,
                 Err(_) => {}
             }
-            let now = lines();
+            let now = bytes();
             if now != seen || probes.iter().any(|probe| probe.delivering()) {
                 seen = now;
                 quiet_since = Instant::now();
@@ -374,7 +379,7 @@ impl Executor {
         self.send(ExecutorMessage::Output {
             lane: self.lane,
             stream,
-            line,
+            lines: vec![self.masker.mask(&line)],
         })
         .await;
     }

@@ -10,7 +10,10 @@
 //! its string values of [`MIN_SECRET_CHARS`] or more, line by line: a task that prints one of
 //! them alone (`jq -r .private_key`) or the document reformatted (`jq -c .`) shows `***` there.
 
+use std::borrow::Cow;
 use std::ops::Range;
+
+use aho_corasick::{AhoCorasick, MatchKind};
 
 /// What a secret value is replaced with.
 pub const MASK: &str = "***";
@@ -21,10 +24,14 @@ pub const MASK: &str = "***";
 pub const MIN_SECRET_CHARS: usize = 4;
 
 /// Replaces every occurrence of every secret value in a line with [`MASK`].
+///
+/// The values are searched for together, in one pass over the line (an Aho-Corasick automaton
+/// over all of them), so a line costs the same whether a run has one secret or fifty, and a run
+/// with no secret costs no search at all.
 #[derive(Debug, Clone, Default)]
 pub struct Masker {
-    /// The values to hide, longest first, never empty.
-    values: Vec<String>,
+    /// Every value to hide; `None` when there is none.
+    search: Option<AhoCorasick>,
 }
 
 impl Masker {
@@ -44,9 +51,25 @@ impl Masker {
                 );
             }
         }
-        values.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+        values.sort();
         values.dedup();
-        Self { values }
+        // Standard semantics, so that every occurrence of every value is reported, overlapping
+        // ones included. Building fails only on limits far beyond any set of secrets; masking
+        // then falls back to hiding whole lines rather than showing a value.
+        let search = (!values.is_empty()).then(|| {
+            AhoCorasick::builder()
+                .match_kind(MatchKind::Standard)
+                .build(&values)
+                .ok()
+        });
+        Self {
+            search: search.map(|built| built.unwrap_or_else(hide_everything)),
+        }
+    }
+
+    /// Whether there is anything to hide.
+    pub fn is_empty(&self) -> bool {
+        self.search.is_none()
     }
 
     /// `line` with every occurrence of a secret value replaced by [`MASK`].
@@ -54,18 +77,20 @@ impl Masker {
     /// Occurrences that overlap (of one value, or of two values sharing text) are hidden as one
     /// span, so no fragment of either value is left visible.
     pub fn mask(&self, line: &str) -> String {
-        let mut spans: Vec<Range<usize>> = Vec::new();
-        for value in &self.values {
-            let mut from = 0;
-            while let Some(found) = line[from..].find(value.as_str()) {
-                let start = from + found;
-                spans.push(start..start + value.len());
-                // Step one character, not the whole value, to catch overlapping occurrences.
-                from = start + line[start..].chars().next().map_or(1, char::len_utf8);
-            }
-        }
+        self.mask_cow(line).into_owned()
+    }
+
+    /// [`Masker::mask`], borrowing the line when it holds no secret (the common case).
+    pub fn mask_cow<'a>(&self, line: &'a str) -> Cow<'a, str> {
+        let Some(search) = &self.search else {
+            return Cow::Borrowed(line);
+        };
+        let mut spans: Vec<Range<usize>> = search
+            .find_overlapping_iter(line)
+            .map(|found| found.range())
+            .collect();
         if spans.is_empty() {
-            return line.to_owned();
+            return Cow::Borrowed(line);
         }
         spans.sort_by_key(|span| span.start);
         let mut masked = String::with_capacity(line.len());
@@ -90,8 +115,27 @@ impl Masker {
             copied = done.end;
         }
         masked.push_str(&line[copied..]);
-        masked
+        Cow::Owned(masked)
     }
+
+    /// Masks each line in place.
+    pub fn mask_all(&self, lines: &mut [String]) {
+        if self.is_empty() {
+            return;
+        }
+        for line in lines {
+            if let Cow::Owned(masked) = self.mask_cow(line) {
+                *line = masked;
+            }
+        }
+    }
+}
+
+/// A search that matches every byte: what a masker falls back to if its automaton cannot be
+/// built, so that it hides too much rather than show a secret.
+fn hide_everything() -> AhoCorasick {
+    let bytes: Vec<[u8; 1]> = (0..=u8::MAX).map(|byte| [byte]).collect();
+    AhoCorasick::new(bytes).expect("256 one-byte patterns are always within limits")
 }
 
 /// The non-empty lines of `text`, without the white space around each.

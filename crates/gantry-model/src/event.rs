@@ -52,11 +52,13 @@ pub enum RunEventKind {
         path: TaskPath,
         attempt: u32,
     },
-    /// One line of a task's output, secrets already masked, without its line ending.
+    /// Lines of a task's output from one stream, in order, secrets already masked, each
+    /// without its line ending. One event carries what one read of the task's pipe brought
+    /// (never no line), so a chatty task costs an event per read, not per line.
     TaskOutput {
         path: TaskPath,
         stream: LogStream,
-        line: String,
+        lines: Vec<String>,
     },
     TaskFinished {
         path: TaskPath,

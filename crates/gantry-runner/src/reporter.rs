@@ -15,6 +15,14 @@ pub trait Reporter: Send {
     /// Called a few times a second while no event comes, for a live progress line.
     fn tick(&mut self) {}
 
+    /// Called after each batch of events: a reporter may keep what it shows in a buffer until
+    /// then (or until a later call, to draw a terminal at a bounded frame rate), rather than
+    /// write each event on its own. What it keeps is shown by the next call, `tick` or
+    /// `finish`.
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+
     /// The run ended with `result`, as `version`.
     fn finish(&mut self, result: RunResult, version: &str) -> std::io::Result<()> {
         let _ = (result, version);

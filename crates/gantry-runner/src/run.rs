@@ -15,14 +15,17 @@ use crate::reporter::Reporter;
 use crate::settings::{Mode, RunSettings};
 use crate::sink::{Sink, Unsent};
 
-/// How many events the engine may run ahead of the reporter and the recorder.
-const EVENT_BUFFER: usize = 1024;
+/// How many events the engine may run ahead of the reporter and the recorder. An output
+/// event holds at most one read of a pipe (64 KiB), so this bounds the memory a chatty task
+/// can fill while the store catches up (16 MiB) as well.
+const EVENT_BUFFER: usize = 256;
 
 /// How many events are recorded in one store transaction at most.
 const BATCH: usize = 512;
 
-/// How often a reporter is asked to redraw while no event comes.
-const TICK: Duration = Duration::from_millis(250);
+/// How often a reporter is asked to redraw while no event comes (and so how long at most it
+/// keeps output it holds back to draw a terminal at a bounded frame rate).
+const TICK: Duration = Duration::from_millis(100);
 
 /// How a run that started ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -181,6 +184,12 @@ async fn consume(
                 report_error = Some(err);
             }
         }
+        if report_error.is_none()
+            && let Err(err) = reporter.flush()
+        {
+            stop.cancel();
+            report_error = Some(err);
+        }
     }
     if report_error.is_none()
         && let Err(err) = reporter.finish(result, version)
@@ -280,7 +289,7 @@ finally:
         let mut seen = Seen::new();
         seen.stop_when = Some((
             stop.clone(),
-            |event| matches!(&event.kind, RunEventKind::TaskOutput { line, .. } if line == "started"),
+            |event| matches!(&event.kind, RunEventKind::TaskOutput { lines, .. } if lines.iter().any(|line| line == "started")),
         ));
         let outcome = run(settings, &mut seen, stop).await.unwrap();
         assert_eq!(outcome.result, RunResult::Cancelled);

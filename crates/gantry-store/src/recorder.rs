@@ -2,14 +2,15 @@
 //! the aggregates' statements.
 //!
 //! Every state change is applied at most once (its id is claimed first) and stored as its
-//! CDEvent as well; task output appends to the task's log, also at most once per event id. A
+//! CDEvent as well; task output appends its lines to the task's log, also at most once per
+//! event id, numbered after the task's last line. A
 //! run's first event must be its `run_queued`: any other event of a run the store does not know
 //! fails the whole batch.
 //!
 //! State changes are applied one by one, in order; log lines and CDEvents, the bulk of a batch,
 //! are gathered and written at the end with a few multi-row inserts, in the order they came.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use gantry_model::{RunEvent, RunEventKind, TaskPath};
@@ -41,7 +42,7 @@ pub(crate) async fn apply(
         runs: HashMap::new(),
         tasks: HashMap::new(),
         lines: Vec::new(),
-        line_ids: HashSet::new(),
+        last_seq: HashMap::new(),
         cdevents: Vec::new(),
     };
     for event in events {
@@ -63,10 +64,10 @@ struct Recorder<'t, 'e> {
     runs: HashMap<String, RunContext>,
     /// Task row ids by (run, path), so that log lines do not look their task up each time.
     tasks: HashMap<(String, String), i64>,
-    /// The batch's log lines, to append at its end.
+    /// The batch's log lines, numbered, to append at its end.
     lines: Vec<NewLogLine<'e>>,
-    /// Their event ids: a line sent twice in one batch is appended once.
-    line_ids: HashSet<&'e str>,
+    /// The number of each task's last line so far (by task row id), read once a batch.
+    last_seq: HashMap<i64, i64>,
     /// The batch's CDEvents, to store at its end.
     cdevents: Vec<NewEvent<'e>>,
 }
@@ -74,18 +75,31 @@ struct Recorder<'t, 'e> {
 impl<'e> Recorder<'_, 'e> {
     async fn apply(&mut self, event: &'e RunEvent) -> Result<(), StoreError> {
         let run_id = event.run_id.0.as_str();
-        if let RunEventKind::TaskOutput { path, stream, line } = &event.kind {
-            self.context(run_id).await?;
+        if let RunEventKind::TaskOutput { path, stream, lines } = &event.kind {
+            // A batch of lines is claimed like a state change: sent again, it appends nothing,
+            // so a task's lines stay numbered 1, 2, 3, ... however batches repeat.
+            self.known(run_id).await?;
             let task_id = self.task_id(run_id, path).await?;
-            if self.line_ids.insert(&event.id) {
+            if !self.tx.claim(&event.id, run_id, "task_output", event.at).await? {
+                return Ok(());
+            }
+            let mut seq = match self.last_seq.get(&task_id) {
+                Some(seq) => *seq,
+                None => self.tx.last_log_seq(task_id).await?,
+            };
+            let stream = stream_name(*stream);
+            for (index, line) in lines.iter().enumerate() {
+                seq += 1;
                 self.lines.push(NewLogLine {
                     task_id,
-                    event_id: &event.id,
-                    stream: stream_name(*stream),
+                    seq,
+                    event_id: format!("{}:{index}", event.id),
+                    stream,
                     line,
                     at: event.at,
                 });
             }
+            self.last_seq.insert(task_id, seq);
             return Ok(());
         }
 
@@ -258,6 +272,15 @@ impl<'e> Recorder<'_, 'e> {
             Some(holder) if holder != run.id => Err(build_taken(run, &holder)),
             _ => Ok(()),
         }
+    }
+
+    /// Refuses a run the store does not know, like [`Recorder::context`], without copying
+    /// its context.
+    async fn known(&mut self, run_id: &str) -> Result<(), StoreError> {
+        if !self.runs.contains_key(run_id) {
+            self.context(run_id).await?;
+        }
+        Ok(())
     }
 
     /// The run's context, from this batch or the database; an unknown run is an error.

@@ -170,11 +170,20 @@ impl RunBuilder {
         self.output_on(path, LogStream::Stdout, line)
     }
 
+    /// Several lines on stdout in one event, as the engine sends what one read brought.
+    pub fn output_lines(&mut self, path: &str, lines: &[String]) -> RunEvent {
+        self.event(RunEventKind::TaskOutput {
+            path: TaskPath(path.into()),
+            stream: LogStream::Stdout,
+            lines: lines.to_vec(),
+        })
+    }
+
     pub fn output_on(&mut self, path: &str, stream: LogStream, line: &str) -> RunEvent {
         self.event(RunEventKind::TaskOutput {
             path: TaskPath(path.into()),
             stream,
-            line: line.into(),
+            lines: vec![line.into()],
         })
     }
 

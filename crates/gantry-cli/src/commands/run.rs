@@ -17,7 +17,7 @@ use crate::reporter::{Terminal, TerminalReporter};
 pub async fn run(args: RunArgs, environment: &Environment) -> anyhow::Result<ExitStatus> {
     let prepared = PreparedRun::new(settings(&args, environment)?)?;
     let mut reporter: Box<dyn Reporter> = if args.json {
-        Box::new(JsonLines)
+        Box::new(JsonLines::default())
     } else {
         Box::new(TerminalReporter::new(Terminal::detect(), prepared.plan()))
     };

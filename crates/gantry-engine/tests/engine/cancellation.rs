@@ -11,7 +11,7 @@ use crate::harness::{Test, empty_pipeline, is_gone_soon, pid_in, task};
 
 /// Whether `event` is the line `ready` of any task.
 fn is_ready(event: &gantry_model::RunEvent) -> bool {
-    matches!(&event.kind, RunEventKind::TaskOutput { line, .. } if line == "ready")
+    matches!(&event.kind, RunEventKind::TaskOutput { lines, .. } if lines.iter().any(|line| line == "ready"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -160,7 +160,7 @@ async fn forcing_stops_a_finally_that_hangs() {
             .map(|event| event.at)
             .unwrap()
     };
-    let ready = at(&|kind| matches!(kind, RunEventKind::TaskOutput { line, .. } if line == "ready"));
+    let ready = at(&|kind| matches!(kind, RunEventKind::TaskOutput { lines, .. } if lines.iter().any(|line| line == "ready")));
     let ended = at(
         &|kind| matches!(kind, RunEventKind::TaskFinished { path, .. } if path.as_str() == "finally/hang"),
     );

@@ -364,10 +364,11 @@ impl Run {
                 RunEventKind::TaskOutput {
                     path: p,
                     stream: s,
-                    line,
-                } if p.0 == path && stream.is_none_or(|stream| stream == *s) => Some(line.clone()),
+                    lines,
+                } if p.0 == path && stream.is_none_or(|stream| stream == *s) => Some(lines.clone()),
                 _ => None,
             })
+            .flatten()
             .collect()
     }
 

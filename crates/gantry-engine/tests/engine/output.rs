@@ -111,3 +111,47 @@ async fn a_missing_working_directory_fails_the_task_clearly() {
         "{output:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_secret_printed_in_two_writes_is_masked_whole() {
+    // The two halves reach the pipe apart, so they come in two reads.
+    let script = r#"
+        half=${#API_TOKEN}; half=$((half / 2))
+        printf 'key=%s' "${API_TOKEN:0:$half}"
+        sleep 0.2
+        printf '%s done\n' "${API_TOKEN:$half}"
+        seq 1 3
+    "#;
+    let run = Test::new()
+        .secret("API_TOKEN", "s3cr3t-t0ken-value")
+        .stage("build", vec![task("leak", script)])
+        .run()
+        .await;
+    assert_eq!(run.result, RunResult::Success);
+    assert_eq!(run.output("build/leak"), ["key=*** done", "1", "2", "3"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_lines_comes_in_batches_every_line_in_order() {
+    let run = Test::new()
+        .secret("API_TOKEN", "s3cr3t-t0ken")
+        .stage(
+            "build",
+            vec![task("flood", "seq 1 200000; echo \"end $API_TOKEN\"")],
+        )
+        .run()
+        .await;
+    assert_eq!(run.result, RunResult::Success);
+    let output = run.output("build/flood");
+    assert_eq!(output.len(), 200_001);
+    for (index, line) in output[..200_000].iter().enumerate() {
+        assert_eq!(*line, (index + 1).to_string());
+    }
+    assert_eq!(output[200_000], "end ***");
+    let events = run
+        .events
+        .iter()
+        .filter(|event| matches!(event.kind, gantry_model::RunEventKind::TaskOutput { .. }))
+        .count();
+    assert!(events < 2_000, "{events} events for 200,001 lines");
+}

@@ -10,12 +10,13 @@ use crate::db::{Arg, Db, Sql, Statement, Statements, Tx, insert_chunks};
 use crate::error::StoreError;
 use crate::query::{LogLine, RunLogLine, corrupt, unsigned};
 
-/// A line of a task's output to append to its log.
+/// A line of a task's output to append to its log, numbered already.
 #[derive(Debug)]
 pub(crate) struct NewLogLine<'a> {
     pub task_id: i64,
-    /// The `task_output` event's id: a line whose event was recorded before is left out.
-    pub event_id: &'a str,
+    pub seq: i64,
+    /// Unique per line: the `task_output` event's id and the line's index in it (`ID:N`).
+    pub event_id: String,
     pub stream: &'static str,
     pub line: &'a str,
     pub at: DateTime<Utc>,
@@ -73,37 +74,36 @@ impl Db {
 }
 
 impl Tx {
-    /// Appends each line after its task's last one, in order, leaving out the lines whose event
-    /// was recorded already (so that a task's lines stay numbered 1, 2, 3, ...). The lines'
-    /// event ids are distinct. A few multi-row statements, not one a line: a statement costs a
-    /// round trip to sqlx's SQLite thread each.
+    /// The number of a task's last line, 0 when it has none yet.
+    pub(crate) async fn last_log_seq(&mut self, task_id: i64) -> Result<i64, StoreError> {
+        let (last,): (i64,) = self
+            .fetch_one(
+                "find a task's last log line",
+                Sql::both("SELECT COALESCE(MAX(seq), 0) FROM task_logs WHERE task_id = $1"),
+                &[task_id.into()],
+            )
+            .await?;
+        Ok(last)
+    }
+
+    /// Inserts lines numbered by the caller (after [`Tx::last_log_seq`], in the transaction
+    /// that claimed their events, so that nothing else numbers them meanwhile). A few
+    /// multi-row statements, not one a line: a statement costs a round trip to sqlx's SQLite
+    /// thread each.
     pub(crate) async fn append_logs(&mut self, lines: &[NewLogLine<'_>]) -> Result<(), StoreError> {
         for chunk in insert_chunks(lines) {
-            // Numbered after the window: rows left out (recorded before) take no number. Both
-            // databases read the whole SELECT (and the table as it was) before inserting.
-            let numbered: Vec<(i64, &NewLogLine<'_>)> = (0..).zip(chunk).collect();
-            let mut insert = Statement::new("WITH v (n, task_id, stream, line, at, event_id) AS (VALUES ");
-            insert
-                .values(&numbered, |(n, line)| {
-                    [
-                        Arg::from(*n),
-                        line.task_id.into(),
-                        line.stream.into(),
-                        line.line.into(),
-                        line.at.into(),
-                        line.event_id.into(),
-                    ]
-                })
-                .push(
-                    ") INSERT INTO task_logs (task_id, seq, stream, line, at, event_id)
-                     SELECT v.task_id,
-                            (SELECT COALESCE(MAX(l.seq), 0) FROM task_logs l WHERE l.task_id = v.task_id)
-                              + ROW_NUMBER() OVER (PARTITION BY v.task_id ORDER BY v.n),
-                            v.stream, v.line, v.at, v.event_id
-                     FROM v
-                     WHERE NOT EXISTS (SELECT 1 FROM task_logs d WHERE d.event_id = v.event_id)
-                     ON CONFLICT (event_id) DO NOTHING",
-                );
+            let mut insert =
+                Statement::new("INSERT INTO task_logs (task_id, seq, stream, line, at, event_id) VALUES ");
+            insert.values(chunk, |line| {
+                [
+                    Arg::from(line.task_id),
+                    line.seq.into(),
+                    line.stream.into(),
+                    line.line.into(),
+                    line.at.into(),
+                    line.event_id.as_str().into(),
+                ]
+            });
             self.execute("append to a task's log", insert.sql(), &insert.args)
                 .await?;
         }

@@ -661,6 +661,37 @@ async fn log_lines_are_numbered_without_gaps_across_batches(test: TestStore) {
     }
 }
 
+/// Output events of many lines each (what one read of a pipe brings), recorded in batches that
+/// repeat events, with lines longer than an insert's worth and one very long line: every line
+/// once, whole, in order, numbered 1, 2, 3, ... without a gap.
+async fn batches_of_many_lines_are_numbered_without_gaps(test: TestStore) {
+    let mut run = RunBuilder::new("chatty", 1);
+    let mut events = vec![run.queued(), run.started(), run.task_started("build/a")];
+    let long = "x".repeat(1 << 20);
+    let mut expected = Vec::new();
+    for event in 0..12 {
+        let lines: Vec<String> = if event == 5 {
+            vec!["before".to_owned(), long.clone(), "after".to_owned()]
+        } else {
+            (0..(event * 97 + 1)).map(|line| format!("{event}.{line}")).collect()
+        };
+        expected.extend(lines.iter().cloned());
+        events.push(run.output_lines("build/a", &lines));
+    }
+    for batch in [&events[..6], &events[4..9], &events[..], &events[8..]] {
+        test.store.record_allocated(batch).await.unwrap();
+    }
+    let log = test.store.task_log(&run.run_id.0, "build/a", 0, 100_000).await.unwrap();
+    let seqs: Vec<u64> = log.iter().map(|line| line.seq).collect();
+    let numbers: Vec<u64> = (1..=expected.len() as u64).collect();
+    assert_eq!(seqs, numbers);
+    let lines: Vec<&str> = log.iter().map(|line| line.line.as_str()).collect();
+    assert!(lines == expected, "every line once, in order, whole");
+    // A reader following from any line gets exactly what comes after it.
+    let rest = test.store.task_log(&run.run_id.0, "build/a", 100, 100_000).await.unwrap();
+    assert_eq!(rest.first().map(|line| line.seq), Some(101));
+}
+
 /// A run of part of the pipeline (`--to`, `--only`) says so wherever it is read back; a whole
 /// run says `all`.
 async fn a_partial_run_is_recorded_as_partial(test: TestStore) {
@@ -730,6 +761,7 @@ async fn a_partial_run_is_recorded_as_partial(test: TestStore) {
 gantry_test::on_both_backends!(
     a_partial_run_is_recorded_as_partial,
     log_lines_are_numbered_without_gaps_across_batches,
+    batches_of_many_lines_are_numbered_without_gaps,
     records_a_full_run_and_reads_it_back,
     opens_an_existing_store_again,
     recording_the_same_events_again_changes_nothing,
