@@ -110,8 +110,13 @@ impl Client {
     pub async fn post_run_events(&self, run_id: &str, events: &[RunEvent]) -> Result<(), ClientError> {
         let url = format!("{}/api/v1/runs/{}/events", self.base, encode(run_id));
         let batch = RunEventBatch::new(events.to_vec());
-        let request = self.fenced(self.http.post(&url), run_id);
-        let response = self.send(request.timeout(REQUEST_TIMEOUT).json(&batch)).await?;
+        let request = self.fenced(self.http.post(&url), run_id).timeout(REQUEST_TIMEOUT);
+        let request = match serde_json::to_vec(&batch) {
+            Ok(body) => with_body(request, body),
+            // What cannot be encoded is left to reqwest, which says why.
+            Err(_) => request.json(&batch),
+        };
+        let response = self.send(request).await?;
         let response = check(response, "the run's events").await?;
         if let Ok(recorded) = response.json::<EventsRecorded>().await {
             self.hold(run_id, recorded.lease.fencing);
@@ -308,4 +313,25 @@ pub fn encode(segment: &str) -> String {
         }
     }
     out
+}
+
+/// Bodies at least this large are sent gzip-compressed: log lines shrink several times over,
+/// and compressing a small body costs more than it saves.
+const COMPRESS_FROM: usize = 64 * 1024;
+
+/// `request` with a JSON `body`, gzip-compressed (`Content-Encoding: gzip`) when it is large.
+fn with_body(request: reqwest::RequestBuilder, body: Vec<u8>) -> reqwest::RequestBuilder {
+    use std::io::Write as _;
+    let request = request.header(reqwest::header::CONTENT_TYPE, "application/json");
+    if body.len() < COMPRESS_FROM {
+        return request.body(body);
+    }
+    let mut encoder =
+        flate2::write::GzEncoder::new(Vec::with_capacity(body.len() / 4), flate2::Compression::fast());
+    match encoder.write_all(&body).and_then(|()| encoder.finish()) {
+        Ok(compressed) => request
+            .header(reqwest::header::CONTENT_ENCODING, "gzip")
+            .body(compressed),
+        Err(_) => request.body(body),
+    }
 }

@@ -208,7 +208,9 @@ fn chunks(events: &[RunEvent]) -> impl Iterator<Item = &[RunEvent]> {
 fn weight(event: &RunEvent) -> usize {
     const EVENT: usize = 256;
     match &event.kind {
-        RunEventKind::TaskOutput { lines, .. } => EVENT + lines.iter().map(|line| line.len() + 8).sum::<usize>(),
+        RunEventKind::TaskOutput { lines, .. } => {
+            EVENT + lines.iter().map(|line| line.len() + 8).sum::<usize>()
+        }
         RunEventKind::RunQueued(_) => 16 * EVENT,
         _ => EVENT,
     }

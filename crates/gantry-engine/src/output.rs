@@ -215,7 +215,11 @@ mod tests {
 
     #[tokio::test]
     async fn a_line_split_across_reads_is_joined_and_masked_whole() {
-        let lines = read_in(&[b"one\nthe key is hun", b"ter2 ok\ntw", b"o\n", b"tail"], &["hunter2"]).await;
+        let lines = read_in(
+            &[b"one\nthe key is hun", b"ter2 ok\ntw", b"o\n", b"tail"],
+            &["hunter2"],
+        )
+        .await;
         assert_eq!(lines, ["one", "the key is *** ok", "two", "tail"]);
         // A secret cut anywhere, a line ending cut between `\r` and `\n`.
         let text = b"a s3cr3t-value b\r\nlast s3cr3t-value\n";

@@ -50,6 +50,9 @@ pub enum Error {
     #[error("failed to record the run in the store")]
     Record(#[source] StoreError),
 
+    #[error("failed to read back the run's events waiting for the store")]
+    Backlog(#[source] std::io::Error),
+
     #[error("failed to keep the run's events in the spool")]
     Spool(#[from] SpoolError),
 

@@ -17,12 +17,14 @@
 //! - [`secrets`]: [`Secrets`], where secret values come from.
 //! - [`prepared`]: [`PreparedRun`], a valid, planned run before it has a number.
 //! - [`run`](mod@run): [`run`] and [`RunOutcome`], executing and recording.
-//! - `recorder`, `sink`: where a run's events are recorded, before and while it runs.
+//! - `recorder`, `sink`: where a run's events are recorded, before and while it runs; `backlog`:
+//!   what the store has not taken yet, in memory and then on disk.
 //! - [`reporter`]: the [`Reporter`] trait, what a person or a program sees of a run.
 //! - [`signals`]: [`Signals`], Ctrl-C and `SIGTERM` turned into a [`Stop`].
 //! - [`sync`](mod@sync): [`sync`], sending what the spool kept while a server was away.
 //! - [`error`]: [`Error`], why a run could not start or be recorded.
 
+mod backlog;
 pub mod environment;
 pub mod error;
 pub mod git;

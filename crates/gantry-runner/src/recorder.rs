@@ -54,10 +54,14 @@ impl Recorder {
         }
     }
 
-    /// Where the events of run `run_id` go while it is live.
-    pub(crate) fn start(self, run_id: &RunId) -> Result<Sink, Error> {
+    /// Where the events of run `run_id` go while it is live; a store's backlog waits in
+    /// `root`'s `.gantry/` past memory, when there is one.
+    pub(crate) fn start(self, run_id: &RunId, root: &Path) -> Result<Sink, Error> {
         Ok(match self {
-            Self::Store(store) => Sink::Store(store),
+            Self::Store(store) => {
+                let dir = root.join(workspace::STATE_DIR);
+                Sink::store(store, dir.is_dir().then_some(dir))
+            }
             Self::Server { client, spool } => {
                 let spooled = Spool::new(&spool).start(&run_id.0, client.url())?;
                 Sink::upload(client, spooled, spool)

@@ -20,7 +20,7 @@ use crate::sink::{Sink, Unsent};
 /// can fill while the store catches up (16 MiB) as well.
 const EVENT_BUFFER: usize = 256;
 
-/// How many events are recorded in one store transaction at most.
+/// How many events are taken from the engine at once at most.
 const BATCH: usize = 512;
 
 /// How often a reporter is asked to redraw while no event comes (and so how long at most it
@@ -117,7 +117,7 @@ impl PreparedRun {
         if stop.is_cancelled() {
             return Err(Error::Cancelled);
         }
-        let sink = recorder.start(&run_id)?;
+        let sink = recorder.start(&run_id, &request.root)?;
         let (sender, receiver) = mpsc::channel(EVENT_BUFFER);
         let engine = tokio::spawn(gantry_engine::execute(request, sender, stop.clone()));
         let consumed = consume(receiver, reporter, &sink, &stop, &version).await;
@@ -138,11 +138,13 @@ impl PreparedRun {
     }
 }
 
-/// Shows and records every event until the engine closes the channel.
+/// Shows every event and hands it to the sink, until the engine closes the channel; never waits
+/// for the store (the sink keeps what it has not recorded yet), so the engine runs at the pace
+/// of its tasks.
 ///
 /// A recording failure does not stop the run: the report stays true, and the first failure is
-/// returned at the end. A reporting failure cancels the run, which is still recorded to its
-/// end.
+/// returned at the end (by the sink's `close`). A reporting failure cancels the run, which is
+/// still recorded to its end.
 async fn consume(
     mut receiver: mpsc::Receiver<RunEvent>,
     reporter: &mut dyn Reporter,
@@ -151,7 +153,6 @@ async fn consume(
     version: &str,
 ) -> Result<(), Error> {
     let mut batch = Vec::with_capacity(BATCH);
-    let mut record_error = None;
     let mut report_error = None;
     let mut result = RunResult::Failure;
     let mut ticker = tokio::time::interval(TICK);
@@ -169,10 +170,7 @@ async fn consume(
                 continue;
             }
         }
-        if record_error.is_none() {
-            record_error = sink.record(&batch).await.err();
-        }
-        for event in batch.drain(..) {
+        for event in &batch {
             if let RunEventKind::RunFinished { result: finished } = &event.kind {
                 result = *finished;
             }
@@ -190,14 +188,12 @@ async fn consume(
             stop.cancel();
             report_error = Some(err);
         }
+        sink.record(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)));
     }
     if report_error.is_none()
         && let Err(err) = reporter.finish(result, version)
     {
         report_error = Some(err);
-    }
-    if let Some(err) = record_error {
-        return Err(err);
     }
     report_error.map_or(Ok(()), |err| Err(Error::Report(err)))
 }

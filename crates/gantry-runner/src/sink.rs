@@ -1,6 +1,7 @@
 //! [`Sink`]: where a live run's events go as they come.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use gantry_client::{Client, SpooledRun, Uploader};
@@ -9,13 +10,26 @@ use gantry_store::Store;
 use tokio::sync::mpsc;
 
 use crate::Error;
+use crate::backlog::Backlog;
 
 /// How long the end of a run waits for an away server before leaving events in the spool.
 const FINAL_UPLOAD_DEADLINE: Duration = Duration::from_secs(10);
 
+/// How many events, and about how many bytes of them, go into one store transaction at most.
+const STORE_BATCH_EVENTS: usize = 512;
+const STORE_BATCH_BYTES: usize = 8 * 1024 * 1024;
+
 /// Where events go while the run is live.
 pub(crate) enum Sink {
-    Store(Store),
+    /// The local store, written by a task of its own from a backlog, so that the run never
+    /// waits for the store: what the store has not taken yet waits in memory, and past a
+    /// bound in a file.
+    Store {
+        backlog: Arc<Backlog>,
+        /// Where the backlog's file goes (the project's `.gantry/`, when there is one).
+        dir: Option<PathBuf>,
+        writer: tokio::task::JoinHandle<Result<(), Error>>,
+    },
     /// Batches for the uploader task, which spools them and sends them on its own time, so a
     /// slow or away server never holds up the run.
     Uploader {
@@ -37,6 +51,12 @@ pub struct Unsent {
 }
 
 impl Sink {
+    pub(crate) fn store(store: Store, dir: Option<PathBuf>) -> Self {
+        let backlog = Arc::new(Backlog::default());
+        let writer = tokio::spawn(write(store, Arc::clone(&backlog)));
+        Self::Store { backlog, dir, writer }
+    }
+
     pub(crate) fn upload(client: Client, run: SpooledRun, spool: PathBuf) -> Self {
         // Unbounded: the uploader spools each batch to disk at once, so what waits here is
         // only what the disk has not taken yet, and the run must never wait for a server.
@@ -53,15 +73,16 @@ impl Sink {
         Self::Uploader { batches, task }
     }
 
-    pub(crate) async fn record(&self, batch: &[RunEvent]) -> Result<(), Error> {
+    /// Hands a batch over, without waiting for it to be recorded: failures are returned by
+    /// [`Sink::close`].
+    pub(crate) fn record(&self, batch: Vec<RunEvent>) {
         match self {
-            Self::Store(store) => store.record(batch).await.map_err(Error::Record),
+            Self::Store { backlog, dir, .. } => backlog.push(batch, dir.as_deref()),
             Self::Uploader { batches, .. } => {
                 // The uploader only stops early on a spool error, which `close` reports.
-                let _ = batches.send(batch.to_vec());
-                Ok(())
+                let _ = batches.send(batch);
             }
-            Self::Nowhere => Ok(()),
+            Self::Nowhere => {}
         }
     }
 
@@ -75,7 +96,31 @@ impl Sink {
                     source,
                 })?
             }
-            Self::Store(_) | Self::Nowhere => Ok(None),
+            Self::Store { backlog, writer, .. } => {
+                backlog.close();
+                writer.await.map_err(|source| Error::Crashed {
+                    task: "store writer",
+                    source,
+                })??;
+                Ok(None)
+            }
+            Self::Nowhere => Ok(None),
         }
     }
+}
+
+/// Records what the backlog holds, oldest first, until it closes; the first failure is
+/// returned at the end (the rest is still taken, so that the backlog's file goes).
+async fn write(store: Store, backlog: Arc<Backlog>) -> Result<(), Error> {
+    let mut failure = None;
+    while let Some(batch) = backlog.take(STORE_BATCH_EVENTS, STORE_BATCH_BYTES).await {
+        if failure.is_some() {
+            continue;
+        }
+        failure = match batch {
+            Ok(batch) => store.record(&batch).await.err().map(Error::Record),
+            Err(err) => Some(Error::Backlog(err)),
+        };
+    }
+    failure.map_or(Ok(()), Err)
 }

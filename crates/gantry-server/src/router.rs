@@ -19,6 +19,7 @@ use axum::{Extension, Router};
 use futures_util::StreamExt;
 use tokio_util::sync::CancellationToken;
 use tower_http::LatencyUnit;
+use tower_http::decompression::RequestDecompressionLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use utoipa::OpenApi as _;
 use utoipa_axum::router::UtoipaMethodRouterExt as _;
@@ -52,7 +53,11 @@ fn routes() -> Routes {
         .api(Read, routes!(runs::list))
         .api(Read, routes!(runs::show))
         .api(Read, routes!(logs::logs))
-        .api(Report, routes!(run_events::record))
+        // Clients compress large batches of run events (`Content-Encoding: gzip`).
+        .api(
+            Report,
+            routes!(run_events::record).layer(RequestDecompressionLayer::new()),
+        )
         .api(Report, routes!(heartbeat::heartbeat))
         .api(Report, routes!(events::ingest))
         .api(Read, routes!(events::chain))

@@ -160,7 +160,9 @@ async fn forcing_stops_a_finally_that_hangs() {
             .map(|event| event.at)
             .unwrap()
     };
-    let ready = at(&|kind| matches!(kind, RunEventKind::TaskOutput { lines, .. } if lines.iter().any(|line| line == "ready")));
+    let ready = at(
+        &|kind| matches!(kind, RunEventKind::TaskOutput { lines, .. } if lines.iter().any(|line| line == "ready")),
+    );
     let ended = at(
         &|kind| matches!(kind, RunEventKind::TaskFinished { path, .. } if path.as_str() == "finally/hang"),
     );

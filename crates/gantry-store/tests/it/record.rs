@@ -673,7 +673,9 @@ async fn batches_of_many_lines_are_numbered_without_gaps(test: TestStore) {
         let lines: Vec<String> = if event == 5 {
             vec!["before".to_owned(), long.clone(), "after".to_owned()]
         } else {
-            (0..(event * 97 + 1)).map(|line| format!("{event}.{line}")).collect()
+            (0..(event * 97 + 1))
+                .map(|line| format!("{event}.{line}"))
+                .collect()
         };
         expected.extend(lines.iter().cloned());
         events.push(run.output_lines("build/a", &lines));
@@ -681,14 +683,22 @@ async fn batches_of_many_lines_are_numbered_without_gaps(test: TestStore) {
     for batch in [&events[..6], &events[4..9], &events[..], &events[8..]] {
         test.store.record_allocated(batch).await.unwrap();
     }
-    let log = test.store.task_log(&run.run_id.0, "build/a", 0, 100_000).await.unwrap();
+    let log = test
+        .store
+        .task_log(&run.run_id.0, "build/a", 0, 100_000)
+        .await
+        .unwrap();
     let seqs: Vec<u64> = log.iter().map(|line| line.seq).collect();
     let numbers: Vec<u64> = (1..=expected.len() as u64).collect();
     assert_eq!(seqs, numbers);
     let lines: Vec<&str> = log.iter().map(|line| line.line.as_str()).collect();
     assert!(lines == expected, "every line once, in order, whole");
     // A reader following from any line gets exactly what comes after it.
-    let rest = test.store.task_log(&run.run_id.0, "build/a", 100, 100_000).await.unwrap();
+    let rest = test
+        .store
+        .task_log(&run.run_id.0, "build/a", 100, 100_000)
+        .await
+        .unwrap();
     assert_eq!(rest.first().map(|line| line.seq), Some(101));
 }
 

@@ -507,3 +507,41 @@ fn tokens_for_users_and_machines_from_the_cli() {
         .unwrap();
     assert_eq!(alice_laptop["user"], "alice", "{tokens}");
 }
+
+/// A task that prints 100,000 lines and one of 300 kB: every line recorded once, whole, in
+/// order, in the local store and on a server (where large batches go gzip-compressed), and read
+/// back the same from both.
+#[test]
+fn a_chatty_task_is_recorded_line_by_line_locally_and_on_a_server() {
+    let pipeline = "app: chatty\nstages:\n  - name: print\n    tasks:\n      - { name: lines, run: 'bash print.sh' }\n";
+    let script = "seq 1 100000\nhead -c 300000 /dev/zero | tr '\\0' x\necho\necho end\n";
+    let mut expected: Vec<String> = (1..=100_000).map(|n| n.to_string()).collect();
+    expected.push("x".repeat(300_000));
+    expected.push("end".to_owned());
+    let check = |out: &Outcome, where_: &str| {
+        assert_eq!(out.code, Some(0), "{where_}: {}", out.stderr);
+        let lines: Vec<&str> = out.stdout.lines().collect();
+        assert_eq!(lines.len(), expected.len(), "{where_}");
+        assert!(lines == expected, "{where_}: every line once, whole, in order");
+    };
+
+    let local = Project::with_pipeline(pipeline).file("print.sh", script);
+    let out = local.run(&["run"]);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    check(&local.run(&["logs", "chatty#1", "lines"]), "local store");
+
+    let data = tempfile::tempdir().unwrap();
+    let server = ServerProcess::start(&data.path().join("gantry.db"), 0);
+    let reported = Project::with_pipeline(pipeline).file("print.sh", script);
+    let out = reported.run_with_token(&["run", "--server", &server.url], ADMIN);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    let logs = Outcome::from(
+        reported
+            .command(&["logs", "chatty#1", "lines"])
+            .env("GANTRY_SERVER", &server.url)
+            .env("GANTRY_TOKEN", ADMIN)
+            .output()
+            .unwrap(),
+    );
+    check(&logs, "server");
+}

@@ -15,7 +15,7 @@ fn routes() -> Vec<(Call, &'static str)> {
         (Call::get(&format!("/api/v1/artifacts/{digest}")), "read"),
         (Call::post("/api/v1/apps/hello/builds"), "report"),
         (
-            Call::post("/api/v1/runs/r/events").json(&json!({"version": 1, "events": []})),
+            Call::post("/api/v1/runs/r/events").json(&json!({"version": 2, "events": []})),
             "report",
         ),
         (Call::post("/api/v1/events").json(&json!([])), "report"),

@@ -151,7 +151,7 @@ async fn refuses_bad_batches_of_run_events() {
         reply.error_message().starts_with("the body is not valid JSON"),
         "{reply:?}"
     );
-    let batch = |events: Value| json!({"version": 1, "events": events});
+    let batch = |events: Value| json!({"version": 2, "events": events});
     let reply = api
         .send(post(Call::post(&url).json(&batch(json!({"not": "an array"})))))
         .await;
@@ -181,7 +181,7 @@ async fn refuses_bad_batches_of_run_events() {
     reply.expect(StatusCode::BAD_REQUEST);
     assert_eq!(reply.error_code(), "unsupported_version");
     assert!(
-        reply.error_message().contains("reads run events version 1"),
+        reply.error_message().contains("reads run events version 2"),
         "{reply:?}"
     );
     assert!(
@@ -192,7 +192,7 @@ async fn refuses_bad_batches_of_run_events() {
     );
     let reply = api
         .send(post(
-            Call::post(&url).json(&json!({"version": 2, "events": [{"new": 1}]})),
+            Call::post(&url).json(&json!({"version": 3, "events": [{"new": 1}]})),
         ))
         .await;
     reply.expect(StatusCode::BAD_REQUEST);
@@ -200,7 +200,7 @@ async fn refuses_bad_batches_of_run_events() {
     assert!(
         reply
             .error_message()
-            .contains("version 2; this side reads version 1"),
+            .contains("version 3; this side reads version 2"),
         "{reply:?}"
     );
     assert!(reply.error_message().contains("upgrade this server"), "{reply:?}");
