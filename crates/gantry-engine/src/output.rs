@@ -231,7 +231,11 @@ mod tests {
 
     #[tokio::test]
     async fn many_lines_come_in_few_messages_in_order() {
-        let text: String = (1..=100_000).map(|n| format!("{n}\n")).collect();
+        let text = (1..=100_000)
+            .map(|n: u32| n.to_string())
+            .collect::<Vec<_>>()
+            .join("\n")
+            + "\n";
         let (sender, mut receiver) = mpsc::channel(1024);
         let reader = OutputReader {
             lane: 0,

@@ -112,19 +112,19 @@ impl Backlog {
 
 impl State {
     fn spill_batch(&mut self, batch: &[RunEvent], dir: Option<&Path>) -> io::Result<()> {
-        let spill = match &mut self.spill {
-            Some(spill) => spill,
-            None => {
-                let file = match dir {
-                    Some(dir) => tempfile::tempfile_in(dir)?,
-                    None => tempfile::tempfile()?,
-                };
-                self.spill.insert(Spill {
-                    file,
-                    written: 0,
-                    read: 0,
-                })
-            }
+        if self.spill.is_none() {
+            let file = match dir {
+                Some(dir) => tempfile::tempfile_in(dir)?,
+                None => tempfile::tempfile()?,
+            };
+            self.spill = Some(Spill {
+                file,
+                written: 0,
+                read: 0,
+            });
+        }
+        let Some(spill) = self.spill.as_mut() else {
+            return Err(io::Error::other("the backlog has no file"));
         };
         let json = serde_json::to_vec(batch).map_err(io::Error::from)?;
         let mut record = Vec::with_capacity(json.len() + 8);

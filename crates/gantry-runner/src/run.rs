@@ -175,7 +175,7 @@ async fn consume(
                 result = *finished;
             }
             if report_error.is_none()
-                && let Err(err) = reporter.event(&event)
+                && let Err(err) = reporter.event(event)
             {
                 // Nobody sees the run any more: stop it rather than run on unseen.
                 stop.cancel();

@@ -123,11 +123,19 @@ impl From<Option<DateTime<Utc>>> for Arg<'_> {
     }
 }
 
-/// A statement built as it goes (filters, multi-row `VALUES`): text the same on both
-/// databases, each bound value written as the next `$n`.
+/// A statement built as it goes (filters, multi-row `VALUES`): each bound value written as
+/// the next `$n` (PostgreSQL), or as a plain `?` (SQLite).
+///
+/// Why two texts: sqlx binds a SQLite statement's `$n` by asking SQLite each parameter's name,
+/// which SQLite finds by a linear search of the statement's names, so binding a multi-row
+/// insert of a few hundred `$n` took most of the time of inserting it; plain `?` are bound by
+/// position, with no name to search.
 #[derive(Debug, Default)]
 pub(crate) struct Statement<'a> {
+    /// With `$n` placeholders.
     pub(crate) text: String,
+    /// The same with `?` placeholders (every value is bound once, in order).
+    sqlite: String,
     pub(crate) args: Vec<Arg<'a>>,
 }
 
@@ -135,13 +143,15 @@ impl<'a> Statement<'a> {
     pub(crate) fn new(text: &str) -> Self {
         Self {
             text: text.to_owned(),
+            sqlite: text.to_owned(),
             args: Vec::new(),
         }
     }
 
-    /// Appends SQL text.
+    /// Appends SQL text (which holds no placeholder: values are bound with [`Statement::bind`]).
     pub(crate) fn push(&mut self, text: &str) -> &mut Self {
         self.text.push_str(text);
+        self.sqlite.push_str(text);
         self
     }
 
@@ -149,6 +159,7 @@ impl<'a> Statement<'a> {
     pub(crate) fn bind(&mut self, arg: impl Into<Arg<'a>>) -> &mut Self {
         self.args.push(arg.into());
         let _ = write!(self.text, "${}", self.args.len());
+        self.sqlite.push('?');
         self
     }
 
@@ -171,9 +182,9 @@ impl<'a> Statement<'a> {
         self
     }
 
-    /// The statement's text, the same for both databases.
+    /// The statement's text for each database.
     pub(crate) fn sql(&self) -> Sql<'_> {
-        Sql::both(&self.text)
+        Sql::each(&self.sqlite, &self.text)
     }
 }
 
@@ -204,6 +215,24 @@ pub(crate) fn insert_chunks<T>(rows: &[T]) -> impl Iterator<Item = &[T]> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn placeholders_are_numbered_for_postgres_and_positional_for_sqlite() {
+        let rows = [(1, "a"), (2, "b")];
+        let mut statement = Statement::new("INSERT INTO t (n, s) VALUES ");
+        statement.values(&rows, |(n, s)| [Arg::from(*n), Arg::from(*s)]);
+        statement.push(" ON CONFLICT DO NOTHING");
+        let sql = statement.sql();
+        assert_eq!(
+            sql.postgres,
+            "INSERT INTO t (n, s) VALUES ($1, $2), ($3, $4) ON CONFLICT DO NOTHING"
+        );
+        assert_eq!(
+            sql.sqlite,
+            "INSERT INTO t (n, s) VALUES (?, ?), (?, ?) ON CONFLICT DO NOTHING"
+        );
+        assert_eq!(statement.args.len(), 4);
+    }
 
     #[test]
     fn insert_chunks_cover_every_row_in_few_sizes() {

@@ -667,15 +667,13 @@ async fn log_lines_are_numbered_without_gaps_across_batches(test: TestStore) {
 async fn batches_of_many_lines_are_numbered_without_gaps(test: TestStore) {
     let mut run = RunBuilder::new("chatty", 1);
     let mut events = vec![run.queued(), run.started(), run.task_started("build/a")];
-    let long = "x".repeat(1 << 20);
+    let huge = "x".repeat(1 << 20);
     let mut expected = Vec::new();
     for event in 0..12 {
         let lines: Vec<String> = if event == 5 {
-            vec!["before".to_owned(), long.clone(), "after".to_owned()]
+            vec!["before".to_owned(), huge.clone(), "after".to_owned()]
         } else {
-            (0..(event * 97 + 1))
-                .map(|line| format!("{event}.{line}"))
-                .collect()
+            (0..=(event * 97)).map(|line| format!("{event}.{line}")).collect()
         };
         expected.extend(lines.iter().cloned());
         events.push(run.output_lines("build/a", &lines));

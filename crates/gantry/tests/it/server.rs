@@ -513,7 +513,8 @@ fn tokens_for_users_and_machines_from_the_cli() {
 /// back the same from both.
 #[test]
 fn a_chatty_task_is_recorded_line_by_line_locally_and_on_a_server() {
-    let pipeline = "app: chatty\nstages:\n  - name: print\n    tasks:\n      - { name: lines, run: 'bash print.sh' }\n";
+    let pipeline =
+        "app: chatty\nstages:\n  - name: print\n    tasks:\n      - { name: lines, run: 'bash print.sh' }\n";
     let script = "seq 1 100000\nhead -c 300000 /dev/zero | tr '\\0' x\necho\necho end\n";
     let mut expected: Vec<String> = (1..=100_000).map(|n| n.to_string()).collect();
     expected.push("x".repeat(300_000));
