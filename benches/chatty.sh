@@ -122,7 +122,8 @@ run_tool() {
     make) measure make "$work/lines" make -s ;;
     go-task) measure go-task "$work/lines" "$tool_dir/venv/bin/task" ;;
     ansible) measure ansible "$work/lines" env ANSIBLE_LOCALHOST_WARNING=false \
-      "$tool_dir/venv/bin/ansible-playbook" -i localhost, playbook.yml ;;
+      "$tool_dir/venv/bin/ansible-playbook" -i localhost, \
+      -e "ansible_python_interpreter=$tool_dir/venv/bin/python" playbook.yml ;;
     gitlab-ci-local) measure gitlab-ci-local "$work/gcl" env PATH="$tool_dir/npm/node_modules/.bin:$PATH" \
       gitlab-ci-local --no-color print ;;
   esac
