@@ -68,7 +68,7 @@ impl Db {
     /// date.
     pub(crate) async fn open(location: &Location, url: &str) -> Result<Self, StoreError> {
         match location {
-            Location::Sqlite(path) => open_sqlite(path, url).await.map(Self::Sqlite),
+            Location::Sqlite(path) => open_sqlite_patiently(path, url).await.map(Self::Sqlite),
             Location::Postgres(url) => open_postgres(url).await.map(Self::Postgres),
         }
     }
@@ -97,6 +97,49 @@ impl Db {
             Self::Postgres(pool) => pool.close().await,
         }
     }
+}
+
+/// How many times opening a SQLite file is tried when SQLite answers busy at once.
+const SQLITE_OPEN_ATTEMPTS: u32 = 20;
+
+/// Opens a SQLite store, trying again when SQLite refuses at once with "database is locked".
+///
+/// The busy timeout queues ordinary writers, but SQLite returns `SQLITE_BUSY` without waiting
+/// where waiting could deadlock, which happens to processes that open a new file together: one
+/// switches it to WAL or migrates it while another reads its schema. Such a refusal says nothing
+/// about the file, so the whole open is tried again, a bounded number of times.
+async fn open_sqlite_patiently(path: &Path, url: &str) -> Result<SqlitePool, StoreError> {
+    let mut attempt = 1;
+    loop {
+        match open_sqlite(path, url).await {
+            Err(error) if attempt < SQLITE_OPEN_ATTEMPTS && is_busy(&error) => {
+                tokio::time::sleep(Duration::from_millis(10 * u64::from(attempt))).await;
+                attempt += 1;
+            }
+            result => return result,
+        }
+    }
+}
+
+/// Whether opening failed on SQLite's "database is locked" (`SQLITE_BUSY`, extended codes
+/// included).
+fn is_busy(error: &StoreError) -> bool {
+    let (StoreError::Connect { source, .. }
+    | StoreError::Database { source, .. }
+    | StoreError::Migrate {
+        source: sqlx::migrate::MigrateError::Execute(source),
+        ..
+    }) = error
+    else {
+        return false;
+    };
+    let sqlx::Error::Database(database) = source else {
+        return false;
+    };
+    database
+        .code()
+        .and_then(|code| code.parse::<i32>().ok())
+        .is_some_and(|code| code & 0xff == 5)
 }
 
 async fn open_sqlite(path: &Path, url: &str) -> Result<SqlitePool, StoreError> {
@@ -335,5 +378,36 @@ impl Encode<'_, Postgres> for JsonText<'_> {
         buf.push(1);
         buf.extend_from_slice(self.0.as_bytes());
         Ok(sqlx::encode::IsNull::No)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sqlx::{Connection as _, SqliteConnection};
+
+    use super::*;
+
+    /// A real "database is locked" from SQLite counts as busy; another database error does not.
+    #[tokio::test]
+    async fn busy_is_told_from_other_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let options = SqliteConnectOptions::new()
+            .filename(dir.path().join("busy.db"))
+            .create_if_missing(true)
+            .busy_timeout(Duration::ZERO);
+        let mut holder = SqliteConnection::connect_with(&options).await.unwrap();
+        sqlx::query("BEGIN EXCLUSIVE").execute(&mut holder).await.unwrap();
+        let mut other = SqliteConnection::connect_with(&options).await.unwrap();
+        let locked = sqlx::query("BEGIN IMMEDIATE")
+            .execute(&mut other)
+            .await
+            .unwrap_err();
+        let locked = StoreError::Connect {
+            url: "sqlite://busy.db".to_owned(),
+            source: locked,
+        };
+        assert!(is_busy(&locked), "{locked:?}");
+        let syntax = sqlx::query("SELEC 1").execute(&mut other).await.unwrap_err();
+        assert!(!is_busy(&StoreError::db("select")(syntax)));
     }
 }
