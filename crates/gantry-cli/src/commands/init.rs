@@ -41,7 +41,7 @@ const KINDS: [Kind; 6] = [
         label: "a Node.js project (package.json)",
         build: "npm ci && npm run build --if-present",
         test: "npm test",
-        lint: "npm run lint --if-present",
+        lint: "npm run lint",
         artifacts: "# artifacts: [dist/**]",
     },
     Kind {
@@ -49,7 +49,7 @@ const KINDS: [Kind; 6] = [
         label: "a Python project (pyproject.toml)",
         build: "python3 -m pip wheel --no-deps -w dist .",
         test: "python3 -m pytest",
-        lint: "python3 -m ruff check . || true",
+        lint: "python3 -m ruff check .",
         artifacts: "artifacts: [dist/*.whl]",
     },
     Kind {
@@ -57,7 +57,7 @@ const KINDS: [Kind; 6] = [
         label: "a Makefile",
         build: "make",
         test: "make test",
-        lint: "if make -n lint >/dev/null 2>&1; then make lint; else echo \"no lint target\"; fi",
+        lint: "make lint",
         artifacts: "# artifacts: [build/**]",
     },
     Kind {
@@ -90,29 +90,178 @@ pub fn init(args: &InitArgs) -> anyhow::Result<ExitStatus> {
         .iter()
         .find(|kind| kind.marker.is_empty() || dir.join(kind.marker).is_file())
         .expect("the last kind matches every directory");
-    let app = app_name(dir);
+    let declared = if kind.marker.is_empty() {
+        Declared::default()
+    } else {
+        declared(&dir.join(kind.marker))?
+    };
+    let (app, app_from) = match declared.name.as_deref().map(app_name) {
+        Some(name) if !name.is_empty() => (name, kind.marker.to_owned()),
+        _ => (directory_name(dir), "the directory's name".to_owned()),
+    };
+    let (version, version_from) = match declared.version.as_deref().and_then(version_template) {
+        Some(template) => (template, kind.marker.to_owned()),
+        None => ("0.1.{build}".to_owned(), "a default".to_owned()),
+    };
     let file = dir.join(PIPELINE_FILES[0]);
-    fs::write(&file, starter(&app, kind))?;
+    fs::write(&file, starter(&app, &version, kind))?;
     println!("wrote `{}` for {}", file.display(), kind.label);
+    println!("app `{app}` from {app_from}, version \"{version}\" from {version_from}");
     println!("next: `gantry plan` to see what would run, `gantry run` to run it");
     Ok(ExitStatus::Success)
 }
 
-/// The app name: the directory's name, reduced to `[a-z0-9-]`.
-fn app_name(dir: &Path) -> String {
-    let dir = fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
-    let name: String = dir
+/// What a project's own file says about it.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Declared {
+    name: Option<String>,
+    version: Option<String>,
+}
+
+/// The name and version a project file declares, read with the file format's own parser: a
+/// file that does not parse is an error naming it (and, for TOML and JSON, the line and
+/// column), rather than a starter under a guessed name.
+fn declared(file: &Path) -> anyhow::Result<Declared> {
+    let text = fs::read_to_string(file)?;
+    let unreadable = |why: String| {
+        UsageError::new(format!(
+            "cannot read the app's name from `{}`: {why}",
+            file.display()
+        ))
+        .hint("fix the file, or write gantry.yml by hand (docs/pipeline.md)")
+    };
+    let kind = file
         .file_name()
-        .map(|name| name.to_string_lossy().to_lowercase())
-        .unwrap_or_default()
+        .and_then(|name| name.to_str())
+        .unwrap_or_default();
+    Ok(match kind {
+        "Cargo.toml" | "pyproject.toml" => {
+            let table: toml::Table = text
+                .parse()
+                .map_err(|error: toml::de::Error| unreadable(error.to_string()))?;
+            if kind == "Cargo.toml" {
+                cargo_declared(&table)
+            } else {
+                python_declared(&table)
+            }
+        }
+        "package.json" => {
+            let value: serde_json::Value =
+                serde_json::from_str(&text).map_err(|error| unreadable(error.to_string()))?;
+            let field = |key: &str| {
+                value
+                    .get(key)
+                    .and_then(serde_json::Value::as_str)
+                    .map(str::to_owned)
+            };
+            Declared {
+                // A scoped package, `@team/web`, is the app `web`.
+                name: field("name").map(|name| name.rsplit('/').next().unwrap_or(&name).to_owned()),
+                version: field("version"),
+            }
+        }
+        "go.mod" => Declared {
+            name: go_module_name(&text),
+            version: None,
+        },
+        _ => Declared::default(),
+    })
+}
+
+/// `[package]`'s name and version; a version inherited from the workspace
+/// (`version.workspace = true`) is read from `[workspace.package]` of the same file.
+fn cargo_declared(table: &toml::Table) -> Declared {
+    let package = table.get("package");
+    let workspace_version = table
+        .get("workspace")
+        .and_then(|workspace| workspace.get("package"))
+        .and_then(|package| package.get("version"))
+        .and_then(toml::Value::as_str);
+    Declared {
+        name: package
+            .and_then(|package| package.get("name"))
+            .and_then(toml::Value::as_str)
+            .map(str::to_owned),
+        version: package
+            .and_then(|package| package.get("version"))
+            .and_then(toml::Value::as_str)
+            .or(workspace_version)
+            .map(str::to_owned),
+    }
+}
+
+/// `[project]` (PEP 621), else `[tool.poetry]`.
+fn python_declared(table: &toml::Table) -> Declared {
+    let sections = [
+        table.get("project"),
+        table.get("tool").and_then(|tool| tool.get("poetry")),
+    ];
+    let field = |key: &str| {
+        sections
+            .iter()
+            .flatten()
+            .find_map(|section| section.get(key).and_then(toml::Value::as_str))
+            .map(str::to_owned)
+    };
+    Declared {
+        name: field("name"),
+        version: field("version"),
+    }
+}
+
+/// The last element of go.mod's `module` path, leaving out a major version suffix
+/// (`example.com/shop/cart/v2` is `cart`).
+fn go_module_name(text: &str) -> Option<String> {
+    let path = text.lines().find_map(|line| {
+        let line = line.split("//").next().unwrap_or_default().trim();
+        line.strip_prefix("module")
+            .filter(|rest| rest.starts_with([' ', '\t']))
+            .map(|rest| rest.trim().trim_matches('"').to_owned())
+    })?;
+    let mut elements = path.rsplit('/');
+    let last = elements.next()?;
+    let is_major = last.len() > 1 && last.starts_with('v') && last[1..].bytes().all(|b| b.is_ascii_digit());
+    match (is_major, elements.next()) {
+        (true, Some(previous)) => Some(previous.to_owned()),
+        _ => Some(last.to_owned()),
+    }
+}
+
+/// The version template for a declared version: its major and minor numbers, then the build
+/// number (`1.4.2` gives `1.4.{build}`); `None` for a version that does not start with two.
+fn version_template(version: &str) -> Option<String> {
+    let mut numbers = version.trim().trim_start_matches('v').split(['.', '-', '+']);
+    let major = numbers
+        .next()
+        .filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))?;
+    let minor = numbers
+        .next()
+        .filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))?;
+    Some(format!("{major}.{minor}.{{build}}"))
+}
+
+/// A name reduced to `[a-z0-9-]`, as app names are written.
+fn app_name(name: &str) -> String {
+    let name: String = name
+        .to_lowercase()
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
         .collect();
-    let name = name.trim_matches('-').to_owned();
+    name.trim_matches('-').to_owned()
+}
+
+/// The app name when the project file names none: the directory's name.
+fn directory_name(dir: &Path) -> String {
+    let dir = fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+    let name = app_name(
+        &dir.file_name()
+            .map(|name| name.to_string_lossy())
+            .unwrap_or_default(),
+    );
     if name.is_empty() { "app".to_owned() } else { name }
 }
 
-fn starter(app: &str, kind: &Kind) -> String {
+fn starter(app: &str, version: &str, kind: &Kind) -> String {
     let artifacts = kind.artifacts.replace("APP", app);
     format!(
         r#"# Gantry pipeline for {label}. Every key is described in Gantry's docs/pipeline.md;
@@ -122,7 +271,7 @@ fn starter(app: &str, kind: &Kind) -> String {
 
 app: {app}
 # The version of each run; {{build}} is the next build number of this app.
-version: "0.1.{{build}}"
+version: "{version}"
 
 env:
   CI: "true"
@@ -145,7 +294,7 @@ stages:
         run: {test}
       - name: lint
         run: {lint}
-        allow_failure: true
+        allow_failure: true   # a lint failure, or a missing linter, is shown but does not fail the run
 
   # - name: publish
   #   when: {{ branch: [main] }}

@@ -64,12 +64,12 @@ fn init_writes_a_valid_starter_and_never_overwrites() {
 
 #[test]
 fn init_recognises_project_kinds() {
-    for (marker, expect) in [
-        ("go.mod", "go test"),
-        ("package.json", "npm test"),
-        ("Makefile", "make test"),
+    for (marker, text, expect) in [
+        ("go.mod", "module example.com/x\n", "go test"),
+        ("package.json", "{\"name\": \"x\"}", "npm test"),
+        ("Makefile", "", "make test"),
     ] {
-        let project = Project::new().file(marker, "");
+        let project = Project::new().file(marker, text);
         assert_eq!(project.run(&["init"]).code, Some(0));
         let written = std::fs::read_to_string(project.path().join("gantry.yml")).unwrap();
         assert!(written.contains(expect), "{marker}: {written}");
@@ -79,6 +79,108 @@ fn init_recognises_project_kinds() {
             "{marker}: the starter plans"
         );
     }
+}
+
+/// The app's name and version come from the project's own file, read by its format's parser,
+/// never from the directory the project happens to be checked out in.
+#[test]
+fn init_takes_name_and_version_from_the_project_file() {
+    for (marker, text, app, version) in [
+        (
+            "Cargo.toml",
+            "[package]\nname = \"Shop_Cart\" # the crate\nversion = \"2.7.1\"\n",
+            "shop-cart",
+            "2.7.{build}",
+        ),
+        (
+            "Cargo.toml",
+            "[workspace.package]\nversion = \"0.3.0\"\n[package]\nname = \"api\"\nversion.workspace = true\n",
+            "api",
+            "0.3.{build}",
+        ),
+        (
+            "package.json",
+            "{\"name\": \"@acme/web-ui\", \"version\": \"3.1.0-beta.2\"}",
+            "web-ui",
+            "3.1.{build}",
+        ),
+        (
+            "pyproject.toml",
+            "[project]\nname = \"data.loader\"\nversion = \"1.12\"\n",
+            "data-loader",
+            "1.12.{build}",
+        ),
+        (
+            "pyproject.toml",
+            "[tool.poetry]\nname = \"report\"\nversion = \"0.9.4\"\n",
+            "report",
+            "0.9.{build}",
+        ),
+        (
+            "go.mod",
+            "// the cart service\nmodule github.com/acme/cart/v2\n\ngo 1.22\n",
+            "cart",
+            "0.1.{build}",
+        ),
+    ] {
+        let project = Project::new().file(marker, text);
+        let out = project.run(&["init"]);
+        assert_eq!(out.code, Some(0), "{marker}: {out:?}");
+        let written = std::fs::read_to_string(project.path().join("gantry.yml")).unwrap();
+        assert!(
+            written.contains(&format!("\napp: {app}\n")),
+            "{marker}: {written}"
+        );
+        assert!(
+            written.contains(&format!("\nversion: \"{version}\"\n")),
+            "{marker}: {written}"
+        );
+        assert!(
+            out.stdout.contains(&format!("app `{app}` from {marker}")),
+            "{marker}: {}",
+            out.stdout
+        );
+        let out = project.run(&["run", "--mock"]);
+        assert_eq!(out.code, Some(0), "{marker}: {out:?}");
+    }
+
+    let project = Project::new().file("Cargo.toml", "[package]\nname = \"a\"\nversion = \"1.0.0\"\n");
+    let out = project.run(&["init"]);
+    let _redacted = project.redacted().bind_to_scope();
+    insta::assert_snapshot!(out.stdout);
+}
+
+#[test]
+fn init_refuses_a_project_file_it_cannot_parse() {
+    let project = Project::new().file("package.json", "{\"name\": \"web\",\n  \"version\": }\n");
+    let out = project.run(&["init"]);
+    assert_eq!(out.code, Some(2), "{out:?}");
+    assert!(out.stderr.contains("package.json"), "{}", out.stderr);
+    assert!(out.stderr.contains("line 2 column 14"), "{}", out.stderr);
+    assert!(!project.path().join("gantry.yml").exists());
+}
+
+/// No starter task hides a missing tool: a linter that is not installed is an allowed failure
+/// in the run's record, never a success.
+#[test]
+fn init_starter_records_a_missing_linter_as_an_allowed_failure() {
+    let project = Project::new().file("pyproject.toml", "[project]\nname = \"p\"\nversion = \"1.0\"\n");
+    assert_eq!(project.run(&["init"]).code, Some(0));
+    let written = std::fs::read_to_string(project.path().join("gantry.yml")).unwrap();
+    assert!(!written.contains("|| true"), "{written}");
+    // Only the lint stage runs, with a Python that has no such module.
+    let written = written.replace("python3 -m ruff", "python3 -m gantry_no_such_linter");
+    std::fs::write(project.path().join("gantry.yml"), written).unwrap();
+    let out = project.run(&["run", "--only", "lint", "--json"]);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    let finished = out
+        .stdout
+        .lines()
+        .map(|line| serde_json::from_str::<serde_json::Value>(line).unwrap())
+        .find(|event| event["event"] == "task_finished")
+        .expect("the lint task finished");
+    assert_eq!(finished["outcome"], "failure", "{finished}");
+    assert_eq!(finished["allowed_failure"], true, "{finished}");
 }
 
 #[test]

@@ -3,6 +3,7 @@
 
 mod commands;
 mod diagnostics;
+mod docs_api;
 mod run;
 mod server;
 mod server_log;
