@@ -27,6 +27,14 @@ pub struct LogLine {
     /// Secrets already masked, without its line ending.
     pub line: String,
     pub at: DateTime<Utc>,
+    /// The attempt of the task that wrote it: 1, then 2, 3, ... when the task was retried.
+    #[serde(default = "first_attempt")]
+    #[schema(minimum = 1)]
+    pub attempt: u32,
+}
+
+fn first_attempt() -> u32 {
+    1
 }
 
 /// The `data` of the `end` event: how the run ended.

@@ -359,6 +359,9 @@ pub struct LogsArgs {
     pub run: String,
     /// Only this task (name or path).
     pub task: Option<String>,
+    /// Start each line with the time it was written (RFC 3339, UTC, milliseconds).
+    #[arg(long)]
+    pub timestamps: bool,
 }
 
 #[derive(Debug, Args)]

@@ -94,7 +94,22 @@
     });
   }
 
+  // The log's "Times" switch works by CSS alone; the choice is remembered for the next log.
+  function rememberTimes() {
+    var times = document.getElementById("log-times");
+    if (!times) return;
+    try {
+      times.checked = window.localStorage.getItem("gantry.log-times") === "1";
+      times.addEventListener("change", function () {
+        window.localStorage.setItem("gantry.log-times", times.checked ? "1" : "0");
+      });
+    } catch (e) {
+      // Storage may be denied (a private window); the switch still works for this page.
+    }
+  }
+
   function start() {
+    rememberTimes();
     followRun();
     followLog();
     tick();

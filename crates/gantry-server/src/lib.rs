@@ -9,6 +9,8 @@
 //! - [`api`]: the JSON API under `/api/v1`, one module per resource.
 //! - [`ui`]: the server-rendered web UI.
 //! - [`wire`]: the store's answers as the API's bodies ([`gantry_api`]).
+//! - [`log_text`]: a task's log as text ([`log_text::TextLog`]), with attempt headers and, when
+//!   asked, times: the API's, the UI's plain text and `gantry logs` alike.
 //! - [`permission`]: what each route needs ([`permission::Permission`]), declared as it is
 //!   registered, in one table the middleware and the OpenAPI document read.
 //! - [`auth`]: the authorization middleware, `/login` and `/logout`;
@@ -28,6 +30,7 @@ pub mod error;
 pub mod extract;
 pub mod health;
 pub mod lease;
+pub mod log_text;
 pub mod metrics;
 pub mod openapi;
 pub mod permission;

@@ -147,6 +147,7 @@ pub fn log_line(path: String, line: store::LogLine) -> api::LogLine {
         stream: line.stream,
         line: line.line,
         at: line.at,
+        attempt: line.attempt,
     }
 }
 

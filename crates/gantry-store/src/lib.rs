@@ -45,7 +45,7 @@ pub use cdevent::{RunContext, to_cdevent};
 pub use error::StoreError;
 pub use lease::{Lease, LeaseError, run_resource};
 pub use query::{
-    AppSummary, ArtifactRecord, LogLine, RunDetail, RunFilter, RunLogLine, RunStatus, RunSummary,
+    AppSummary, ArtifactRecord, AttemptEnd, LogLine, RunDetail, RunFilter, RunLogLine, RunStatus, RunSummary,
     StageRecord, TaskRecord, TaskStatus,
 };
 pub use recovery::Owner;

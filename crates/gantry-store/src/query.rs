@@ -233,6 +233,18 @@ pub struct LogLine {
     pub stream: LogStream,
     pub line: String,
     pub at: DateTime<Utc>,
+    /// The attempt of the task that wrote it: 1, then 2, 3, ... when the task was retried.
+    pub attempt: u32,
+}
+
+/// How one attempt of a task ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AttemptEnd {
+    /// 1 for the first attempt.
+    pub attempt: u32,
+    pub outcome: gantry_model::TaskOutcome,
+    /// `None` when the task's process did not exit by itself (a timeout, a cancellation).
+    pub exit_code: Option<i32>,
 }
 
 /// One line of a run's log: a task's line with the task's path.

@@ -41,6 +41,7 @@ pub(crate) async fn apply(
         heard_at,
         runs: HashMap::new(),
         tasks: HashMap::new(),
+        attempts: HashMap::new(),
         lines: Vec::new(),
         last_seq: HashMap::new(),
         cdevents: Vec::new(),
@@ -64,6 +65,9 @@ struct Recorder<'t, 'e> {
     runs: HashMap<String, RunContext>,
     /// Task row ids by (run, path), so that log lines do not look their task up each time.
     tasks: HashMap<(String, String), i64>,
+    /// The attempt each task is at, by (run, path), so that each log line records the attempt
+    /// that wrote it: set by a `task_started` of this batch, else read with the task's id.
+    attempts: HashMap<(String, String), u32>,
     /// The batch's log lines, numbered, to append at its end.
     lines: Vec<NewLogLine<'e>>,
     /// The number of each task's last line so far (by task row id), read once a batch.
@@ -79,7 +83,7 @@ impl<'e> Recorder<'_, 'e> {
             // A batch of lines is claimed like a state change: sent again, it appends nothing,
             // so a task's lines stay numbered 1, 2, 3, ... however batches repeat.
             self.known(run_id).await?;
-            let task_id = self.task_id(run_id, path).await?;
+            let (task_id, attempt) = self.task_id(run_id, path).await?;
             if !self.tx.claim(&event.id, run_id, "task_output", event.at).await? {
                 return Ok(());
             }
@@ -97,6 +101,7 @@ impl<'e> Recorder<'_, 'e> {
                     stream,
                     line,
                     at: event.at,
+                    attempt,
                 });
             }
             self.last_seq.insert(task_id, seq);
@@ -166,6 +171,8 @@ impl<'e> Recorder<'_, 'e> {
                     .start_task(run_id, path.as_str(), stage, *attempt, at)
                     .await?;
                 self.tasks.insert((run_id.to_owned(), path.0.clone()), id);
+                self.attempts
+                    .insert((run_id.to_owned(), path.0.clone()), *attempt);
             }
             RunEventKind::TaskFinished {
                 path,
@@ -305,18 +312,20 @@ impl<'e> Recorder<'_, 'e> {
         Ok(context)
     }
 
-    async fn task_id(&mut self, run_id: &str, path: &TaskPath) -> Result<i64, StoreError> {
+    /// The task's row id and the attempt it is at.
+    async fn task_id(&mut self, run_id: &str, path: &TaskPath) -> Result<(i64, u32), StoreError> {
         let key = (run_id.to_owned(), path.0.clone());
-        if let Some(id) = self.tasks.get(&key) {
-            return Ok(*id);
+        if let (Some(id), Some(attempt)) = (self.tasks.get(&key), self.attempts.get(&key)) {
+            return Ok((*id, *attempt));
         }
         let stage = stage_of(path);
         self.tx
             .ensure_stage(run_id, stage, TaskStatus::Pending.as_str())
             .await?;
-        let id = self.tx.task_id(run_id, path.as_str(), stage).await?;
-        self.tasks.insert(key, id);
-        Ok(id)
+        let (id, attempt) = self.tx.task_id(run_id, path.as_str(), stage).await?;
+        self.tasks.insert(key.clone(), id);
+        let attempt = *self.attempts.entry(key).or_insert(attempt);
+        Ok((id, attempt))
     }
 }
 

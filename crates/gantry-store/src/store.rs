@@ -19,7 +19,7 @@ use crate::db::{Db, Location};
 use crate::error::StoreError;
 use crate::notify::Recorded;
 use crate::query::{
-    AppSummary, ArtifactRecord, LogLine, RunDetail, RunFilter, RunLogLine, RunStatus, RunSummary,
+    AppSummary, ArtifactRecord, AttemptEnd, LogLine, RunDetail, RunFilter, RunLogLine, RunStatus, RunSummary,
     StageRecord, TaskRecord,
 };
 use crate::recorder;
@@ -408,6 +408,46 @@ impl Store {
                 })
             })
             .collect()
+    }
+
+    /// How each attempt of a run's task ended, in order, read from its `taskrun.finished`
+    /// CDEvents (which carry the attempt and its exit code): what separates the attempts of a
+    /// retried task's log.
+    pub async fn task_attempts(&self, run_id: &str, path: &str) -> Result<Vec<AttemptEnd>, StoreError> {
+        let texts = self
+            .db
+            .events_for_chain_of_type(run_id, crate::cdevent::TASK_RUN_FINISHED)
+            .await?;
+        let mut attempts = Vec::new();
+        for text in &texts {
+            let event: Value = serde_json::from_str(text).map_err(|err| StoreError::Corrupt {
+                what: "event",
+                reason: err.to_string(),
+            })?;
+            let custom = &event["customData"];
+            if custom["path"].as_str() != Some(path) {
+                continue;
+            }
+            // A skipped task's event has no attempt.
+            let Some(attempt) = custom["attempt"].as_u64().and_then(|n| u32::try_from(n).ok()) else {
+                continue;
+            };
+            let outcome =
+                serde_json::from_value(custom["outcome"].clone()).map_err(|err| StoreError::Corrupt {
+                    what: "task outcome",
+                    reason: err.to_string(),
+                })?;
+            attempts.push(AttemptEnd {
+                attempt,
+                outcome,
+                exit_code: custom["exitCode"]
+                    .as_i64()
+                    .and_then(|code| i32::try_from(code).ok()),
+            });
+        }
+        attempts.sort_by_key(|end| end.attempt);
+        attempts.dedup_by_key(|end| end.attempt);
+        Ok(attempts)
     }
 
     /// Every app that has runs, by name, with its newest run.

@@ -1,7 +1,11 @@
 //! `gantry logs RUN [TASK]`: a run's log (every task, prefixed) or one task's, from the local
-//! store or a server, read in pages so a huge log is never held in memory whole.
+//! store or a server, read in pages so a huge log is never held in memory whole; a retried
+//! task's attempts each under a header saying how it ended, and with `--timestamps` each line
+//! after its time.
 
 use std::io::Write as _;
+
+use gantry_server::log_text::TextOptions;
 
 use crate::args::LogsArgs;
 use crate::commands::source::Source;
@@ -44,9 +48,17 @@ pub async fn logs(args: &LogsArgs, environment: &gantry_runner::Environment) -> 
     let prefix = args.task.is_none();
     let width = paths.iter().map(|path| path.chars().count()).max().unwrap_or(0);
     let mut stdout = std::io::stdout().lock();
+    let options = TextOptions {
+        timestamps: args.timestamps,
+    };
     for path in &paths {
+        let attempts = run
+            .tasks
+            .iter()
+            .find(|task| &task.path == path)
+            .map_or(0, |task| task.attempts);
         source
-            .task_log(&run.summary.id, path, |line| {
+            .task_log(&run.summary.id, path, attempts, options, |line| {
                 if prefix {
                     writeln!(stdout, "{path:<width$} │ {line}")
                 } else {

@@ -7,6 +7,7 @@
 
 use gantry_api::{RunDocument, RunSummary, RunsPage};
 use gantry_client::{Client, ClientError, encode};
+use gantry_server::log_text::{Attempts, TextLog, TextOptions};
 use gantry_server::wire;
 use gantry_store::{RunFilter, Store};
 
@@ -102,28 +103,45 @@ impl Source {
         }
     }
 
-    /// Every line of the task at `path` of run `run_id`, in order, to `each`; read page by page
-    /// (or chunk by chunk from a server), so that a huge log is never held whole.
+    /// Every line of the task at `path` of run `run_id` (which started `attempts` attempts), in
+    /// order, to `each`, with a header before each attempt of a task tried more than once; read
+    /// page by page (or chunk by chunk from a server), so that a huge log is never held whole.
     pub(crate) async fn task_log(
         &self,
         run_id: &str,
         path: &str,
+        attempts: u32,
+        options: TextOptions,
         mut each: impl FnMut(&str) -> std::io::Result<()>,
     ) -> anyhow::Result<()> {
         match self {
             Self::Store(store) => {
+                let attempts = Attempts::read(store, run_id, path, attempts).await?;
+                let mut log = TextLog::new(attempts, options, String::new());
                 let mut after = 0;
+                let mut text = String::new();
                 loop {
                     let lines = store.task_log(run_id, path, after, PAGE).await?;
-                    let Some(last) = lines.last() else { break };
-                    after = last.seq;
-                    for line in &lines {
-                        each(&line.line)?;
+                    text.clear();
+                    log.lines(&lines, &mut text);
+                    let last = lines.last().map(|line| line.seq);
+                    if lines.len() < PAGE as usize {
+                        log.end(&mut text);
+                    }
+                    for line in text.lines() {
+                        each(line)?;
+                    }
+                    match last {
+                        Some(last) if lines.len() == PAGE as usize => after = last,
+                        _ => break,
                     }
                 }
             }
             Self::Server { client, token } => {
-                let url = format!("/api/v1/runs/{}/logs?task={}", encode(run_id), encode(path));
+                let mut url = format!("/api/v1/runs/{}/logs?task={}", encode(run_id), encode(path));
+                if options.timestamps {
+                    url.push_str("&timestamps=true");
+                }
                 let mut body = client
                     .get_text(&url, "the log")
                     .await

@@ -13,7 +13,6 @@
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
-use std::fmt::Write as _;
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
@@ -32,6 +31,7 @@ use utoipa::IntoParams;
 use super::runs::find_run;
 use crate::error::AppError;
 use crate::extract::{ApiPath, ApiQuery};
+use crate::log_text::{Attempts, TextLog, TextOptions};
 use crate::metrics::Metrics;
 use crate::state::AppState;
 use crate::wire;
@@ -54,6 +54,8 @@ pub struct LogsQuery {
     /// Follow the log live (server-sent events); by default, when `Accept` asks for
     /// `text/event-stream`.
     follow: Option<bool>,
+    /// Text: start each line with its time (RFC 3339, UTC, milliseconds).
+    timestamps: Option<bool>,
 }
 
 /// A run's log, or one task's; whole, or followed live.
@@ -110,7 +112,20 @@ pub async fn logs(
         Some(path) => vec![path],
         None => run.tasks.iter().map(|task| task.path.clone()).collect(),
     };
-    Ok(text(state.store, run.summary.id, paths, query.task.is_none()))
+    let mut logs = Vec::with_capacity(paths.len());
+    let options = TextOptions {
+        timestamps: query.timestamps.unwrap_or(false),
+    };
+    for path in paths {
+        let attempts = Attempts::of(&state.store, &run, &path).await?;
+        let prefix = if query.task.is_none() {
+            format!("{path} │ ")
+        } else {
+            String::new()
+        };
+        logs.push((path, TextLog::new(attempts, options, prefix)));
+    }
+    Ok(text(state.store, run.summary.id, logs))
 }
 
 fn wants_event_stream(headers: &HeaderMap) -> bool {
@@ -147,61 +162,52 @@ fn resolve_task(run: &RunDetail, name: &str, follow: bool) -> Result<String, App
     }
 }
 
-/// Streams the log of `paths`, task after task, one store page at a time.
-fn text(store: Store, run_id: String, paths: Vec<String>, prefix: bool) -> Response {
+/// Streams the log of each task, task after task, one store page at a time.
+fn text(store: Store, run_id: String, logs: Vec<(String, TextLog)>) -> Response {
     struct Reader {
         store: Store,
         run_id: String,
-        paths: Vec<String>,
+        logs: std::vec::IntoIter<(String, TextLog)>,
         /// The task being read, and its last line sent.
-        index: usize,
+        current: Option<(String, TextLog)>,
         after: u64,
-        prefix: bool,
     }
+    let mut logs = logs.into_iter();
     let reader = Reader {
         store,
         run_id,
-        paths,
-        index: 0,
+        current: logs.next(),
+        logs,
         after: 0,
-        prefix,
     };
     let chunks = stream::unfold(reader, |mut reader| async move {
-        loop {
-            let path = reader.paths.get(reader.index)?.clone();
-            let lines = match reader
-                .store
-                .task_log(&reader.run_id, &path, reader.after, PAGE)
-                .await
-            {
-                Ok(lines) => lines,
-                Err(error) => {
-                    tracing::error!(error = %crate::error::chain(&error), run = %reader.run_id, "failed to read a log");
-                    // Ending the body with an error tells the client the log is cut short.
-                    reader.index = reader.paths.len();
-                    return Some((Err(std::io::Error::other("failed to read the log")), reader));
-                }
-            };
-            let full = lines.len() == PAGE as usize;
-            let Some(last) = lines.last() else {
-                (reader.index, reader.after) = (reader.index + 1, 0);
-                continue;
-            };
-            reader.after = last.seq;
-            let mut chunk = String::new();
-            for line in &lines {
-                if reader.prefix {
-                    let _ = writeln!(chunk, "{path} │ {}", line.line);
-                } else {
-                    let _ = writeln!(chunk, "{}", line.line);
-                }
+        let (path, log) = reader.current.as_mut()?;
+        let lines = match reader
+            .store
+            .task_log(&reader.run_id, path, reader.after, PAGE)
+            .await
+        {
+            Ok(lines) => lines,
+            Err(error) => {
+                tracing::error!(error = %crate::error::chain(&error), run = %reader.run_id, "failed to read a log");
+                // Ending the body with an error tells the client the log is cut short.
+                reader.current = None;
+                return Some((Err(std::io::Error::other("failed to read the log")), reader));
             }
-            if !full {
-                // A short page is the task's last.
-                (reader.index, reader.after) = (reader.index + 1, 0);
+        };
+        let mut chunk = String::new();
+        log.lines(&lines, &mut chunk);
+        match lines.last() {
+            // A full page may have more after it.
+            Some(last) if lines.len() == PAGE as usize => reader.after = last.seq,
+            // A short page is the task's last.
+            _ => {
+                log.end(&mut chunk);
+                reader.current = reader.logs.next();
+                reader.after = 0;
             }
-            return Some((Ok(Bytes::from(chunk)), reader));
         }
+        Some((Ok(Bytes::from(chunk)), reader))
     });
     let mut response = Body::from_stream(chunks).into_response();
     response.headers_mut().insert(

@@ -103,9 +103,9 @@ fn trend_strip(runs: &[RunSummary], now: DateTime<Utc>) -> Markup {
         ol.trend aria-label="Recent runs, oldest first" {
             @for run in runs {
                 @let label = format!(
-                    "#{} · {} · {}{} · {}",
+                    "#{}{} · {}{} · {}",
                     run.build,
-                    run.version,
+                    format::version(run).map(|version| format!(" · {version}")).unwrap_or_default(),
                     run.result,
                     if run.selection.is_all() { String::new() } else { format!(" (partial: {})", run.selection) },
                     format::relative(run.started_at.unwrap_or(run.queued_at), now)

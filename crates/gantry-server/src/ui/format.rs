@@ -1,7 +1,23 @@
 //! How times, durations, sizes and revisions read on a page: short, and the same everywhere.
 
 use chrono::{DateTime, Utc};
+use gantry_store::RunSummary;
 use maud::{Markup, html};
+
+/// A run's version where it says more than its build number: `None` for an app without a
+/// version template, whose version is the build number itself.
+pub fn version(run: &RunSummary) -> Option<&str> {
+    (run.version != run.build.to_string()).then_some(run.version.as_str())
+}
+
+/// A run as titles and breadcrumbs name it: `hello 1.4.7 #7`, or `slow #1` for an app whose
+/// version is its build number (never `slow 1`).
+pub fn run_name(run: &RunSummary) -> String {
+    match version(run) {
+        Some(version) => format!("{} {version} #{}", run.app, run.build),
+        None => format!("{} #{}", run.app, run.build),
+    }
+}
 
 /// `count` things, singular for one: `1 run`, `3 runs`.
 pub fn count(count: u64, one: &str, many: &str) -> String {

@@ -25,8 +25,9 @@ use tokio::sync::watch;
 
 use super::badge;
 use super::error::UiError;
-use super::log::{self, render_lines};
+use super::log::{self, HtmlLog};
 use super::run::{Fragments, fingerprint};
+use crate::log_text::Attempts;
 use crate::state::AppState;
 
 /// How often the streams look at a store that cannot tell of other processes' records (SQLite,
@@ -139,6 +140,8 @@ struct FollowState {
     run_id: String,
     path: String,
     after: u64,
+    /// Writes the lines, with a header when a new attempt starts.
+    log: HtmlLog,
     /// The task has finished: send what is left, then `done`.
     finishing: bool,
     done: bool,
@@ -166,6 +169,15 @@ pub async fn follow(
             .map_err(|_| UiError::bad_request(format!("`after` must be a line number, not `{text}`.")))?,
     };
     let detail = log::find_task(&state.store, &id, &path).await?;
+    let mut html_log = HtmlLog::new(Attempts::of(&state.store, &detail, &path).await?);
+    if after > 0 {
+        // The attempt of the last line the browser has, so that the next attempt's header shows.
+        let last = state
+            .store
+            .task_log(&detail.summary.id, &path, after - 1, 1)
+            .await?;
+        html_log.previous = last.first().map_or(0, |line| line.attempt);
+    }
     let shutdown = state.shutdown.clone().cancelled_owned();
     let start = FollowState {
         recorded: state.store.subscribe_recorded(),
@@ -173,6 +185,7 @@ pub async fn follow(
         run_id: detail.summary.id,
         path,
         after,
+        log: html_log,
         finishing: false,
         done: false,
     };
@@ -189,8 +202,17 @@ pub async fn follow(
                 .await
             {
                 Ok(lines) if !lines.is_empty() => {
+                    let newest = lines.iter().map(|line| line.attempt).max().unwrap_or(1);
+                    if newest > state.log.previous.max(state.log.attempts.started) {
+                        // A new attempt began: read again how the earlier ones ended.
+                        if let Ok(attempts) =
+                            Attempts::read(&state.store, &state.run_id, &state.path, newest).await
+                        {
+                            state.log.attempts = attempts;
+                        }
+                    }
                     let mut html = String::with_capacity(lines.len() * 80);
-                    render_lines(&lines, &mut html);
+                    state.log.lines(&lines, &mut html);
                     state.after = lines.last().map_or(state.after, |line| line.seq);
                     let event = Event::default()
                         .event("lines")

@@ -26,6 +26,7 @@ use super::format;
 use super::graph;
 use super::layout::{self, Nav, Page};
 use super::url;
+use crate::log_text::{Attempts, TextLog, TextOptions};
 use crate::state::AppState;
 
 /// Lines read from the store at a time: big enough that a long log takes few queries, small
@@ -42,6 +43,8 @@ const AFTER_MARKER: &str = "\u{0}gantry-log-after\u{0}";
 #[derive(Debug, Default, Deserialize)]
 pub struct LogQuery {
     format: Option<String>,
+    /// Plain text: start each line with its time.
+    timestamps: Option<bool>,
 }
 
 /// `GET /runs/{id}/tasks/{*path}`
@@ -67,8 +70,13 @@ pub async fn page(
         return Ok(Redirect::to(&format!("{canonical}{query}")).into_response());
     }
     let run_id = detail.summary.id.clone();
+    let attempts = Attempts::of(&state.store, &detail, &path).await?;
     if text {
-        return Ok(text_response(state.store, run_id, path));
+        let options = TextOptions {
+            timestamps: query.timestamps.unwrap_or(false),
+        };
+        let log = TextLog::new(attempts, options, String::new());
+        return Ok(text_response(state.store, run_id, path, log));
     }
     let record = detail.tasks.iter().find(|task| task.path == path);
     let status = record.map(|task| task.status);
@@ -80,7 +88,7 @@ pub async fn page(
         nav.crumbs aria-label="Breadcrumb" {
             a href="/" { "Apps" } " / "
             a href=(url::app(&run.app)) { (run.app) } " / "
-            a href=(url::run(&run.id)) { (run.version) " #" (run.build) } " / "
+            a href=(url::run(&run.id)) { @if let Some(version) = format::version(run) { (version) " " } "#" (run.build) } " / "
             span aria-current="page" { (path) }
         }
         div.log-head {
@@ -107,6 +115,8 @@ pub async fn page(
                 a href={ (url::task_log(&run.id, &path)) "?format=text" } { "plain text" }
             }
         }
+        input #log-times .switch type="checkbox";
+        label.switch-label for="log-times" title="Show when each line was written (UTC)" { "Times" }
         div.log-box {
             div #log .log { (layout::marker(LINES_MARKER)) }
             div #log-state
@@ -120,7 +130,7 @@ pub async fn page(
     let (head, tail) = Page::new(title, Nav::Runs, body)
         .refresh(following)
         .render_split(LINES_MARKER);
-    let stream = html_stream(state.store, run_id, path, head, tail);
+    let stream = html_stream(state.store, run_id, path, head, tail, HtmlLog::new(attempts));
     Ok(layout::html_response(StatusCode::OK, Body::from_stream(stream)))
 }
 
@@ -142,8 +152,8 @@ pub async fn find_task(store: &Store, id: &str, path: &str) -> Result<RunDetail,
 
 /// Where a streamed log is.
 enum Phase {
-    Head(String),
-    Lines { after: u64 },
+    Head(String, HtmlLog),
+    Lines { after: u64, log: HtmlLog },
     Tail { after: u64 },
     Done,
 }
@@ -155,30 +165,34 @@ fn html_stream(
     path: String,
     head: String,
     tail: String,
+    log: HtmlLog,
 ) -> impl Stream<Item = Result<String, Infallible>> {
-    stream::unfold(Phase::Head(head), move |phase| {
+    stream::unfold(Phase::Head(head, log), move |phase| {
         let (store, run_id, path, tail) = (store.clone(), run_id.clone(), path.clone(), tail.clone());
         async move {
             match phase {
-                Phase::Head(head) => Some((Ok(head), Phase::Lines { after: 0 })),
-                Phase::Lines { after } => match store.task_log(&run_id, &path, after, LOG_PAGE).await {
-                    Ok(lines) => {
-                        let last = lines.last().map_or(after, |line| line.seq);
-                        let next = if lines.len() < LOG_PAGE as usize {
-                            Phase::Tail { after: last }
-                        } else {
-                            Phase::Lines { after: last }
-                        };
-                        let mut chunk = String::with_capacity(lines.len() * 80);
-                        render_lines(&lines, &mut chunk);
-                        Some((Ok(chunk), next))
+                Phase::Head(head, log) => Some((Ok(head), Phase::Lines { after: 0, log })),
+                Phase::Lines { after, mut log } => {
+                    match store.task_log(&run_id, &path, after, LOG_PAGE).await {
+                        Ok(lines) => {
+                            let last = lines.last().map_or(after, |line| line.seq);
+                            let mut chunk = String::with_capacity(lines.len() * 80);
+                            log.lines(&lines, &mut chunk);
+                            let next = if lines.len() < LOG_PAGE as usize {
+                                log.end(&mut chunk);
+                                Phase::Tail { after: last }
+                            } else {
+                                Phase::Lines { after: last, log }
+                            };
+                            Some((Ok(chunk), next))
+                        }
+                        Err(error) => {
+                            tracing::error!(error = %error, run = %run_id, task = %path, "web UI: failed to read a task's log");
+                            let notice = "<div class=\"l e notice\">The rest of the log could not be read; try again in a moment.</div>";
+                            Some((Ok(notice.to_owned()), Phase::Tail { after }))
+                        }
                     }
-                    Err(error) => {
-                        tracing::error!(error = %error, run = %run_id, task = %path, "web UI: failed to read a task's log");
-                        let notice = "<div class=\"l e notice\">The rest of the log could not be read; try again in a moment.</div>";
-                        Some((Ok(notice.to_owned()), Phase::Tail { after }))
-                    }
-                },
+                }
                 Phase::Tail { after } => {
                     Some((Ok(tail.replace(AFTER_MARKER, &after.to_string())), Phase::Done))
                 }
@@ -189,20 +203,21 @@ fn html_stream(
 }
 
 /// The log as plain text, streamed the same way.
-fn text_response(store: Store, run_id: String, path: String) -> Response {
-    let stream = stream::unfold(Some(0_u64), move |after| {
+fn text_response(store: Store, run_id: String, path: String, log: TextLog) -> Response {
+    let stream = stream::unfold(Some((0_u64, log)), move |state| {
         let (store, run_id, path) = (store.clone(), run_id.clone(), path.clone());
         async move {
-            let after = after?;
+            let (after, mut log) = state?;
             match store.task_log(&run_id, &path, after, LOG_PAGE).await {
                 Ok(lines) => {
-                    let next = (lines.len() >= LOG_PAGE as usize)
-                        .then(|| lines.last().map_or(after, |line| line.seq));
                     let mut chunk = String::with_capacity(lines.len() * 80);
-                    for line in &lines {
-                        chunk.push_str(&line.line);
-                        chunk.push('\n');
-                    }
+                    log.lines(&lines, &mut chunk);
+                    let next = if lines.len() >= LOG_PAGE as usize {
+                        Some((lines.last().map_or(after, |line| line.seq), log))
+                    } else {
+                        log.end(&mut chunk);
+                        None
+                    };
                     Some((Ok::<_, Infallible>(chunk), next))
                 }
                 Err(error) => {
@@ -230,36 +245,80 @@ fn text_response(store: Store, run_id: String, path: String) -> Response {
 /// or a base64 dump printed on one line would otherwise make the page megabytes of one `div`.
 const MAX_SHOWN_LINE: usize = 16 * 1024;
 
-/// Appends `lines` as HTML: one `div` each, with its number as a link to itself, stderr lines
+/// A task's log as HTML, page by page: one `div` a line, with its number as a link to itself
+/// and its time (shown when the reader asks, see the page's "Times" switch), stderr lines
 /// marked `e`, terminal escape sequences left out, lines beyond [`MAX_SHOWN_LINE`] bytes cut
-/// with a note.
-pub fn render_lines(lines: &[LogLine], out: &mut String) {
-    for line in lines {
-        let class = match line.stream {
-            LogStream::Stdout => "l",
-            LogStream::Stderr => "l e",
-        };
-        let seq = line.seq;
+/// with a note; for a task tried more than once, a header before each attempt's lines saying
+/// how it ended, as [`TextLog`](crate::log_text::TextLog) writes it in text.
+#[derive(Debug)]
+pub struct HtmlLog {
+    pub attempts: Attempts,
+    /// The attempt of the last line written; 0 before the first.
+    pub previous: u32,
+}
+
+impl HtmlLog {
+    pub fn new(attempts: Attempts) -> Self {
+        Self {
+            attempts,
+            previous: 0,
+        }
+    }
+
+    pub fn lines(&mut self, lines: &[LogLine], out: &mut String) {
+        for line in lines {
+            for attempt in self.attempts.starting(self.previous, line.attempt) {
+                self.header(attempt, out);
+            }
+            self.previous = self.previous.max(line.attempt);
+            render_line(line, out);
+        }
+    }
+
+    /// The headers of attempts that wrote nothing after the last line.
+    pub fn end(&mut self, out: &mut String) {
+        for attempt in self.attempts.remaining(self.previous) {
+            self.header(attempt, out);
+        }
+    }
+
+    fn header(&self, attempt: u32, out: &mut String) {
         let _ = write!(
             out,
-            "<div class=\"{class}\" id=\"L{seq}\"><a href=\"#L{seq}\">{seq}</a><span>"
+            "<div class=\"l attempt\" id=\"A{attempt}\"><a href=\"#A{attempt}\"></a><span>── "
         );
-        let text = plain(&line.line);
-        let mut shown = text.len().min(MAX_SHOWN_LINE);
-        while !text.is_char_boundary(shown) {
-            shown -= 1;
-        }
-        let _ = Escaper::new(out).write_str(&text[..shown]);
-        if shown < text.len() {
-            // Relative: the task's log page, as text (live lines land on the same page).
-            let _ = write!(
-                out,
-                "<em class=\"cut\"> … {} more of this line in the <a href=\"?format=text\">plain-text log</a></em>",
-                super::format::size(u64::try_from(text.len() - shown).unwrap_or(u64::MAX))
-            );
-        }
-        out.push_str("</span></div>\n");
+        let _ = Escaper::new(out).write_str(&self.attempts.header(attempt));
+        out.push_str(" ──</span></div>\n");
     }
+}
+
+fn render_line(line: &LogLine, out: &mut String) {
+    let (class, title) = match line.stream {
+        LogStream::Stdout => ("l", ""),
+        LogStream::Stderr => ("l e", " title=\"stderr\""),
+    };
+    let seq = line.seq;
+    let _ = write!(
+        out,
+        "<div class=\"{class}\" id=\"L{seq}\"{title}><a href=\"#L{seq}\">{seq}</a><time datetime=\"{}\">{}</time><span>",
+        line.at.format("%Y-%m-%dT%H:%M:%S%.3fZ"),
+        line.at.format("%H:%M:%S%.3f"),
+    );
+    let text = plain(&line.line);
+    let mut shown = text.len().min(MAX_SHOWN_LINE);
+    while !text.is_char_boundary(shown) {
+        shown -= 1;
+    }
+    let _ = Escaper::new(out).write_str(&text[..shown]);
+    if shown < text.len() {
+        // Relative: the task's log page, as text (live lines land on the same page).
+        let _ = write!(
+            out,
+            "<em class=\"cut\"> … {} more of this line in the <a href=\"?format=text\">plain-text log</a></em>",
+            super::format::size(u64::try_from(text.len() - shown).unwrap_or(u64::MAX))
+        );
+    }
+    out.push_str("</span></div>\n");
 }
 
 /// A line as a terminal would leave it: colour and cursor escape sequences removed, and only
@@ -306,7 +365,7 @@ fn plain(line: &str) -> std::borrow::Cow<'_, str> {
 
 #[cfg(test)]
 mod tests {
-    use chrono::Utc;
+    use chrono::{TimeZone, Utc};
 
     use super::*;
 
@@ -324,14 +383,16 @@ mod tests {
 
     #[test]
     fn lines_are_numbered_escaped_and_marked() {
+        let at = Utc.with_ymd_and_hms(2025, 6, 1, 12, 0, 3).unwrap();
         let line = |seq, stream, text: &str| LogLine {
             seq,
             stream,
             line: text.into(),
-            at: Utc::now(),
+            at,
+            attempt: 1,
         };
         let mut out = String::new();
-        render_lines(
+        HtmlLog::new(Attempts::default()).lines(
             &[
                 line(1, LogStream::Stdout, "<script>alert(1)</script>"),
                 line(2, LogStream::Stderr, "oops & co"),
@@ -340,8 +401,8 @@ mod tests {
         );
         assert_eq!(
             out,
-            "<div class=\"l\" id=\"L1\"><a href=\"#L1\">1</a><span>&lt;script&gt;alert(1)&lt;/script&gt;</span></div>\n\
-             <div class=\"l e\" id=\"L2\"><a href=\"#L2\">2</a><span>oops &amp; co</span></div>\n"
+            "<div class=\"l\" id=\"L1\"><a href=\"#L1\">1</a><time datetime=\"2025-06-01T12:00:03.000Z\">12:00:03.000</time><span>&lt;script&gt;alert(1)&lt;/script&gt;</span></div>\n\
+             <div class=\"l e\" id=\"L2\" title=\"stderr\"><a href=\"#L2\">2</a><time datetime=\"2025-06-01T12:00:03.000Z\">12:00:03.000</time><span>oops &amp; co</span></div>\n"
         );
     }
 
@@ -350,12 +411,13 @@ mod tests {
         // Two-byte characters, so that the cut falls inside one unless it is moved back.
         let text = "é".repeat(MAX_SHOWN_LINE);
         let mut out = String::new();
-        render_lines(
+        HtmlLog::new(Attempts::default()).lines(
             &[LogLine {
                 seq: 1,
                 stream: LogStream::Stdout,
                 line: text.clone(),
                 at: Utc::now(),
+                attempt: 1,
             }],
             &mut out,
         );

@@ -41,7 +41,7 @@ pub async fn page(State(state): State<AppState>, Path(id): Path<String>) -> UiRe
     let body = html! {
         nav.crumbs aria-label="Breadcrumb" {
             a href="/" { "Apps" } " / " a href=(url::app(&run.app)) { (run.app) } " / "
-            span aria-current="page" { (run.version) " #" (run.build) }
+            span aria-current="page" { @if let Some(version) = format::version(run) { (version) " " } "#" (run.build) }
         }
         div #run data-status-url=[running.then(|| url::run_status(&run.id))] data-fingerprint=(fingerprint(&detail)) {
             div #run-header { (parts.header) }
@@ -55,7 +55,7 @@ pub async fn page(State(state): State<AppState>, Path(id): Path<String>) -> UiRe
             }
         }
     };
-    let title = format!("{} {} #{}", run.app, run.version, run.build);
+    let title = format::run_name(run);
     Ok(Page::new(title, Nav::Runs, body)
         .refresh(running)
         .wide(true)
@@ -134,7 +134,10 @@ fn header(detail: &RunDetail, now: DateTime<Utc>) -> Markup {
     let culprit = graph::culprit(detail);
     html! {
         div.run-title {
-            h1 { (run.app) " " span.version { (run.version) } }
+            h1 {
+                (run.app) " "
+                @if let Some(version) = format::version(run) { span.version { (version) } } @else { span.version { "#" (run.build) } }
+            }
             (badge::run(run.result))
         }
         dl.facts {

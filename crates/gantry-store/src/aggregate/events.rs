@@ -37,6 +37,26 @@ impl Db {
             .await?;
         Ok(texts.into_iter().map(|(text,)| text).collect())
     }
+
+    /// The JSON texts of a chain's events of one type, in time order.
+    pub(crate) async fn events_for_chain_of_type(
+        &self,
+        chain_id: &str,
+        kind: &str,
+    ) -> Result<Vec<String>, StoreError> {
+        let texts: Vec<(String,)> = self
+            .connection()
+            .await?
+            .fetch_all(
+                "read events",
+                Sql::both(
+                    "SELECT CAST(json AS TEXT) FROM events WHERE chain_id = $1 AND type = $2 ORDER BY timestamp, seq",
+                ),
+                &[chain_id.into(), kind.into()],
+            )
+            .await?;
+        Ok(texts.into_iter().map(|(text,)| text).collect())
+    }
 }
 
 impl Tx {

@@ -1,7 +1,7 @@
 //! Task logs: the `task_logs` table, one row per line of a task's output, numbered 1, 2, 3, ...
 //! per task without a gap, so that a reader can follow a log from any line number.
 //!
-//! Schema: `migrations/*/0001_build_data.sql`.
+//! Schema: `migrations/*/0001_build_data.sql` and `0011_log_attempts.sql`.
 
 use chrono::{DateTime, Utc};
 use gantry_model::LogStream;
@@ -20,6 +20,8 @@ pub(crate) struct NewLogLine<'a> {
     pub stream: &'static str,
     pub line: &'a str,
     pub at: DateTime<Utc>,
+    /// The attempt of the task that wrote it.
+    pub attempt: u32,
 }
 
 #[derive(Debug, sqlx::FromRow)]
@@ -29,12 +31,13 @@ pub(crate) struct LogRow {
     pub stream: String,
     pub line: String,
     pub at: DateTime<Utc>,
+    pub attempt: i64,
 }
 
 /// The `SELECT` of [`LogRow`]s, a task's lines with its path, for `concat!`.
 macro_rules! log_rows {
     () => {
-        "SELECT t.path, l.seq, l.stream, l.line, l.at FROM tasks t JOIN task_logs l ON l.task_id = t.id"
+        "SELECT t.path, l.seq, l.stream, l.line, l.at, l.attempt FROM tasks t JOIN task_logs l ON l.task_id = t.id"
     };
 }
 
@@ -92,8 +95,9 @@ impl Tx {
     /// thread each.
     pub(crate) async fn append_logs(&mut self, lines: &[NewLogLine<'_>]) -> Result<(), StoreError> {
         for chunk in insert_chunks(lines) {
-            let mut insert =
-                Statement::new("INSERT INTO task_logs (task_id, seq, stream, line, at, event_id) VALUES ");
+            let mut insert = Statement::new(
+                "INSERT INTO task_logs (task_id, seq, stream, line, at, event_id, attempt) VALUES ",
+            );
             insert.values(chunk, |line| {
                 [
                     Arg::from(line.task_id),
@@ -102,6 +106,7 @@ impl Tx {
                     line.line.into(),
                     line.at.into(),
                     line.event_id.as_str().into(),
+                    line.attempt.into(),
                 ]
             });
             self.execute("append to a task's log", insert.sql(), &insert.args)
@@ -125,6 +130,12 @@ impl LogRow {
                 stream,
                 line: self.line,
                 at: self.at,
+                attempt: u32::try_from(self.attempt).map_err(|_| {
+                    corrupt(
+                        "log line's attempt",
+                        format!("{} is not an attempt", self.attempt),
+                    )
+                })?,
             },
         })
     }

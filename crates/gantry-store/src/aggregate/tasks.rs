@@ -226,16 +226,23 @@ impl Tx {
     }
 
     /// The task's row id, creating a `pending` row for a task not seen yet.
-    pub(crate) async fn task_id(&mut self, run_id: &str, path: &str, stage: &str) -> Result<i64, StoreError> {
-        let found: Option<(i64,)> = self
+    pub(crate) async fn task_id(
+        &mut self,
+        run_id: &str,
+        path: &str,
+        stage: &str,
+    ) -> Result<(i64, u32), StoreError> {
+        let found: Option<(i64, i64)> = self
             .fetch_optional(
                 "find a task",
-                Sql::both("SELECT id FROM tasks WHERE run_id = $1 AND path = $2"),
+                Sql::both("SELECT id, attempts FROM tasks WHERE run_id = $1 AND path = $2"),
                 &[run_id.into(), path.into()],
             )
             .await?;
-        if let Some((id,)) = found {
-            return Ok(id);
+        if let Some((id, attempts)) = found {
+            let attempt =
+                u32::try_from(attempts).map_err(|_| corrupt("task's attempts", format!("{attempts}")))?;
+            return Ok((id, attempt.max(1)));
         }
         let (id,) = self
             .fetch_one(
@@ -244,7 +251,7 @@ impl Tx {
                 &[run_id.into(), path.into(), stage.into()],
             )
             .await?;
-        Ok(id)
+        Ok((id, 1))
     }
 
     /// Marks a finished run's unfinished tasks `interrupted`, and closes its open stages.

@@ -5,6 +5,7 @@ mod backend_schemas;
 mod build_numbers;
 mod cdevents;
 mod leases;
+mod log_attempts;
 mod record;
 mod recovery;
 mod token_backends;

@@ -4,6 +4,7 @@
 mod commands;
 mod diagnostics;
 mod docs_api;
+mod logs;
 mod run;
 mod server;
 mod server_log;
