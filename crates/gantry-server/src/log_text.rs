@@ -69,16 +69,16 @@ impl Attempts {
     /// The attempts whose headers go before a line of attempt `attempt`, when the line before
     /// it was of attempt `previous` (0 before the first line): every attempt after `previous` up
     /// to `attempt`, so that an attempt without output still has its header.
-    pub fn starting(&self, previous: u32, attempt: u32) -> std::ops::RangeInclusive<u32> {
+    pub fn starting(&self, previous: u32, attempt: u32) -> std::ops::Range<u32> {
         if attempt > previous && (self.several() || attempt > 1) {
-            previous + 1..=attempt
+            previous + 1..attempt + 1
         } else {
-            1..=0
+            0..0
         }
     }
 
     /// The headers of attempts after `previous` that wrote no line, for the end of a log.
-    pub fn remaining(&self, previous: u32) -> std::ops::RangeInclusive<u32> {
+    pub fn remaining(&self, previous: u32) -> std::ops::Range<u32> {
         let last = self
             .ends
             .iter()
@@ -87,9 +87,9 @@ impl Attempts {
             .unwrap_or(0)
             .max(self.started);
         if self.several() {
-            previous + 1..=last
+            previous + 1..last + 1
         } else {
-            1..=0
+            0..0
         }
     }
 }
