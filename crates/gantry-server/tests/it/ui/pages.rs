@@ -354,8 +354,10 @@ async fn task_log_shows_numbered_lines_and_marks_stderr() {
     page.has("<title>test/unit · payments #12 · Gantry</title>")
         .has("badge s-failure")
         .has("exit 101")
-        .has("<div class=\"l\" id=\"L1\"><a href=\"#L1\">1</a><span>running 48 tests</span></div>")
-        .has("<div class=\"l e\" id=\"L3\"><a href=\"#L3\">3</a><span>thread 'payments::refund_rounds_down' panicked")
+        .has("<div class=\"l\" id=\"L1\"><a href=\"#L1\">1</a><time datetime=\"")
+        .has("</time><span>running 48 tests</span></div>")
+        .has("<div class=\"l e\" id=\"L3\" title=\"stderr\"><a href=\"#L3\">3</a><time datetime=\"")
+        .has("</time><span>thread 'payments::refund_rounds_down' panicked")
         .has("data-after=\"5\"")
         .lacks("data-follow-url")
         .lacks("\u{0}");
@@ -466,7 +468,8 @@ async fn task_log_streams_a_large_log_page_by_page() {
         LINES - LINES / 1000
     );
     assert_eq!(text.matches("<div class=\"l e\" id=\"L").count(), LINES / 1000);
-    assert!(text.contains("<a href=\"#L200000\">200000</a><span>line 200000 of a long build log</span>"));
+    assert!(text.contains("<a href=\"#L200000\">200000</a><time datetime=\""));
+    assert!(text.contains("</time><span>line 200000 of a long build log</span>"));
     assert!(text.contains(&format!("data-after=\"{LINES}\"")));
     assert!(
         text.trim_end().ends_with("</html>"),
