@@ -22,6 +22,8 @@ const FILTERS: &[(&str, &str)] = &[
         r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2}| UTC)?",
         "[TIME]",
     ),
+    // A time of day alone, to the millisecond: a log line's in the web UI.
+    (r"\b\d{2}:\d{2}:\d{2}\.\d{3}\b", "[CLOCK]"),
     // A date alone: the web UI's for times past a month.
     (r"\b\d{4}-\d{2}-\d{2}\b", "[DATE]"),
     // How long ago, as the web UI says it.

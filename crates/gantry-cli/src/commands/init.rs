@@ -124,7 +124,7 @@ struct Declared {
 fn declared(file: &Path) -> anyhow::Result<Declared> {
     let text = fs::read_to_string(file)?;
     let unreadable = |why: String| {
-        UsageError::new(format!(
+        CommandError::usage(format!(
             "cannot read the app's name from `{}`: {why}",
             file.display()
         ))

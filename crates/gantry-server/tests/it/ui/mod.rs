@@ -2,4 +2,5 @@
 //! real headless Chromium.
 
 mod browser;
+mod output;
 mod pages;

@@ -2,16 +2,17 @@
 //! with how it ended; each line's time; stderr marked as stderr; and a run of an app without a
 //! version template named by its build number, never as if its number were a version.
 
-mod common_ui;
-
 use chrono::Utc;
-use common_ui::{RunBuilder, TestStore, get};
 use gantry_model::{LogStream, RunEventKind, RunResult, TaskOutcome, TaskPath};
+use gantry_test::{RunBuilder, TestStore};
+
+use crate::support::demo::{demo_run, record, timed_task};
+use crate::support::page::{get, ui_router};
 
 /// A run of `app` whose `build/compile` fails once (exit 1), then succeeds on its second
 /// attempt; its first attempt writes to stderr.
 fn retried_run(app: &str, build: u64) -> (String, Vec<gantry_model::RunEvent>) {
-    let mut run = RunBuilder::new(app, build, Utc::now() - chrono::Duration::minutes(5));
+    let mut run = demo_run(app, build, Utc::now() - chrono::Duration::minutes(5));
     let path = "build/compile";
     let attempt = |run: &mut RunBuilder, attempt: u32| {
         run.event(RunEventKind::TaskStarted {
@@ -34,13 +35,13 @@ fn retried_run(app: &str, build: u64) -> (String, Vec<gantry_model::RunEvent>) {
         run.started(),
         run.stage_started("build"),
         attempt(&mut run, 1),
-        run.output(path, LogStream::Stdout, "Compiling hello"),
-        run.output(path, LogStream::Stderr, "error: the registry did not answer"),
+        run.output_on(path, LogStream::Stdout, "Compiling hello"),
+        run.output_on(path, LogStream::Stderr, "error: the registry did not answer"),
         finished(&mut run, 1, TaskOutcome::Failure, 1),
         attempt(&mut run, 2),
-        run.output(path, LogStream::Stdout, "Compiling hello"),
-        run.output(path, LogStream::Stderr, "warning: unused variable"),
-        run.output(path, LogStream::Stdout, "Finished release"),
+        run.output_on(path, LogStream::Stdout, "Compiling hello"),
+        run.output_on(path, LogStream::Stderr, "warning: unused variable"),
+        run.output_on(path, LogStream::Stdout, "Finished release"),
         finished(&mut run, 2, TaskOutcome::Success, 0),
         run.stage_finished("build", TaskOutcome::Success),
         run.finished(RunResult::Success),
@@ -52,8 +53,8 @@ fn retried_run(app: &str, build: u64) -> (String, Vec<gantry_model::RunEvent>) {
 async fn a_retried_tasks_log_separates_its_attempts_with_their_exit_codes() {
     let store = TestStore::new().await;
     let (id, events) = retried_run("hello", 1);
-    store.record(&events).await;
-    let router = store.router();
+    record(&store, &events).await;
+    let router = ui_router(&store);
 
     let page = get(&router, &format!("/runs/{id}/tasks/build/compile")).await;
     page.has("── attempt 1 · failed (exit 1) ──")
@@ -91,18 +92,19 @@ async fn a_retried_tasks_log_separates_its_attempts_with_their_exit_codes() {
 #[tokio::test]
 async fn a_task_run_once_has_no_attempt_header() {
     let store = TestStore::new().await;
-    let mut run = RunBuilder::new("hello", 1, Utc::now());
+    let mut run = demo_run("hello", 1, Utc::now());
     let mut events = vec![run.queued(), run.started()];
-    events.extend(run.task(
+    events.extend(timed_task(
+        &mut run,
         "build/compile",
         &[(LogStream::Stdout, "ok")],
         100,
         TaskOutcome::Success,
     ));
     events.push(run.finished(RunResult::Success));
-    store.record(&events).await;
+    record(&store, &events).await;
     let page = get(
-        &store.router(),
+        &ui_router(&store),
         &format!("/runs/{}/tasks/build/compile", run.id()),
     )
     .await;
@@ -113,8 +115,8 @@ async fn a_task_run_once_has_no_attempt_header() {
 async fn log_lines_carry_their_time_and_stderr_is_marked_not_alarming() {
     let store = TestStore::new().await;
     let (id, events) = retried_run("hello", 1);
-    store.record(&events).await;
-    let router = store.router();
+    record(&store, &events).await;
+    let router = ui_router(&store);
     let at = |text: &str| {
         events
             .iter()
@@ -167,22 +169,23 @@ fn page_asset(body: &str, name: &str) -> String {
 #[tokio::test]
 async fn an_app_without_a_version_template_is_named_by_its_build() {
     let store = TestStore::new().await;
-    let mut run = RunBuilder::new("slow", 1, Utc::now());
+    let mut run = demo_run("slow", 1, Utc::now());
     let mut queued = run.queued();
     if let RunEventKind::RunQueued(info) = &mut queued.kind {
         info.version = "1".into();
         info.pipeline.version = "{build}".into();
     }
     let mut events = vec![queued, run.started()];
-    events.extend(run.task(
+    events.extend(timed_task(
+        &mut run,
         "build/compile",
         &[(LogStream::Stdout, "ok")],
         100,
         TaskOutcome::Success,
     ));
     events.push(run.finished(RunResult::Success));
-    store.record(&events).await;
-    let router = store.router();
+    record(&store, &events).await;
+    let router = ui_router(&store);
 
     let page = get(&router, &format!("/runs/{}", run.id())).await;
     page.has("<title>slow #1 · Gantry</title>")
@@ -196,9 +199,9 @@ async fn an_app_without_a_version_template_is_named_by_its_build() {
     app.lacks("#1 · 1 ·");
 
     // An app with a template keeps its version beside the build.
-    let mut templated = RunBuilder::new("hello", 7, Utc::now());
+    let mut templated = demo_run("hello", 7, Utc::now());
     let events = vec![templated.queued(), templated.finished(RunResult::Success)];
-    store.record(&events).await;
+    record(&store, &events).await;
     let page = get(&router, &format!("/runs/{}", templated.id())).await;
     page.has("<title>hello 1.4.7 #7 · Gantry</title>")
         .has("<span aria-current=\"page\">1.4.7 #7</span>");
