@@ -120,7 +120,7 @@ async fn log_lines_carry_their_time_and_stderr_is_marked_not_alarming() {
     let at = |text: &str| {
         events
             .iter()
-            .find(|event| matches!(&event.kind, RunEventKind::TaskOutput { line, .. } if line == text))
+            .find(|event| matches!(&event.kind, RunEventKind::TaskOutput { lines, .. } if lines.iter().any(|line| line == text)))
             .unwrap()
             .at
     };
