@@ -12,13 +12,17 @@ pub const SERVER_VARIABLE: &str = "GANTRY_SERVER";
 pub const TOKEN_VARIABLE: &str = "GANTRY_TOKEN";
 /// The build data repository used without a server.
 pub const DB_VARIABLE: &str = "GANTRY_DB";
+/// Where a store's artifacts are kept when it has no file to keep them beside (PostgreSQL).
+pub const ARTIFACTS_VARIABLE: &str = "GANTRY_ARTIFACTS";
 
-/// `GANTRY_SERVER`, `GANTRY_TOKEN` and `GANTRY_DB`; an empty variable counts as unset.
+/// `GANTRY_SERVER`, `GANTRY_TOKEN`, `GANTRY_DB` and `GANTRY_ARTIFACTS`; an empty variable counts
+/// as unset.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Environment {
     pub server: Option<String>,
     pub token: Option<Token>,
     pub db: Option<String>,
+    pub artifacts: Option<String>,
 }
 
 impl Environment {
@@ -29,6 +33,7 @@ impl Environment {
             server: value(SERVER_VARIABLE),
             token: value(TOKEN_VARIABLE).and_then(Token::new),
             db: value(DB_VARIABLE),
+            artifacts: value(ARTIFACTS_VARIABLE),
         }
     }
 

@@ -48,7 +48,7 @@ pub use error::Error;
 pub use gantry_engine::{MockSettings, Stop};
 pub use git::Revision;
 pub use prepared::PreparedRun;
-pub use recorder::open_store;
+pub use recorder::{open_store, open_store_with};
 pub use reporter::{Reporter, Silent};
 pub use run::{RunOutcome, run};
 pub use secrets::Secrets;

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use gantry_client::{Client, Spool};
 use gantry_model::RunId;
-use gantry_store::Store;
+use gantry_store::{Store, StoreOptions};
 
 use crate::sink::Sink;
 use crate::{Destination, Error, workspace};
@@ -74,10 +74,17 @@ impl Recorder {
 /// Opens the store at `url` and marks the runs of dead processes interrupted: what every
 /// command reading or recording local runs does first.
 pub async fn open_store(url: &str) -> Result<Store, Error> {
-    let store = Store::open(url).await.map_err(|source| Error::OpenStore {
-        url: url.to_owned(),
-        source,
-    })?;
+    open_store_with(url, &StoreOptions::default()).await
+}
+
+/// [`open_store`] with `options` (where artifacts are kept, which a PostgreSQL store needs).
+pub async fn open_store_with(url: &str, options: &StoreOptions) -> Result<Store, Error> {
+    let store = Store::open_with(url, options)
+        .await
+        .map_err(|source| Error::OpenStore {
+            url: url.to_owned(),
+            source,
+        })?;
     store.recover_interrupted().await.map_err(Error::Recover)?;
     Ok(store)
 }

@@ -98,6 +98,7 @@ impl Project {
             .env_remove("GANTRY_BRANCH")
             .env_remove("GANTRY_SERVER")
             .env_remove("GANTRY_TOKEN")
+            .env_remove("GANTRY_ARTIFACTS")
             .stdin(Stdio::null());
         command
     }

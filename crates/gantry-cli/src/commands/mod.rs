@@ -36,7 +36,24 @@ pub(crate) async fn open_store(
     let location =
         gantry_runner::StoreLocation::resolve(args.db.as_deref(), environment, &std::env::current_dir()?)?;
     location.require_existing()?;
-    Ok(gantry_runner::open_store(&location.url).await?)
+    if gantry_server::is_postgres_url(&location.url) && environment.artifacts.is_none() {
+        return Err(crate::exit::CommandError::usage(
+            "a PostgreSQL store keeps its artifacts elsewhere, and `GANTRY_ARTIFACTS` does not say where",
+        )
+        .hint("set `GANTRY_ARTIFACTS` to the servers' `--artifacts` (a directory or `s3://BUCKET/PREFIX`)")
+        .into());
+    }
+    let artifacts = environment
+        .artifacts
+        .as_deref()
+        .map(|location| {
+            location.parse().map_err(|error| {
+                anyhow::anyhow!("{}: {error}", gantry_runner::environment::ARTIFACTS_VARIABLE)
+            })
+        })
+        .transpose()?;
+    let options = gantry_store::StoreOptions { artifacts };
+    Ok(gantry_runner::open_store_with(&location.url, &options).await?)
 }
 
 /// Finds a run by id, id prefix or `APP#BUILD`; an unknown one is a usage error.

@@ -92,3 +92,54 @@ fn a_postgres_store_needs_an_artifact_directory() {
     assert!(out.stderr.contains("hint:"), "{}", out.stderr);
     assert!(out.stderr.contains("s3://BUCKET/PREFIX"), "{}", out.stderr);
 }
+
+/// The commands that open a store directly (tokens, users, history) work on the servers'
+/// PostgreSQL database given the servers' artifact location in `GANTRY_ARTIFACTS`, and without it
+/// say so instead of failing in the store.
+#[test]
+fn the_cli_opens_a_postgres_store_with_the_servers_artifacts() {
+    let Some(database) = PostgresDatabase::create_blocking() else {
+        return;
+    };
+    let artifacts = tempfile::tempdir().unwrap();
+    let mut server = ServerProcess::ready(ServerProcess::spawn(
+        "127.0.0.1:0",
+        &database.url,
+        &["--artifacts".as_ref(), artifacts.path().as_os_str()],
+    ));
+    server.stop();
+    let project = Project::new();
+    let with_artifacts = |args: &[&str]| {
+        let output = project
+            .command(args)
+            .env("GANTRY_ARTIFACTS", artifacts.path())
+            .output()
+            .unwrap();
+        Outcome::from(output)
+    };
+
+    let out = project.run(&["token", "list", "--db", &database.url]);
+    assert_eq!(out.code, Some(2), "{out:?}");
+    assert!(out.stderr.contains("set `GANTRY_ARTIFACTS`"), "{}", out.stderr);
+
+    let out = with_artifacts(&["user", "add", "alice", "--db", &database.url]);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    let out = with_artifacts(&[
+        "token",
+        "create",
+        "--name",
+        "ci",
+        "--scopes",
+        "report",
+        "--db",
+        &database.url,
+    ]);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    let out = with_artifacts(&["token", "list", "--db", &database.url]);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert!(
+        out.stdout.contains("bootstrap") && out.stdout.contains("ci"),
+        "{}",
+        out.stdout
+    );
+}
