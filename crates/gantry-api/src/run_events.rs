@@ -58,8 +58,8 @@ impl RunEventBatch {
 pub enum VersionError {
     /// A bare array of events, as written before versions were.
     #[error(
-        "the run events carry no version (a bare array, as gantry wrote them before version \
-         {supported}); this side reads run events version {supported}"
+        "the run events carry no version (a bare array, as gantry wrote them before versions \
+         were); this side reads run events version {supported}"
     )]
     Unversioned { supported: u32 },
     /// Written in another version than this side reads.
