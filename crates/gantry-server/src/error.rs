@@ -226,8 +226,8 @@ impl From<PathRejection> for AppError {
     }
 }
 
-/// An error with its sources, `: `-separated, for the log.
-pub(crate) fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+/// An error with its sources, `: `-separated, for the log (and as the command line prints it).
+pub fn chain(error: &(dyn std::error::Error + 'static)) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {

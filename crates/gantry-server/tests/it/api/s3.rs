@@ -208,18 +208,6 @@ async fn two_servers_share_one_bucket() {
     reader.stopped().await;
 }
 
-/// The whole chain of an error's messages, as the command line prints it.
-fn chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}
-
 #[tokio::test]
 async fn a_bucket_that_cannot_be_used_stops_the_server_at_startup() {
     let Some(moto) = Moto::start().await else {
@@ -229,7 +217,7 @@ async fn a_bucket_that_cannot_be_used_stops_the_server_at_startup() {
     let mut config = ServerConfig::new("127.0.0.1:0".parse().unwrap(), TestStore::url_in(&dir));
     config.artifacts = Some(moto.location("gantry-no-such-bucket", "ci"));
     let error = Server::bind(config).await.unwrap_err();
-    let message = chain(&error);
+    let message = gantry_server::error::chain(&error);
     for expected in [
         "failed to open the artifact store `s3://gantry-no-such-bucket/ci`",
         "bucket `gantry-no-such-bucket`",
@@ -245,7 +233,7 @@ async fn a_bucket_that_cannot_be_used_stops_the_server_at_startup() {
     let mut config = ServerConfig::new("127.0.0.1:0".parse().unwrap(), TestStore::url_in(&dir));
     config.artifacts = Some(checking.location("gantry-guarded", ""));
     let error = Server::bind(config).await.unwrap_err();
-    let message = chain(&error);
+    let message = gantry_server::error::chain(&error);
     for expected in [
         "bucket `gantry-guarded`",
         "listing it failed",
