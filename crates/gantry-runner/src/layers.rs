@@ -6,12 +6,13 @@ use std::path::Path;
 
 /// Each crate's layer; a crate may depend only on crates of a lower one. Crates not named here
 /// (benchmarks, test kits) are not checked.
-const LAYERS: [(&str, u8); 9] = [
+const LAYERS: [(&str, u8); 10] = [
     ("gantry-model", 0),
     ("gantry-api", 1),
     ("gantry-engine", 1),
     ("gantry-store", 1),
     ("gantry-client", 2),
+    ("gantry-forge", 2),
     ("gantry-runner", 3),
     ("gantry-server", 3),
     ("gantry-cli", 4),
