@@ -57,6 +57,7 @@ pub enum RunResult {
     Failure,
     Cancelled,
     Interrupted,
+    AgentLost,
 }
 
 /// One thing that happened in a run: its `event` says what, the other fields depend on it.

@@ -20,6 +20,8 @@ pub enum RunStatus {
     Cancelled,
     /// Its process died, or its client was not heard from for longer than its lease.
     Interrupted,
+    /// The agent running it stopped answering; its job was queued again, as another run.
+    AgentLost,
 }
 
 impl RunStatus {
@@ -30,6 +32,7 @@ impl RunStatus {
             Self::Failure => "failure",
             Self::Cancelled => "cancelled",
             Self::Interrupted => "interrupted",
+            Self::AgentLost => "agent_lost",
         }
     }
 }

@@ -16,6 +16,8 @@ pub enum Scope {
     Read,
     /// Also report runs: build numbers, run events, artifacts, CDEvents.
     Report,
+    /// Take jobs from the queue and report their runs; nothing else.
+    Agent,
     /// Also manage tokens.
     Admin,
 }

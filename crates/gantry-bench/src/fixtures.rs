@@ -144,7 +144,7 @@ impl RunSpec {
         let stop = match self.result {
             RunResult::Success => None,
             RunResult::Failure => Some("test/unit"),
-            RunResult::Cancelled | RunResult::Interrupted => Some("test/integration"),
+            RunResult::Cancelled | RunResult::Interrupted | RunResult::AgentLost => Some("test/integration"),
         };
         let mut stopped = false;
         for (stage, tasks) in STAGES {

@@ -153,7 +153,7 @@ pub struct TokenCreateArgs {
     /// A unique name saying who or what uses the token.
     #[arg(long)]
     pub name: String,
-    /// Comma-separated scopes: `read`, `report`, `admin`.
+    /// Comma-separated scopes: `read`, `report`, `agent`, `admin`.
     #[arg(long, value_delimiter = ',', default_value = "read")]
     pub scopes: Vec<String>,
     /// The user the token acts for, added before with `gantry user add`; without it the token

@@ -298,6 +298,7 @@ impl TerminalReporter {
             RunResult::Failure => ("failed", AnsiColors::Red),
             RunResult::Cancelled => ("was cancelled", AnsiColors::Yellow),
             RunResult::Interrupted => ("was interrupted", AnsiColors::Red),
+            RunResult::AgentLost => ("lost its agent", AnsiColors::Red),
         };
         let last = format!(
             "{} (version {version}{}) {word} in {elapsed}",

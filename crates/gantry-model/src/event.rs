@@ -163,6 +163,9 @@ pub enum RunResult {
     Cancelled,
     /// Gantry itself died mid-run; found and marked by the next command against the store.
     Interrupted,
+    /// The agent running it for a server stopped answering: its job's lease expired and the
+    /// job went back to the queue as a new attempt, recorded as another run.
+    AgentLost,
 }
 
 impl RunResult {
@@ -172,14 +175,21 @@ impl RunResult {
             Self::Failure => "failure",
             Self::Cancelled => "cancelled",
             Self::Interrupted => "interrupted",
+            Self::AgentLost => "agent_lost",
         }
     }
 
     /// Parses what [`RunResult::as_str`] wrote.
     pub fn parse(text: &str) -> Option<Self> {
-        [Self::Success, Self::Failure, Self::Cancelled, Self::Interrupted]
-            .into_iter()
-            .find(|result| result.as_str() == text)
+        [
+            Self::Success,
+            Self::Failure,
+            Self::Cancelled,
+            Self::Interrupted,
+            Self::AgentLost,
+        ]
+        .into_iter()
+        .find(|result| result.as_str() == text)
     }
 }
 

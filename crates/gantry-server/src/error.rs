@@ -209,6 +209,7 @@ impl From<LeaseError> for AppError {
                     "{error}: the run's lease expired or another client took it; stop reporting this run"
                 ),
             ),
+            LeaseError::Closed { .. } => Self::conflict("lease_lost", error.to_string()),
             LeaseError::Store(error) => error.into(),
         }
     }

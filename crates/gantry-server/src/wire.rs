@@ -14,6 +14,7 @@ pub fn run_status(status: store::RunStatus) -> api::RunStatus {
         store::RunStatus::Failure => api::RunStatus::Failure,
         store::RunStatus::Cancelled => api::RunStatus::Cancelled,
         store::RunStatus::Interrupted => api::RunStatus::Interrupted,
+        store::RunStatus::AgentLost => api::RunStatus::AgentLost,
     }
 }
 
@@ -25,6 +26,7 @@ pub fn store_run_status(status: api::RunStatus) -> store::RunStatus {
         api::RunStatus::Failure => store::RunStatus::Failure,
         api::RunStatus::Cancelled => store::RunStatus::Cancelled,
         api::RunStatus::Interrupted => store::RunStatus::Interrupted,
+        api::RunStatus::AgentLost => store::RunStatus::AgentLost,
     }
 }
 
@@ -47,6 +49,7 @@ pub fn scope(scope: store::Scope) -> api::Scope {
     match scope {
         store::Scope::Read => api::Scope::Read,
         store::Scope::Report => api::Scope::Report,
+        store::Scope::Agent => api::Scope::Agent,
         store::Scope::Admin => api::Scope::Admin,
     }
 }
@@ -56,6 +59,7 @@ pub fn store_scope(scope: api::Scope) -> store::Scope {
     match scope {
         api::Scope::Read => store::Scope::Read,
         api::Scope::Report => store::Scope::Report,
+        api::Scope::Agent => store::Scope::Agent,
         api::Scope::Admin => store::Scope::Admin,
     }
 }

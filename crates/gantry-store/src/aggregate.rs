@@ -11,15 +11,17 @@
 //! - [`events`]: CDEvents, and the ids of the run events already applied.
 //! - [`tokens`]: API tokens, their scopes and the user each acts for.
 //! - [`users`]: the people tokens act for.
+//! - [`jobs`]: the job queue, each job's attempts, and the agents that take jobs.
 //! - [`leases`]: who holds a resource (a reported run, a queued job), until when, under which
 //!   fencing number.
 //!
-//! A new aggregate (jobs, deployments, an audit log) is one more module of the same shape, and
+//! A new aggregate (deployments, an audit log) is one more module of the same shape, and
 //! a migration for each database under `migrations/`, numbered alike.
 
 pub(crate) mod artifacts;
 pub(crate) mod builds;
 pub(crate) mod events;
+pub(crate) mod jobs;
 pub(crate) mod leases;
 pub(crate) mod logs;
 pub(crate) mod runs;

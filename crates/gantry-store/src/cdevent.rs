@@ -181,7 +181,7 @@ pub fn run_outcome(result: RunResult) -> &'static str {
         RunResult::Success => "success",
         RunResult::Failure => "failure",
         RunResult::Cancelled => "cancel",
-        RunResult::Interrupted => "error",
+        RunResult::Interrupted | RunResult::AgentLost => "error",
     }
 }
 
@@ -200,6 +200,9 @@ fn run_errors(result: RunResult) -> Option<&'static str> {
         RunResult::Success | RunResult::Cancelled => None,
         RunResult::Failure => Some("a task failed"),
         RunResult::Interrupted => Some("the process running the pipeline stopped before the run finished"),
+        RunResult::AgentLost => {
+            Some("the agent running the pipeline stopped answering; its job was queued again")
+        }
     }
 }
 

@@ -69,6 +69,11 @@ pub enum LeaseError {
         current: Option<i64>,
     },
 
+    /// Nobody may hold the resource any more: it belongs to a job attempt whose agent was
+    /// lost, and the job runs again as another run.
+    #[error("`{resource}` is closed: {reason}")]
+    Closed { resource: String, reason: String },
+
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -175,9 +180,17 @@ impl Store {
         self.store_artifacts(events).await?;
         let resource = run_resource(run_id);
         let mut tx = self.db().begin().await?;
-        let lease = match fencing {
-            Some(fencing) => tx.renew(&resource, holder, fencing, ttl, now).await?,
-            None => tx.acquire(&resource, holder, ttl, now).await?,
+        let lease = if let Some(fencing) = fencing {
+            tx.renew(&resource, holder, fencing, ttl, now).await?
+        } else {
+            // A lost attempt's run had its lease taken; its agent must not take it back.
+            if tx.is_lost_attempt(run_id).await? {
+                return Err(LeaseError::Closed {
+                    resource,
+                    reason: "its job's agent was lost and the job runs again as another run".to_owned(),
+                });
+            }
+            tx.acquire(&resource, holder, ttl, now).await?
         };
         recorder::apply(&mut tx, events, None, Some(now)).await?;
         tx.commit().await?;
@@ -226,7 +239,7 @@ impl Store {
 }
 
 impl Tx {
-    async fn acquire(
+    pub(crate) async fn acquire(
         &mut self,
         resource: &str,
         holder: &str,
@@ -254,7 +267,7 @@ impl Tx {
         })
     }
 
-    async fn renew(
+    pub(crate) async fn renew(
         &mut self,
         resource: &str,
         holder: &str,
@@ -270,7 +283,7 @@ impl Tx {
     }
 
     /// The refusal of an operation by `holder` under `fencing`, naming the fencing number now.
-    async fn lost(&mut self, resource: &str, holder: &str, fencing: i64) -> LeaseError {
+    pub(crate) async fn lost(&mut self, resource: &str, holder: &str, fencing: i64) -> LeaseError {
         let current = match self.lease(resource).await {
             Ok(row) => row.map(|row| row.fencing),
             Err(error) => return error.into(),

@@ -20,6 +20,8 @@
 //! - [`error`]: [`StoreError`], with the operation or path that failed.
 //! - [`lease`]: leases of resources (reported runs, queued jobs): [`Lease`], acquired,
 //!   renewed and released under a fencing number, and the sweep of expired ones.
+//! - [`job`]: the job queue ([`NewJob`], [`JobRecord`], [`JobLease`]): queued, taken by one
+//!   agent under a lease, kept, completed, and queued again when its agent is lost.
 //! - [`token`]: API tokens ([`Scope`], [`TokenRecord`]), kept as hashes of their secrets.
 //! - [`user`]: users ([`UserRecord`]), the people tokens act for.
 
@@ -28,6 +30,7 @@ mod artifact;
 pub mod cdevent;
 mod db;
 mod error;
+pub mod job;
 pub mod lease;
 mod notify;
 pub mod query;
@@ -43,6 +46,10 @@ pub use artifact::{
 };
 pub use cdevent::{RunContext, to_cdevent};
 pub use error::StoreError;
+pub use job::{
+    AgentRecord, JobAttempt, JobError, JobLease, JobRecord, JobStart, JobState, Labels, NewJob, Trigger,
+    job_resource, labels_match,
+};
 pub use lease::{Lease, LeaseError, run_resource};
 pub use query::{
     AppSummary, ArtifactRecord, AttemptEnd, LogLine, RunDetail, RunFilter, RunLogLine, RunStatus, RunSummary,

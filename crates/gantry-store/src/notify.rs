@@ -1,5 +1,7 @@
 //! [`Recorded`]: tells whoever follows the store that run events were recorded, so that live
-//! views (the API's log follow, the web UI's live pages) read again at once instead of polling.
+//! views (the API's log follow, the web UI's live pages) read again at once instead of polling;
+//! and, on a channel of its own ([`JOBS_CHANNEL`]), that a job was queued, so that agents
+//! waiting for work take it at once.
 //!
 //! Every clone of a [`crate::Store`] shares one watch channel, bumped after each batch it
 //! records. On PostgreSQL each batch also sends a `NOTIFY` on [`CHANNEL`] as it commits, and a
@@ -17,12 +19,17 @@ use tokio::sync::watch;
 /// The PostgreSQL notification channel of recorded run events.
 pub(crate) const CHANNEL: &str = "gantry_recorded";
 
+/// The PostgreSQL notification channel of jobs queued (or queued again).
+pub(crate) const JOBS_CHANNEL: &str = "gantry_jobs";
+
 /// How long the relay waits before trying again when the database does not answer.
 const RETRY: Duration = Duration::from_secs(1);
 
 /// Shared by every clone of one store.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub(crate) struct Recorded {
+    /// The PostgreSQL channel this relays.
+    channel: &'static str,
     /// A watch channel: a follower needs to know that something changed since it last looked,
     /// never each change, and a slow follower must hold nothing up.
     sender: Arc<watch::Sender<u64>>,
@@ -31,6 +38,20 @@ pub(crate) struct Recorded {
 }
 
 impl Recorded {
+    /// Tells of what is sent on `channel`.
+    pub(crate) fn on(channel: &'static str) -> Self {
+        Self {
+            channel,
+            sender: Arc::default(),
+            listening: Arc::default(),
+        }
+    }
+
+    /// The PostgreSQL channel this relays.
+    pub(crate) fn channel(&self) -> &'static str {
+        self.channel
+    }
+
     /// Tells every follower that something was recorded.
     pub(crate) fn notify(&self) {
         bump(&self.sender);
@@ -54,7 +75,7 @@ impl Recorded {
         }
         let started = async {
             let mut listener = PgListener::connect_with(pool).await?;
-            listener.listen(CHANNEL).await?;
+            listener.listen(self.channel).await?;
             Ok::<_, sqlx::Error>(listener)
         };
         let mut listener = match started.await {

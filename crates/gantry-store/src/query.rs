@@ -39,6 +39,8 @@ pub enum RunStatus {
     Failure,
     Cancelled,
     Interrupted,
+    /// The agent running it stopped answering; the job was queued again as another run.
+    AgentLost,
 }
 
 impl RunStatus {
@@ -49,6 +51,7 @@ impl RunStatus {
             Self::Failure => RunResult::Failure.as_str(),
             Self::Cancelled => RunResult::Cancelled.as_str(),
             Self::Interrupted => RunResult::Interrupted.as_str(),
+            Self::AgentLost => RunResult::AgentLost.as_str(),
         }
     }
 
@@ -68,6 +71,7 @@ impl From<RunResult> for RunStatus {
             RunResult::Failure => Self::Failure,
             RunResult::Cancelled => Self::Cancelled,
             RunResult::Interrupted => Self::Interrupted,
+            RunResult::AgentLost => Self::AgentLost,
         }
     }
 }

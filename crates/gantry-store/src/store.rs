@@ -38,8 +38,17 @@ pub struct Store {
     owner: Owner,
     /// This host's name, to judge which run owners can be checked from here.
     host: String,
-    /// Tells followers that run events were recorded; shared by every clone.
+    /// Tells followers what happened; shared by every clone.
+    notices: std::sync::Arc<Notices>,
+}
+
+/// Who is told what: followers of runs, and agents waiting for work.
+#[derive(Debug)]
+struct Notices {
+    /// Run events were recorded.
     recorded: Recorded,
+    /// A job was queued.
+    queued: Recorded,
 }
 
 /// How to open a store, beyond its url.
@@ -113,7 +122,10 @@ impl Store {
             artifacts,
             owner,
             host,
-            recorded: Recorded::default(),
+            notices: std::sync::Arc::new(Notices {
+                recorded: Recorded::on(crate::notify::CHANNEL),
+                queued: Recorded::on(crate::notify::JOBS_CHANNEL),
+            }),
         }
     }
 
@@ -167,28 +179,43 @@ impl Store {
     /// Tells those who follow the store (here, and on PostgreSQL every listening replica) that
     /// run events were recorded.
     pub(crate) async fn tell_followers(&self) -> Result<(), StoreError> {
-        self.db.notify_recorded().await?;
-        self.recorded.notify();
+        self.db.notify_recorded(self.notices.recorded.channel()).await?;
+        self.notices.recorded.notify();
         Ok(())
+    }
+
+    /// Tells agents waiting for work (here, and on PostgreSQL every listening replica's) that
+    /// a job was queued.
+    pub(crate) async fn tell_waiting_agents(&self) -> Result<(), StoreError> {
+        self.db.notify_recorded(self.notices.queued.channel()).await?;
+        self.notices.queued.notify();
+        Ok(())
+    }
+
+    /// A receiver marked changed each time a job is queued (by this process, and once the
+    /// store [listens](Store::listen) on PostgreSQL, by any): waiting agents try again.
+    pub fn subscribe_queued(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.notices.queued.subscribe()
     }
 
     /// A receiver marked changed each time this store records run events (any clone of it, in
     /// this process) and, once it [listens](Store::listen), each time any process records into
     /// the same PostgreSQL database: live views wait on it instead of polling.
     pub fn subscribe_recorded(&self) -> tokio::sync::watch::Receiver<u64> {
-        self.recorded.subscribe()
+        self.notices.recorded.subscribe()
     }
 
     /// Whether [`Store::subscribe_recorded`] hears the records of other processes too: on
     /// PostgreSQL once the store listens; never on SQLite, whose other writers send no word.
     pub fn hears_other_writers(&self) -> bool {
-        self.recorded.hears_everyone()
+        self.notices.recorded.hears_everyone()
     }
 
     /// On PostgreSQL, starts hearing the records of every process on the database (`LISTEN`,
     /// on one of the pool's connections until the store closes); on SQLite, does nothing.
     pub async fn listen(&self) -> Result<(), StoreError> {
-        self.db.listen(&self.recorded).await
+        self.db.listen(&self.notices.recorded).await?;
+        self.db.listen(&self.notices.queued).await
     }
 
     /// Records that the process running `run_id` was heard from at `at` (a heartbeat; recorded
@@ -366,7 +393,12 @@ impl Store {
         if let Some((app, build)) = query.rsplit_once('#')
             && let Ok(build) = build.parse::<u64>()
         {
-            let rows = self.db.runs_by_build(app, build).await?;
+            let mut rows = self.db.runs_by_build(app, build).await?;
+            // A job's lost attempts keep its number in their rows; the number names the
+            // attempt that holds it.
+            if rows.len() > 1 {
+                rows.retain(|row| row.result != RunStatus::AgentLost.as_str());
+            }
             return one_of(query, rows);
         }
         if let Some(row) = self.db.run(query).await? {

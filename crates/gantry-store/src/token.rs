@@ -29,7 +29,8 @@ pub const MIN_SECRET_LEN: usize = 16;
 /// turn every request into a database write.
 const LAST_USED_RESOLUTION: Duration = Duration::minutes(1);
 
-/// What a token allows. Each scope implies the ones before it.
+/// What a token allows. `admin` allows everything; `report` allows reading; `agent` allows
+/// taking jobs from the queue and reporting their runs, and nothing else (no reading).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Scope {
@@ -37,17 +38,20 @@ pub enum Scope {
     Read,
     /// Report: allocate build numbers, record run events, upload artifacts, send CDEvents.
     Report,
+    /// An agent: take queued jobs, keep and complete them, and report their runs.
+    Agent,
     /// Manage tokens.
     Admin,
 }
 
 impl Scope {
-    pub const ALL: [Self; 3] = [Self::Read, Self::Report, Self::Admin];
+    pub const ALL: [Self; 4] = [Self::Read, Self::Report, Self::Agent, Self::Admin];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Read => "read",
             Self::Report => "report",
+            Self::Agent => "agent",
             Self::Admin => "admin",
         }
     }
@@ -59,7 +63,12 @@ impl Scope {
 
     /// Whether holding `self` allows what `needed` allows.
     pub fn implies(self, needed: Self) -> bool {
-        self >= needed
+        match self {
+            Self::Admin => true,
+            Self::Agent => matches!(needed, Self::Agent | Self::Report),
+            Self::Report => matches!(needed, Self::Report | Self::Read),
+            Self::Read => needed == Self::Read,
+        }
     }
 }
 
@@ -95,7 +104,7 @@ pub enum TokenError {
     #[error("`{name}` is not a valid token name: {reason}")]
     InvalidName { name: String, reason: &'static str },
 
-    #[error("a token needs at least one scope (read, report or admin)")]
+    #[error("a token needs at least one scope (read, report, agent or admin)")]
     NoScopes,
 
     #[error("a token named `{name}` exists already")]
@@ -343,6 +352,11 @@ mod tests {
         check(Scope::Report, Scope::Admin, false);
         check(Scope::Read, Scope::Report, false);
         check(Scope::Read, Scope::Read, true);
+        check(Scope::Agent, Scope::Report, true);
+        check(Scope::Agent, Scope::Agent, true);
+        check(Scope::Agent, Scope::Read, false);
+        check(Scope::Report, Scope::Agent, false);
+        check(Scope::Admin, Scope::Agent, true);
     }
 
     #[test]

@@ -113,7 +113,7 @@ pub(crate) fn checkout(args: &PipelineArgs) -> anyhow::Result<Checkout> {
 pub(crate) fn status(result: RunResult) -> ExitStatus {
     match result {
         RunResult::Success => ExitStatus::Success,
-        RunResult::Failure | RunResult::Interrupted => ExitStatus::Failure,
+        RunResult::Failure | RunResult::Interrupted | RunResult::AgentLost => ExitStatus::Failure,
         RunResult::Cancelled => ExitStatus::Cancelled,
     }
 }

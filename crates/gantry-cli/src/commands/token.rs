@@ -141,6 +141,7 @@ fn scope_name(scope: gantry_api::Scope) -> &'static str {
     match scope {
         gantry_api::Scope::Read => "read",
         gantry_api::Scope::Report => "report",
+        gantry_api::Scope::Agent => "agent",
         gantry_api::Scope::Admin => "admin",
     }
 }

@@ -11,7 +11,7 @@ pub fn run_class(status: RunStatus) -> &'static str {
         RunStatus::Running => "s-running",
         RunStatus::Success => "s-success",
         RunStatus::Failure => "s-failure",
-        RunStatus::Cancelled | RunStatus::Interrupted => "s-warning",
+        RunStatus::Cancelled | RunStatus::Interrupted | RunStatus::AgentLost => "s-warning",
     }
 }
 

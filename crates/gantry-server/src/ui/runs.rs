@@ -18,12 +18,13 @@ use super::url;
 use crate::state::AppState;
 
 /// Every result a run can have, in the order the filter offers them.
-const RESULTS: [RunStatus; 5] = [
+const RESULTS: [RunStatus; 6] = [
     RunStatus::Running,
     RunStatus::Success,
     RunStatus::Failure,
     RunStatus::Cancelled,
     RunStatus::Interrupted,
+    RunStatus::AgentLost,
 ];
 
 /// The query string of `/runs`; every field is text, checked by hand so that a bad value gets a

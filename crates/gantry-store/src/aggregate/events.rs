@@ -107,14 +107,14 @@ impl Tx {
 impl Db {
     /// Tells every listening store on a PostgreSQL database that run events were recorded; on
     /// SQLite, whose other writers listen to nothing, does nothing.
-    pub(crate) async fn notify_recorded(&self) -> Result<(), StoreError> {
+    pub(crate) async fn notify_recorded(&self, channel: &'static str) -> Result<(), StoreError> {
         if let Db::Postgres(_) = self {
             self.connection()
                 .await?
                 .execute(
                     "tell listening replicas of recorded events",
                     Sql::both("SELECT pg_notify($1, '')"),
-                    &[crate::notify::CHANNEL.into()],
+                    &[channel.into()],
                 )
                 .await?;
         }

@@ -33,6 +33,7 @@ pub(crate) struct TokenRow {
     pub user_name: Option<String>,
     read: bool,
     report: bool,
+    agent: bool,
     admin: bool,
 }
 
@@ -42,6 +43,7 @@ macro_rules! token_columns {
         "name, hash, created_at, last_used_at, user_name,
          EXISTS (SELECT 1 FROM token_scopes s WHERE s.token_name = tokens.name AND s.scope = 'read') AS read,
          EXISTS (SELECT 1 FROM token_scopes s WHERE s.token_name = tokens.name AND s.scope = 'report') AS report,
+         EXISTS (SELECT 1 FROM token_scopes s WHERE s.token_name = tokens.name AND s.scope = 'agent') AS agent,
          EXISTS (SELECT 1 FROM token_scopes s WHERE s.token_name = tokens.name AND s.scope = 'admin') AS admin"
     };
 }
@@ -71,6 +73,7 @@ impl TokenRow {
         let held = [
             (Scope::Read, self.read),
             (Scope::Report, self.report),
+            (Scope::Agent, self.agent),
             (Scope::Admin, self.admin),
         ];
         TokenRecord {

@@ -4,6 +4,7 @@
 mod backend_schemas;
 mod build_numbers;
 mod cdevents;
+mod jobs;
 mod leases;
 mod log_attempts;
 mod record;
