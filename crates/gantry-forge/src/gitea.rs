@@ -1,4 +1,4 @@
-//! Gitea and Forgejo: their webhook payloads and their commit status request.
+//! Gitea and Forgejo: their webhook payloads.
 //!
 //! Events (<https://docs.gitea.com/usage/webhooks>): `push` covers branches and tags (Gitea
 //! sends a `push` of `refs/tags/NAME` for every tag pushed, and one with an all-zero `after`

@@ -1,4 +1,4 @@
-//! GitHub: its webhook payloads and its commit status request.
+//! GitHub: its webhook payloads.
 //!
 //! Events (<https://docs.github.com/en/webhooks/webhook-events-and-payloads>): `push` covers
 //! branches and tags alike (a tag push is a `push` of `refs/tags/NAME`), so the `create` and

@@ -1,4 +1,4 @@
-//! GitLab: its webhook payloads and its commit status request.
+//! GitLab: its webhook payloads.
 //!
 //! Events (<https://docs.gitlab.com/user/project/integrations/webhook_events/>), named by the
 //! `X-Gitlab-Event` header: `Push Hook` (branches; a deleted branch has an all-zero `after`
