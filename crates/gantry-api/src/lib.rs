@@ -13,7 +13,8 @@
 //! - [`token`]: API tokens ([`Scope`], [`NewToken`], [`CreatedToken`], [`TokenList`]) and the
 //!   principal a token speaks for ([`Whoami`]).
 //! - [`health`]: the bodies of `/healthz` and `/readyz`.
-//! - [`agent`]: the agent protocol (lease, heartbeat, complete), described, not yet served.
+//! - [`agent`]: the agent protocol (lease, start, heartbeat, complete), the queue of jobs
+//!   ([`QueueRequest`], [`QueuedJob`]) and the agents ([`AgentSummary`]).
 //! - [`model_schema`]: the OpenAPI schemas of the model's types that travel in these bodies.
 //!
 //! Imports no crate of Gantry's but `gantry-model` (its [`gantry_model::RunEvent`] is what the
@@ -31,7 +32,11 @@ pub mod run;
 pub mod run_events;
 pub mod token;
 
-pub use agent::{CompleteAnswer, CompleteRequest, Lease, LeaseHeartbeat, LeaseHeartbeatAnswer, LeaseRequest};
+pub use agent::{
+    AgentState, AgentSummary, AgentsPage, CompleteAnswer, CompleteRequest, JobStart, JobState, JobTrigger,
+    Lease, LeaseHeartbeat, LeaseHeartbeatAnswer, LeaseRequest, QueuePage, QueueRequest, QueuedJob,
+    StartRequest,
+};
 pub use app::{AppList, AppSummary, BuildAllocated};
 pub use artifact::ArtifactStored;
 pub use cdevent::{CdEvent, CdEventContext, CdEventSubject, CdEvents, EventList, EventsStored};

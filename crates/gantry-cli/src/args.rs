@@ -38,6 +38,8 @@ pub enum Command {
     Schema,
     /// Serve the build data repository: the HTTP API and the web UI.
     Server(ServerArgs),
+    /// Take jobs from a server's queue and run them, until stopped.
+    Agent(AgentArgs),
     /// Start a local server with the web UI on an embedded store and run this pipeline once.
     Up(UpArgs),
     /// Send the events that `gantry run --server` kept in the spool while the server was away.
@@ -96,6 +98,35 @@ pub struct ServerArgs {
     /// HTTPS then gets a `Secure` cookie.
     #[arg(long)]
     pub trust_proxy: bool,
+    /// How long an agent keeps a job without a heartbeat; past it, the job goes back to the
+    /// queue as a new attempt, and the lost attempt's run is recorded `agent_lost`.
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration_arg)]
+    pub job_lease: std::time::Duration,
+    #[command(flatten)]
+    pub log: LogArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct AgentArgs {
+    /// The server to take jobs from (env `GANTRY_SERVER`).
+    #[arg(long, value_name = "URL")]
+    pub server: Option<String>,
+    /// A token with the `agent` scope (env `GANTRY_TOKEN`).
+    #[arg(long, value_name = "TOKEN")]
+    pub token: Option<String>,
+    /// The agent's name on the server [default: the host name].
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+    /// What the agent offers, as `name=value` pairs separated by commas (`os=linux,arch=x86_64`);
+    /// it takes only jobs whose labels it all has.
+    #[arg(long, value_name = "K=V,...")]
+    pub labels: Vec<String>,
+    /// How many jobs it runs at once.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub concurrency: usize,
+    /// Where it caches repositories and checks jobs out [default: `~/.cache/gantry/agent`].
+    #[arg(long, value_name = "DIR")]
+    pub workdir: Option<PathBuf>,
     #[command(flatten)]
     pub log: LogArgs,
 }

@@ -78,6 +78,7 @@ async fn dispatch(command: Command, environment: &Environment) -> anyhow::Result
         Command::Logs(args) => commands::logs::logs(&args, environment).await,
         Command::Init(args) => commands::init::init(&args),
         Command::Server(args) => commands::server::server(&args, environment).await,
+        Command::Agent(args) => commands::agent::agent(&args, environment).await,
         Command::Up(args) => commands::up::up(args, environment).await,
         Command::Sync(args) => commands::sync::sync(&args, environment).await,
         Command::Token(command) => commands::token::token(command, environment).await,

@@ -215,6 +215,31 @@ impl Client {
         })
     }
 
+    /// Like [`Client::post_json`], for a call whose answer may be `204 No Content` (`None`):
+    /// a long poll, which may take up to `wait` on the server before it answers.
+    pub async fn post_json_or_nothing<B: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+        what: &str,
+        wait: Duration,
+    ) -> Result<Option<T>, ClientError> {
+        let url = format!("{}{path}", self.base);
+        let request = self.http.post(&url).timeout(wait + REQUEST_TIMEOUT).json(body);
+        let response = check(self.send(request).await?, what).await?;
+        if response.status() == reqwest::StatusCode::NO_CONTENT {
+            return Ok(None);
+        }
+        let text = response.text().await.map_err(|source| self.unreachable(source))?;
+        serde_json::from_str(&text)
+            .map(Some)
+            .map_err(|err| ClientError::Refused {
+                what: what.to_owned(),
+                status: 200,
+                message: format!("the answer is not what this version of gantry reads: {err}"),
+            })
+    }
+
     /// Deletes what `path` names (under the server's URL, segments encoded with [`encode`]);
     /// `what` names it in errors.
     pub async fn delete(&self, path: &str, what: &str) -> Result<(), ClientError> {

@@ -23,8 +23,13 @@
 //! - [`signals`]: [`Signals`], Ctrl-C and `SIGTERM` turned into a [`Stop`].
 //! - [`sync`](mod@sync): [`sync`], sending what the spool kept while a server was away.
 //! - [`error`]: [`Error`], why a run could not start or be recorded.
+//! - [`agent`]: [`agent::serve`], an agent taking jobs from a server and running each through
+//!   the same [`PreparedRun::execute`]; [`checkout`]: the commit of a job, from a bare clone
+//!   cached per repository.
 
+pub mod agent;
 mod backlog;
+pub mod checkout;
 pub mod environment;
 pub mod error;
 pub mod git;

@@ -18,6 +18,9 @@ pub struct PreparedRun {
     pub(crate) revision: Revision,
     pub(crate) branch: Option<String>,
     pub(crate) secrets: Vec<(String, String)>,
+    /// The run id and build number a server gave (an agent's job); `None`: a new run id, and
+    /// the destination's next build number.
+    pub(crate) numbered: Option<(String, u64)>,
 }
 
 impl PreparedRun {
@@ -55,7 +58,16 @@ impl PreparedRun {
             revision,
             branch,
             secrets,
+            numbered: None,
         })
+    }
+
+    /// Records the run as `run_id` with build number `build`, as a server handed them out for
+    /// a job, instead of taking a new id and number.
+    #[must_use]
+    pub fn numbered(mut self, run_id: String, build: u64) -> Self {
+        self.numbered = Some((run_id, build));
+        self
     }
 
     /// The app the pipeline delivers.

@@ -67,6 +67,7 @@ impl PreparedRun {
             revision,
             branch,
             secrets,
+            numbered,
         } = self;
         let jobs = settings.jobs();
         let (destination, mock) = match settings.mode {
@@ -80,14 +81,19 @@ impl PreparedRun {
         if stop.is_cancelled() {
             return Err(Error::Cancelled);
         }
-        let build = recorder.allocate_build(&pipeline.app).await?;
+        let (run_id, build) = match numbered {
+            Some((run_id, build)) => (RunId(run_id), build),
+            None => (
+                RunId(uuid::Uuid::now_v7().to_string()),
+                recorder.allocate_build(&pipeline.app).await?,
+            ),
+        };
         let version = render_version(
             &pipeline.version,
             build,
             revision.sha.as_deref(),
             branch.as_deref(),
         );
-        let run_id = RunId(uuid::Uuid::now_v7().to_string());
         let app = pipeline.app.clone();
         let request = RunRequest {
             run_id: run_id.clone(),

@@ -12,6 +12,9 @@ pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 1024 * 1024 * 1024;
 /// How long a run reported over the API stays `running` without news from its client.
 pub const DEFAULT_REMOTE_LEASE: Duration = Duration::from_mins(2);
 
+/// How long an agent keeps a job without a heartbeat before the job goes back to the queue.
+pub const DEFAULT_JOB_LEASE: Duration = Duration::from_mins(1);
+
 /// How often each replica looks for runs whose lease ran out.
 pub const DEFAULT_LEASE_SWEEP: Duration = Duration::from_secs(30);
 
@@ -39,6 +42,9 @@ pub struct ServerConfig {
     pub remote_lease: Duration,
     /// How often this server looks for such runs.
     pub lease_sweep: Duration,
+    /// A job whose agent has not been heard from for this long goes back to the queue, as a
+    /// new attempt (`gantry server --job-lease`).
+    pub job_lease: Duration,
     /// The server is reached only through a reverse proxy that sets `X-Forwarded-Proto` (and
     /// drops a client's own): a browser that logged in over HTTPS gets a `Secure` cookie.
     pub trust_proxy: bool,
@@ -58,6 +64,7 @@ impl ServerConfig {
             max_upload_bytes: DEFAULT_MAX_UPLOAD_BYTES,
             remote_lease: DEFAULT_REMOTE_LEASE,
             lease_sweep: DEFAULT_LEASE_SWEEP,
+            job_lease: DEFAULT_JOB_LEASE,
             trust_proxy: false,
         }
     }
@@ -80,6 +87,7 @@ impl fmt::Debug for ServerConfig {
             .field("max_upload_bytes", &self.max_upload_bytes)
             .field("remote_lease", &self.remote_lease)
             .field("lease_sweep", &self.lease_sweep)
+            .field("job_lease", &self.job_lease)
             .field("trust_proxy", &self.trust_proxy)
             .finish()
     }

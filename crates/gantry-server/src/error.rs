@@ -12,7 +12,7 @@ use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use gantry_api::{ErrorBody, ErrorDetail};
-use gantry_store::{ArtifactError, LeaseError, StoreError, TokenError};
+use gantry_store::{ArtifactError, JobError, LeaseError, StoreError, TokenError};
 
 /// A failed request: its status, a stable code and a message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -195,6 +195,23 @@ impl From<TokenError> for AppError {
             TokenError::UnknownUser { .. } => Self::bad_request(error.to_string()).with_field("/user"),
             TokenError::LastAdmin { .. } => Self::conflict("last_admin_token", error.to_string()),
             TokenError::Store(error) => error.into(),
+        }
+    }
+}
+
+impl From<JobError> for AppError {
+    fn from(error: JobError) -> Self {
+        match error {
+            JobError::Unknown { .. } => Self::not_found(error.to_string()),
+            JobError::AppMismatch { .. } => Self::conflict("app_mismatch", error.to_string()),
+            JobError::Lease(LeaseError::Lost { .. }) => Self::conflict(
+                "lease_lost",
+                format!(
+                    "{error}: the job's lease expired and the job went back to the queue, or it was completed; stop working on it"
+                ),
+            ),
+            JobError::Lease(error) => error.into(),
+            JobError::Store(error) => error.into(),
         }
     }
 }

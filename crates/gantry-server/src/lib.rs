@@ -21,6 +21,8 @@
 //! - [`health`]: `/healthz`, `/readyz`; [`metrics`]: `/metrics` and what it counts.
 //! - [`lease`]: runs reported over the API whose client went silent become `interrupted`;
 //!   [`clock`]: the time it reads, the system's or a test's [`ManualClock`].
+//! - [`jobs`]: the job lease and its sweep (a silent agent's job goes back to the queue), and
+//!   the queue and the agents as people see them.
 
 pub mod api;
 pub mod auth;
@@ -29,6 +31,7 @@ pub mod config;
 pub mod error;
 pub mod extract;
 pub mod health;
+pub mod jobs;
 pub mod lease;
 pub mod log_text;
 pub mod metrics;

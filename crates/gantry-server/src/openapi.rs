@@ -30,13 +30,6 @@ use crate::permission::{self, Permissions};
         // The `data` of the log follow's server-sent events.
         gantry_api::LogLine,
         gantry_api::LogEnd,
-        // Described for agents, not served yet (see `gantry_api::agent`).
-        gantry_api::LeaseRequest,
-        gantry_api::Lease,
-        gantry_api::LeaseHeartbeat,
-        gantry_api::LeaseHeartbeatAnswer,
-        gantry_api::CompleteRequest,
-        gantry_api::CompleteAnswer,
     )),
     tags(
         (name = "apps", description = "Apps and their build numbers"),
@@ -44,6 +37,7 @@ use crate::permission::{self, Permissions};
         (name = "artifacts", description = "Content-addressed artifacts"),
         (name = "events", description = "CDEvents 0.5.1"),
         (name = "tokens", description = "API tokens (admin)"),
+        (name = "agents", description = "The job queue, and the agents that take jobs from it"),
         (name = "health", description = "Health, readiness and metrics (no token)"),
     )
 )]
@@ -61,7 +55,7 @@ impl Modify for Security {
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
                     .description(Some(
-                        "An API token; its scopes (read, report, admin) decide what it may do",
+                        "An API token; its scopes (read, report, agent, admin) decide what it may do",
                     ))
                     .build(),
             ),

@@ -30,6 +30,8 @@ pub enum Permission {
     Read,
     /// A token with the `report` scope: what clients send about their runs.
     Report,
+    /// A token with the `agent` scope: taking jobs from the queue and keeping them.
+    Agent,
     /// A token with the `admin` scope: managing tokens.
     Admin,
 }
@@ -41,6 +43,7 @@ impl Permission {
             Self::Public => None,
             Self::Read => Some(Scope::Read),
             Self::Report => Some(Scope::Report),
+            Self::Agent => Some(Scope::Agent),
             Self::Admin => Some(Scope::Admin),
         }
     }

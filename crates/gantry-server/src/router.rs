@@ -25,10 +25,10 @@ use utoipa::OpenApi as _;
 use utoipa_axum::router::UtoipaMethodRouterExt as _;
 use utoipa_axum::routes;
 
-use crate::api::{apps, artifacts, builds, events, heartbeat, logs, run_events, runs, tokens};
+use crate::api::{agent, apps, artifacts, builds, events, heartbeat, logs, queue, run_events, runs, tokens};
 use crate::error::AppError;
 use crate::openapi::{ApiDoc, OpenApiJson};
-use crate::permission::Permission::{Admin, Public, Read, Report};
+use crate::permission::Permission::{Admin, Agent, Public, Read, Report};
 use crate::permission::{Permissions, Routes};
 use crate::state::AppState;
 use crate::{auth, health, metrics, openapi, ui};
@@ -70,6 +70,15 @@ fn routes() -> Routes {
         .api(Admin, routes!(tokens::create, tokens::list))
         .api(Admin, routes!(tokens::revoke))
         .api(Read, routes!(tokens::whoami))
+        // The queue, and the agents that take jobs from it.
+        .api(Admin, routes!(queue::queue))
+        .api(Read, routes!(queue::list))
+        .api(Admin, routes!(queue::cancel))
+        .api(Read, routes!(queue::agents))
+        .api(Agent, routes!(agent::lease))
+        .api(Agent, routes!(agent::start))
+        .api(Agent, routes!(agent::heartbeat))
+        .api(Agent, routes!(agent::complete))
         .api(Public, routes!(health::healthz))
         .api(Public, routes!(health::readyz))
         .api(Public, routes!(metrics::metrics))
@@ -79,6 +88,8 @@ fn routes() -> Routes {
         .page("/apps/{app}/builds/{build}", Read, get(ui::run::by_build))
         .page("/runs", Read, get(ui::runs::list))
         .page("/runs/{id}", Read, get(ui::run::page))
+        .page("/queue", Read, get(ui::queue::queue))
+        .page("/agents", Read, get(ui::queue::agents))
         .page("/runs/{id}/tasks/{*path}", Read, get(ui::log::page))
         .page("/ui/runs/{id}/status", Read, get(ui::live::status))
         .page("/ui/runs/{id}/follow/{*path}", Read, get(ui::live::follow))
@@ -293,6 +304,14 @@ mod tests {
         check(Method::GET, "/api/v1/tokens", Admin);
         check(Method::POST, "/api/v1/tokens", Admin);
         check(Method::DELETE, "/api/v1/tokens/{name}", Admin);
+        check(Method::POST, "/api/v1/queue", Admin);
+        check(Method::GET, "/api/v1/queue", Read);
+        check(Method::DELETE, "/api/v1/queue/{job}", Admin);
+        check(Method::GET, "/api/v1/agents", Read);
+        check(Method::POST, "/api/v1/agent/lease", Agent);
+        check(Method::POST, "/api/v1/agent/jobs/{job}/start", Agent);
+        check(Method::POST, "/api/v1/agent/jobs/{job}/heartbeat", Agent);
+        check(Method::POST, "/api/v1/agent/jobs/{job}/complete", Agent);
         check(Method::GET, "/", Read);
         check(Method::GET, "/runs/{id}", Read);
         check(Method::GET, "/ui/runs/{id}/status", Read);

@@ -110,6 +110,7 @@ impl Server {
             .anonymous_read(config.anonymous_read)
             .max_upload_bytes(config.max_upload_bytes)
             .remote_lease(config.remote_lease)
+            .job_lease(config.job_lease)
             .trust_proxy(config.trust_proxy);
         let recovered = store.recover_interrupted().await.map_err(ServerError::Recover)?;
         if !recovered.is_empty() {
@@ -204,6 +205,10 @@ impl Server {
         let stopping = state.shutdown.clone();
         let store = state.store.clone();
         let sweeper = tokio::spawn(crate::lease::sweep(state.clone(), lease_sweep));
+        let job_sweeper = tokio::spawn(crate::jobs::sweep(
+            state.clone(),
+            crate::jobs::sweep_every(state.job_lease, lease_sweep),
+        ));
         let app = router(state);
         let cancel = stopping.clone();
         let served = axum::serve(listener, app)
@@ -217,6 +222,7 @@ impl Server {
         // closes.
         stopping.cancel();
         let _ = sweeper.await;
+        let _ = job_sweeper.await;
         store.close().await;
         served?;
         tracing::info!("server stopped");

@@ -7,7 +7,7 @@ use gantry_store::Store;
 use tokio_util::sync::CancellationToken;
 
 use crate::clock::Clock;
-use crate::config::{DEFAULT_MAX_UPLOAD_BYTES, DEFAULT_REMOTE_LEASE};
+use crate::config::{DEFAULT_JOB_LEASE, DEFAULT_MAX_UPLOAD_BYTES, DEFAULT_REMOTE_LEASE};
 use crate::metrics::Metrics;
 
 /// Shared by every request.
@@ -22,6 +22,9 @@ pub struct AppState {
     /// How long a run reported over the API stays `running` without news from its client: the
     /// length of its lease ([`crate::lease`]).
     pub remote_lease: Duration,
+    /// How long an agent keeps a job without a heartbeat: the length of a job's lease
+    /// ([`crate::jobs`]).
+    pub job_lease: Duration,
     /// Requests come through a reverse proxy whose `X-Forwarded-Proto` is to be believed.
     pub trust_proxy: bool,
     /// The time the lease path reads ([`crate::clock`]).
@@ -41,6 +44,7 @@ impl AppState {
             anonymous_read: false,
             max_upload_bytes: DEFAULT_MAX_UPLOAD_BYTES,
             remote_lease: DEFAULT_REMOTE_LEASE,
+            job_lease: DEFAULT_JOB_LEASE,
             trust_proxy: false,
             clock: Clock::system(),
             metrics: Arc::new(Metrics::new()),
@@ -66,6 +70,13 @@ impl AppState {
     #[must_use]
     pub fn remote_lease(mut self, remote_lease: Duration) -> Self {
         self.remote_lease = remote_lease;
+        self
+    }
+
+    /// Sets how long an agent keeps a job without a heartbeat.
+    #[must_use]
+    pub fn job_lease(mut self, job_lease: Duration) -> Self {
+        self.job_lease = job_lease;
         self
     }
 

@@ -44,6 +44,16 @@ pub fn task_status(status: store::TaskStatus) -> api::TaskStatus {
     }
 }
 
+/// A job's state on the wire.
+pub fn job_state(state: store::JobState) -> api::JobState {
+    match state {
+        store::JobState::Queued => api::JobState::Queued,
+        store::JobState::Leased => api::JobState::Leased,
+        store::JobState::Finished => api::JobState::Finished,
+        store::JobState::Cancelled => api::JobState::Cancelled,
+    }
+}
+
 /// A token scope on the wire.
 pub fn scope(scope: store::Scope) -> api::Scope {
     match scope {

@@ -219,11 +219,13 @@ impl Store {
             at: now,
         })
         .await?;
+        // Read before the commit: once committed, an agent may take it at once.
+        let queued = tx.job_for_update(&id).await?;
         tx.commit().await?;
         self.tell_waiting_agents().await?;
-        self.job(&id)
-            .await?
-            .ok_or_else(|| corrupt("job", format!("`{id}` vanished once queued")))
+        queued
+            .ok_or_else(|| corrupt("job", format!("`{id}` vanished once queued")))?
+            .record()
     }
 
     /// Hands the oldest queued job whose labels `agent` has to it, under a lease of `ttl` from
@@ -248,14 +250,20 @@ impl Store {
             tx.commit().await?;
             return Ok(None);
         };
-        let lease = tx.acquire(&job_resource(&row.id), agent, ttl, now).await?;
-        tx.lease_job(&row, agent, lease.fencing, now).await?;
-        tx.commit().await?;
-        let job = self
-            .job(&row.id)
-            .await?
-            .ok_or_else(|| JobError::Unknown { job: row.id.clone() })?;
-        Ok(Some(JobLease { job, lease }))
+        let leased: Result<_, JobError> = async {
+            let lease = tx.acquire(&job_resource(&row.id), agent, ttl, now).await?;
+            tx.lease_job(&row, agent, lease.fencing, now).await?;
+            let job = tx
+                .job_for_update(&row.id)
+                .await?
+                .ok_or_else(|| JobError::Unknown { job: row.id.clone() })?;
+            Ok(JobLease {
+                job: job.record()?,
+                lease,
+            })
+        }
+        .await;
+        settle(tx, leased).await.map(Some)
     }
 
     /// The agent holding `job_id` under `fencing` says which app the job's `gantry.yml`
@@ -263,28 +271,31 @@ impl Store {
     /// not the holder's any more, or the app is not the one the job was queued for.
     pub async fn start_job(&self, job_id: &str, fencing: i64, app: &str) -> Result<JobStart, JobError> {
         let mut tx = self.db().begin().await?;
-        let job = tx.held_job(job_id, fencing).await?;
-        let build = match (&job.app, job.build) {
-            (Some(queued), _) if queued != app => {
-                return Err(JobError::AppMismatch {
-                    job: job_id.to_owned(),
-                    queued: queued.clone(),
-                    found: app.to_owned(),
-                });
-            }
-            (_, Some(build)) => unsigned(build, "build number")?,
-            (_, None) => {
-                let build = unsigned(tx.allocate_build_in(app).await?, "build number")?;
-                tx.set_job_build(job_id, app, build).await?;
-                build
-            }
-        };
-        tx.commit().await?;
-        Ok(JobStart {
-            run_id: job.run_id,
-            app: app.to_owned(),
-            build,
-        })
+        let started: Result<_, JobError> = async {
+            let job = tx.held_job(job_id, fencing).await?;
+            let build = match (&job.app, job.build) {
+                (Some(queued), _) if queued != app => {
+                    return Err(JobError::AppMismatch {
+                        job: job_id.to_owned(),
+                        queued: queued.clone(),
+                        found: app.to_owned(),
+                    });
+                }
+                (_, Some(build)) => unsigned(build, "build number")?,
+                (_, None) => {
+                    let build = unsigned(tx.allocate_build_in(app).await?, "build number")?;
+                    tx.set_job_build(job_id, app, build).await?;
+                    build
+                }
+            };
+            Ok(JobStart {
+                run_id: job.run_id,
+                app: app.to_owned(),
+                build,
+            })
+        }
+        .await;
+        settle(tx, started).await
     }
 
     /// Renews the lease on `job_id` for `ttl` from `now` if it is still held under `fencing`;
@@ -299,19 +310,22 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<(Lease, bool), JobError> {
         let mut tx = self.db().begin().await?;
-        let job = tx
-            .job_for_update(job_id)
-            .await?
-            .ok_or_else(|| JobError::Unknown {
-                job: job_id.to_owned(),
-            })?;
-        let holder = job.agent.clone().unwrap_or_default();
-        let lease = tx
-            .renew(&job_resource(job_id), &holder, fencing, ttl, now)
-            .await?;
-        tx.touch_agent(&holder, draining, now).await?;
-        tx.commit().await?;
-        Ok((lease, job.cancel_requested))
+        let kept: Result<_, JobError> = async {
+            let job = tx
+                .job_for_update(job_id)
+                .await?
+                .ok_or_else(|| JobError::Unknown {
+                    job: job_id.to_owned(),
+                })?;
+            let holder = job.agent.clone().unwrap_or_default();
+            let lease = tx
+                .renew(&job_resource(job_id), &holder, fencing, ttl, now)
+                .await?;
+            tx.touch_agent(&holder, draining, now).await?;
+            Ok((lease, job.cancel_requested))
+        }
+        .await;
+        settle(tx, kept).await
     }
 
     /// Ends the job held under `fencing` with `result` (its run's, or `failure` when the run
@@ -325,22 +339,29 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<JobRecord, JobError> {
         let mut tx = self.db().begin().await?;
-        let job = tx.held_job(job_id, fencing).await?;
-        let resource = job_resource(job_id);
-        let holder = job.agent.clone().unwrap_or_default();
-        if !tx.release_lease(&resource, &holder, fencing).await? {
-            return Err(tx.lost(&resource, &holder, fencing).await.into());
+        let completed: Result<_, JobError> = async {
+            let job = tx.held_job(job_id, fencing).await?;
+            let resource = job_resource(job_id);
+            let holder = job.agent.clone().unwrap_or_default();
+            if !tx.release_lease(&resource, &holder, fencing).await? {
+                return Err(tx.lost(&resource, &holder, fencing).await.into());
+            }
+            let state = if job.cancel_requested && result == RunResult::Cancelled {
+                JobState::Cancelled
+            } else {
+                JobState::Finished
+            };
+            tx.finish_job(&job, state.as_str(), result.as_str(), now).await?;
+            let done = tx
+                .job_for_update(job_id)
+                .await?
+                .ok_or_else(|| JobError::Unknown {
+                    job: job_id.to_owned(),
+                })?;
+            Ok(done.record()?)
         }
-        let state = if job.cancel_requested && result == RunResult::Cancelled {
-            JobState::Cancelled
-        } else {
-            JobState::Finished
-        };
-        tx.finish_job(&job, state.as_str(), result.as_str(), now).await?;
-        tx.commit().await?;
-        self.job(job_id).await?.ok_or_else(|| JobError::Unknown {
-            job: job_id.to_owned(),
-        })
+        .await;
+        settle(tx, completed).await
     }
 
     /// Stops `job_id`: a queued job is cancelled at once; the agent of a leased one hears it
@@ -461,6 +482,22 @@ impl Tx {
             return Err(self.lost(&resource, &holder, fencing).await.into());
         }
         Ok(job)
+    }
+}
+
+/// Commits `tx` when `result` is a success, and rolls it back at once otherwise: a dropped
+/// transaction keeps its row locks until its connection is next used, and taking a job skips
+/// locked rows, so a refused heartbeat would hide its job from agents meanwhile.
+async fn settle<T>(tx: Tx, result: Result<T, JobError>) -> Result<T, JobError> {
+    match result {
+        Ok(value) => {
+            tx.commit().await?;
+            Ok(value)
+        }
+        Err(error) => {
+            tx.rollback().await?;
+            Err(error)
+        }
     }
 }
 

@@ -1,5 +1,6 @@
 //! One module a command; each exposes `async fn NAME(args) -> anyhow::Result<ExitStatus>`.
 
+pub mod agent;
 pub mod artifact;
 pub mod history;
 pub mod init;

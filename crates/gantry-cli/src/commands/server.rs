@@ -36,6 +36,7 @@ pub async fn server(args: &ServerArgs, environment: &Environment) -> anyhow::Res
             .filter(|token| !token.is_empty()),
         max_upload_bytes: args.max_upload_bytes,
         trust_proxy: args.trust_proxy,
+        job_lease: args.job_lease,
         ..ServerConfig::new(args.listen, location.url.clone())
     };
     let server = Server::bind(config).await?;

@@ -15,6 +15,8 @@ use crate::auth::query_encode;
 pub enum Nav {
     Apps,
     Runs,
+    Queue,
+    Agents,
     None,
 }
 
@@ -96,6 +98,8 @@ impl Page {
                         nav aria-label="Main" {
                             (nav_link(Nav::Apps, "/", "Apps"))
                             (nav_link(Nav::Runs, "/runs", "Runs"))
+                            (nav_link(Nav::Queue, "/queue", "Queue"))
+                            (nav_link(Nav::Agents, "/agents", "Agents"))
                         }
                         @if self.session {
                             @if let Some(looking) = Looking::current() {

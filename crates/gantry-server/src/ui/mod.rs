@@ -10,6 +10,7 @@
 //! - [`log`]: `/runs/{id}/tasks/{*path}` a task's log, streamed from the store page by page.
 //! - [`live`]: `/ui/runs/{id}/status` and `/ui/runs/{id}/follow/{*path}`, the event streams the
 //!   scripts subscribe to.
+//! - [`queue`]: `/queue` the jobs waiting (and why) and running; `/agents` the agents.
 //! - [`assets`]: `/assets/{file}`, the stylesheet, the script and the icon, embedded.
 //! - [`login_page`]: the `/login` form, in the same shell as every page.
 //!
@@ -30,6 +31,7 @@ pub(crate) mod live;
 pub(crate) mod log;
 mod login;
 mod pager;
+pub(crate) mod queue;
 pub(crate) mod run;
 pub(crate) mod runs;
 mod url;

@@ -1,6 +1,7 @@
 //! The `gantry` binary end to end: real processes, real bash, git, SQLite and PostgreSQL stores,
 //! servers on real sockets. One test binary for the crate (a binary each would be linked each).
 
+mod agents;
 mod commands;
 mod diagnostics;
 mod docs_api;

@@ -13,6 +13,7 @@ mod logs;
 mod openapi;
 mod permissions;
 mod principals;
+mod queue;
 mod replicas;
 mod runs;
 mod s3;

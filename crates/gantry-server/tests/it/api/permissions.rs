@@ -164,5 +164,5 @@ async fn the_document_states_each_operations_declared_permission() {
             operations += 1;
         }
     }
-    assert_eq!(operations, 19);
+    assert_eq!(operations, 27);
 }

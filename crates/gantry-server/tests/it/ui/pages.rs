@@ -892,3 +892,58 @@ async fn counts_agree_in_number_and_pages_read_the_same() {
     get(&router, "/apps/nobranch").await.lacks(" / </nav>");
     get(&router, &format!("/runs/{run}")).await.lacks(" / </nav>");
 }
+
+#[tokio::test]
+async fn queue_and_agents_pages_show_jobs_waiting_running_and_agents() {
+    let store = TestStore::new().await;
+    let router = ui_router(&store);
+    let page = get(&router, "/queue").await;
+    assert_eq!(page.status, StatusCode::OK);
+    page.has("No job is waiting or running");
+    get(&router, "/agents")
+        .await
+        .has("No agent has asked for work yet");
+
+    let job = |app: Option<&str>, labels: &[(&str, &str)]| gantry_store::NewJob {
+        app: app.map(str::to_owned),
+        repository: "https://git.example/hello.git".to_owned(),
+        revision: "0123456789abcdef0123456789abcdef01234567".to_owned(),
+        branch: Some("main".to_owned()),
+        labels: labels
+            .iter()
+            .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
+            .collect(),
+        trigger: gantry_store::Trigger::default(),
+    };
+    let now = Utc::now();
+    store
+        .store
+        .queue_job(&job(Some("hello"), &[]), now)
+        .await
+        .unwrap();
+    store
+        .store
+        .queue_job(&job(None, &[("os", "mac")]), now)
+        .await
+        .unwrap();
+    let linux = [("os".to_owned(), "linux".to_owned())].into_iter().collect();
+    store
+        .store
+        .take_job("builder-1", &linux, Some("1.0"), Duration::seconds(60), now)
+        .await
+        .unwrap()
+        .expect("the job without labels");
+
+    let page = get(&router, "/queue").await;
+    page.has("<title>Queue · Gantry</title>")
+        .has("running on <strong>builder-1</strong>")
+        .has("no agent has labels os=mac")
+        .has("from gantry.yml");
+    let agents = get(&router, "/agents").await;
+    agents.has("builder-1").has("busy").has("os=linux");
+    {
+        let _redacted = gantry_test::redacted(&[]).bind_to_scope();
+        insta::assert_snapshot!("queue", page.fragment("<table"));
+        insta::assert_snapshot!("agents", agents.fragment("<table"));
+    }
+}
